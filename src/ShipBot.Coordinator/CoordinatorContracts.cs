@@ -1,0 +1,62 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using ShipBot.Core.Cards;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Coordinator;
+
+/// <summary>A command from any chat channel: who typed or clicked it, where, and the platform's (or the adapter's) request id.</summary>
+public sealed record InboundCommand(string RequestId, Actor Actor, Conversation Conversation, string Text);
+
+public enum ReplyVisibility
+{
+    /// <summary>Only the person who asked sees it (errors, usage, denials, acknowledgements).</summary>
+    Ephemeral,
+
+    /// <summary>Everyone in the channel sees it.</summary>
+    InChannel,
+}
+
+/// <summary>The coordinator's answer to a command, rendered by each adapter in its own idiom.</summary>
+public sealed record CommandReply(ReplyVisibility Visibility, string Text, Card? Card = null)
+{
+    public static CommandReply Private(string text) => new(ReplyVisibility.Ephemeral, text);
+
+    public static CommandReply Public(string text, Card? card = null) => new(ReplyVisibility.InChannel, text, card);
+}
+
+/// <summary>Coordinator settings. Defaults are stated per property.</summary>
+public sealed record CoordinatorSettings
+{
+    /// <summary>How often a rolling-out release's health is evaluated. Default 30 s (SPEC §8), configurable down to 1 s for demos.</summary>
+    public TimeSpan EvaluationInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long a request id's first answer is kept. Default 24 h.</summary>
+    public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>How often flag-cleanup and post-incident reminders repeat after the last checkpoint. Default 1 day.</summary>
+    public TimeSpan ReminderInterval { get; init; } = TimeSpan.FromDays(1);
+
+    /// <summary>Delay before a failed deployment call (a rollback) is tried again. Default 5 s.</summary>
+    public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Global admins (user ids or group:ids).</summary>
+    public IReadOnlyList<string> Admins { get; init; } = [];
+}
+
+/// <summary>JSON options shared by the API, the idempotency store and the console: camelCase, enums as strings.</summary>
+public static class ShipBotJson
+{
+    public static JsonSerializerOptions Options { get; } = Create();
+
+    private static JsonSerializerOptions Create()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
+        {
+            DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+        };
+        options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
+        return options;
+    }
+}

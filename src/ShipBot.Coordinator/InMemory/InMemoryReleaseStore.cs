@@ -1,0 +1,221 @@
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+
+namespace ShipBot.Coordinator.InMemory;
+
+/// <summary>
+/// The embedded default store: the same contract as the Redis store (atomic compare-and-set with
+/// audit, lock and halt in one write) inside one process. Everything is lost when the process ends;
+/// configure <c>ConnectionStrings:Redis</c> for durability.
+/// </summary>
+public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
+{
+    private readonly Lock _gate = new();
+    private readonly Dictionary<ReleaseId, Release> _releases = [];
+    private readonly Dictionary<ReleaseId, List<AuditEntry>> _audit = [];
+    private readonly Dictionary<string, ReleaseId> _locks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, ServiceHalt> _halts = new(StringComparer.Ordinal);
+    private readonly List<Signal> _signals = [];
+    private readonly Dictionary<string, (string Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
+    private readonly TimeProvider _time;
+
+    public InMemoryReleaseStore(TimeProvider time) => _time = time;
+
+    public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_releases.GetValueOrDefault(id));
+        }
+    }
+
+    public Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<Release> list = _releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<Release> list = _releases.Values.Where(r => r.Id.Service == service).OrderByDescending(r => r.CreatedAt).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        lock (_gate)
+        {
+            if (_releases.ContainsKey(release.Id))
+            {
+                return Task.FromResult(new CreateResult(CreateOutcome.AlreadyExists, release.Id));
+            }
+
+            if (_locks.TryGetValue(release.Id.Service, out var holder))
+            {
+                return Task.FromResult(new CreateResult(CreateOutcome.ServiceBusy, holder));
+            }
+
+            _releases[release.Id] = release;
+            _audit[release.Id] = [.. audit];
+            if (release.State.HoldsServiceLock())
+            {
+                _locks[release.Id.Service] = release.Id;
+            }
+
+            return Task.FromResult(new CreateResult(CreateOutcome.Created));
+        }
+    }
+
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        lock (_gate)
+        {
+            if (!_releases.TryGetValue(next.Id, out var current) || current.Version != expectedVersion)
+            {
+                return Task.FromResult(false);
+            }
+
+            _releases[next.Id] = next;
+            _audit[next.Id].AddRange(audit);
+            if (!next.State.HoldsServiceLock() && _locks.TryGetValue(next.Id.Service, out var holder) && holder == next.Id)
+            {
+                _locks.Remove(next.Id.Service);
+            }
+
+            if (halt is not null)
+            {
+                _halts.TryAdd(halt.Service, halt);
+            }
+
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_audit.TryGetValue(id, out var list))
+            {
+                list.Add(entry);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<AuditEntry> list = _audit.TryGetValue(id, out var entries) ? entries.ToList() : [];
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<IReadOnlyList<ServiceHalt>> GetHaltsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<ServiceHalt> list = _halts.Values.OrderBy(h => h.At).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<bool> TrySetHaltAsync(ServiceHalt halt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(halt);
+        lock (_gate)
+        {
+            return Task.FromResult(_halts.TryAdd(halt.Service, halt));
+        }
+    }
+
+    public Task<ServiceHalt?> RemoveHaltAsync(string service, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_halts.Remove(service, out var halt) ? halt : null);
+        }
+    }
+
+    public Task AddSignalAsync(Signal signal, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            _signals.Add(signal);
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task UpdateSignalAsync(Signal signal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        lock (_gate)
+        {
+            var index = _signals.FindIndex(s => s.Id == signal.Id);
+            if (index >= 0)
+            {
+                _signals[index] = signal;
+            }
+            else
+            {
+                _signals.Add(signal);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+
+    public Task<IReadOnlyList<Signal>> ListSignalsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<Signal> list = _signals.ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    Task<string?> IIdempotencyStore.GetAsync(string requestId, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (_answers.TryGetValue(requestId, out var entry) && entry.Expires > _time.GetUtcNow())
+            {
+                return Task.FromResult<string?>(entry.Answer);
+            }
+
+            return Task.FromResult<string?>(null);
+        }
+    }
+
+    Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            if (_answers.Count > 100_000)
+            {
+                foreach (var expired in _answers.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList())
+                {
+                    _answers.Remove(expired);
+                }
+            }
+
+            if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now)
+            {
+                _answers[requestId] = (answer, now + ttl);
+            }
+
+            return Task.CompletedTask;
+        }
+    }
+}

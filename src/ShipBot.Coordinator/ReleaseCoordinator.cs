@@ -1,0 +1,996 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using ShipBot.Core.Cards;
+using ShipBot.Core.Checklists;
+using ShipBot.Core.Commands;
+using ShipBot.Core.Health;
+using ShipBot.Core.Plans;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Coordinator;
+
+/// <summary>
+/// Turns chat commands and timer events into release transitions through the ports. Every
+/// transition is a compare-and-set on the release's version: on a conflict the command is applied
+/// again to the fresh release, so two clicks at once make one change and the loser is told what
+/// happened. Role checks happen here, never in an adapter. Slow work (deployment calls, smoke
+/// checks, readiness probes) is handed to the scheduler as "work due now", so a command is
+/// answered at once and a crash never loses the step.
+/// </summary>
+public sealed partial class ReleaseCoordinator
+{
+    private const int MaxAttempts = 16;
+    private readonly IReleaseStore _store;
+    private readonly IIdempotencyStore _idempotency;
+    private readonly IReleaseScheduler _scheduler;
+    private readonly IDeploymentTarget _deployment;
+    private readonly IHealthSource _health;
+    private readonly IReadinessVerifier _readiness;
+    private readonly IReadOnlyDictionary<string, IChatNotifier> _notifiers;
+    private readonly IHealthSimulator? _simulator;
+    private readonly AccessPolicy _access;
+    private readonly CoordinatorSettings _settings;
+    private readonly TimeProvider _time;
+    private readonly ILogger<ReleaseCoordinator> _log;
+
+    public ReleaseCoordinator(
+        IReleaseStore store,
+        IIdempotencyStore idempotency,
+        IReleaseScheduler scheduler,
+        IDeploymentTarget deployment,
+        IHealthSource health,
+        IReadinessVerifier readiness,
+        IEnumerable<IChatNotifier> notifiers,
+        AccessPolicy access,
+        CoordinatorSettings settings,
+        TimeProvider time,
+        ILogger<ReleaseCoordinator> log,
+        IHealthSimulator? simulator = null)
+    {
+        _store = store;
+        _idempotency = idempotency;
+        _scheduler = scheduler;
+        _deployment = deployment;
+        _health = health;
+        _readiness = readiness;
+        _notifiers = notifiers.ToDictionary(n => n.Platform, StringComparer.OrdinalIgnoreCase);
+        _access = access;
+        _settings = settings;
+        _time = time;
+        _log = log;
+        _simulator = simulator;
+    }
+
+    public AccessPolicy Access => _access;
+
+    // ================================================================ commands
+
+    /// <summary>
+    /// Handles one command. A repeated <see cref="InboundCommand.RequestId"/> gets the first answer
+    /// and changes nothing. Never throws for bad input or refused rules: the reply says why.
+    /// </summary>
+    public async Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(inbound);
+        try
+        {
+            if (!string.IsNullOrEmpty(inbound.RequestId)
+                && await _idempotency.GetAsync(inbound.RequestId, cancellationToken).ConfigureAwait(false) is { } answered)
+            {
+                return JsonSerializer.Deserialize<CommandReply>(answered, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
+            }
+
+            var parsed = CommandParser.Parse(inbound.Text);
+            CommandReply reply;
+            if (!parsed.Success)
+            {
+                reply = CommandReply.Private($"{parsed.Error} Usage: `{parsed.Usage}` — `/ship help` lists every verb.");
+            }
+            else
+            {
+                try
+                {
+                    reply = await DispatchAsync(parsed.Command!, inbound, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ReleaseRuleException ex)
+                {
+                    reply = CommandReply.Private(ex.Message);
+                }
+            }
+
+            if (!string.IsNullOrEmpty(inbound.RequestId))
+            {
+                await _idempotency.SetAsync(inbound.RequestId, JsonSerializer.Serialize(reply, ShipBotJson.Options), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
+            }
+
+            return reply;
+        }
+        catch (StoreUnavailableException ex)
+        {
+            LogStoreUnavailable(ex.Message);
+            return CommandReply.Private("State store unavailable — nothing was changed, try again.");
+        }
+    }
+
+    private Task<CommandReply> DispatchAsync(ShipCommand command, InboundCommand inbound, CancellationToken ct)
+    {
+        var actor = inbound.Actor;
+        return command switch
+        {
+            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, ct),
+            HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], ct),
+            ListCommand => ListAsync(ct),
+            StatusCommand c => StatusAsync(c, ct),
+            ApproveCommand c => OnReleaseAsync(c.Release, actor, "approve", [Role.Approver], (r, p, now) => r.Approve(p, now), ct),
+            RejectCommand c => OnReleaseAsync(c.Release, actor, "reject", [Role.Approver], (r, p, now) => r.Reject(p, c.Reason, now), ct),
+            CheckCommand c => CheckAsync(c, actor, ct),
+            WaiveCommand c => OnReleaseAsync(c.Release, actor, "waive", [Role.Approver], (r, p, now) => r.Waive(p, c.Item, c.Reason, now), ct),
+            PromoteCommand c => PromoteNowAsync(c.Release, actor, ct),
+            PauseCommand c => OnReleaseAsync(c.Release, actor, "pause", [Role.Requester, Role.Approver, Role.OnCall], (r, p, now) => r.Pause(p, now), ct),
+            ResumeCommand c => ResumeAsync(c.Release, actor, ct),
+            RollbackCommand c => OnReleaseAsync(c.Release, actor, "roll back", [Role.Requester, Role.Approver, Role.OnCall], (r, p, now) => r.BeginRollback(c.Reason, p.Name, [], now), ct),
+            AbortCommand c => OnReleaseAsync(c.Release, actor, "abort", [Role.Requester, Role.Approver], (r, p, now) => r.Abort(p, c.Reason, now), ct),
+            DecideCommand c => OnReleaseAsync(c.Release, actor, "decide", [Role.OnCall], (r, p, now) => r.Decide(p, c.Choice, now), ct),
+            FlagRemovedCommand c => FlagRemovedAsync(c, actor, ct),
+            HaltCommand c => HaltAsync(c, actor, ct),
+            UnhaltCommand c => UnhaltAsync(c, actor, ct),
+            ContractCommand c => ContractAsync(c.Release, ct),
+            NotesCommand c => NotesAsync(c.Release, ct),
+            OutcomeCommand c => OutcomeAsync(c.Release, ct),
+            SignalCommand c => SignalAsync(c, actor, ct),
+            SimulateCommand c => Task.FromResult(Simulate(c, actor)),
+            HelpCommand c => Task.FromResult(Help(c.Topic)),
+            _ => Task.FromResult(CommandReply.Private("That command is not supported here.")),
+        };
+    }
+
+    private async Task<CommandReply> StartAsync(
+        Actor actor, Conversation conversation, string service, string version, ReleaseKind kind, string? reason,
+        IReadOnlyList<string> changes, IReadOnlyList<string> flags, CancellationToken ct)
+    {
+        var policy = PolicyOf(service);
+        var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
+        Require(actor, service, verb, kind == ReleaseKind.Standard ? [Role.Requester] : [Role.Requester, Role.OnCall]);
+        if (await HaltOfAsync(service, ct).ConfigureAwait(false) is { } halt)
+        {
+            return CommandReply.Private($"{service} is halted ({halt.Reason}, by @{halt.By}) — no new release until on-call unhalts it.");
+        }
+
+        var id = new ReleaseId(service, version);
+        var now = _time.GetUtcNow();
+        var t = policy.Thresholds;
+        var contract = new ReleaseContract(
+            changes,
+            ContractDocument.DefaultNotes(id, changes),
+            $"ShipBot sets {id.Service}'s traffic back to the previous version through the '{_deployment.Name}' deployment target and halts {id.Service}; on-call reviews and unhalts.",
+            flags,
+            [
+                $"error rate ≤ baseline + {t.MaxErrorRateIncrease * 100:0.##} pt",
+                $"p99 latency ≤ {t.LatencyTargetMs:0} ms",
+                $"business metric ≥ baseline − {t.MaxBusinessDrop * 100:0} %",
+            ]);
+        var change = Release.Create(id, kind, new Person(actor.Id, actor.DisplayName), conversation, policy, contract, reason, now);
+        var created = await _store.TryCreateAsync(change.Next, Audit(change, actor.Id, verb), ct).ConfigureAwait(false);
+        switch (created.Outcome)
+        {
+            case CreateOutcome.ServiceBusy:
+                var active = created.Existing is { } e ? await _store.GetAsync(e, ct).ConfigureAwait(false) : null;
+                return CommandReply.Private($"{service} already has an active release: {created.Existing} ({active?.Where ?? "active"}). One rollout per service — finish, roll back or abort it first.");
+            case CreateOutcome.AlreadyExists:
+                var existing = await _store.GetAsync(id, ct).ConfigureAwait(false);
+                return CommandReply.Private($"{id} already exists ({existing?.State.Display()}). Use a new version.");
+        }
+
+        var release = change.Next;
+        await PublishCardAsync(release, ct).ConfigureAwait(false);
+
+        // ShipBot notifies on-call itself and ticks that item; readiness probes run as work.
+        if (ReleaseCards.Mention(policy) is { } mention)
+        {
+            var notice = new Card($"📣 {mention}: {id} is starting", null, CardTone.Info,
+                [new TextBlock($"{actor.Mention} started {id}. You are on call for its rollout; breach and rollback alerts will mention you here.")],
+                policy.OnCall, $"{mention}: {id} is starting");
+            await PublishAsync(release, ReleaseCards.AlertKey(id, "oncall"), notice, ct).ConfigureAwait(false);
+            await MutateAsync(id, Actor.System, "notify on-call", r => r.TickBySystem(ChecklistCatalog.OnCallNotified, $"{mention} notified in #{conversation.Channel}", _time.GetUtcNow()), ct).ConfigureAwait(false);
+        }
+
+        if (kind != ReleaseKind.Standard)
+        {
+            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
+        }
+
+        await _scheduler.ScheduleAsync(id, TimerKind.Work, now, ct).ConfigureAwait(false);
+        var blocking = string.Join(", ", release.BlockingItems.Select(i => i.Id));
+        return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.");
+    }
+
+    private async Task<CommandReply> CheckAsync(CheckCommand c, Actor actor, CancellationToken ct)
+    {
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        var isRequester = string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase);
+        if (!isRequester)
+        {
+            Require(actor, release.Id.Service, "tick checklist items", [Role.Requester, Role.Approver]);
+        }
+
+        var change = await MutateAsync(release.Id, actor, "check", r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return CommandReply.Private(change.Message);
+    }
+
+    private async Task<CommandReply> PromoteNowAsync(string name, Actor actor, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        Require(actor, release.Id.Service, "promote", [Role.Approver]);
+        if (await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is { } halt)
+        {
+            return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).");
+        }
+
+        var verdict = release.StageIndex >= 0 && release.State != ReleaseState.Staging ? await EvaluateAsync(release, ct).ConfigureAwait(false) : null;
+        var baseline = release.State == ReleaseState.Staging ? await CaptureBaselineAsync(release, ct).ConfigureAwait(false) : null;
+        var change = await MutateAsync(release.Id, actor, "promote", r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline), ct).ConfigureAwait(false);
+        return CommandReply.Private(change.Message);
+    }
+
+    private async Task<CommandReply> ResumeAsync(string name, Actor actor, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        Require(actor, release.Id.Service, "resume", [Role.Requester, Role.Approver, Role.OnCall]);
+        var halted = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null;
+        var change = await MutateAsync(release.Id, actor, "resume", r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return CommandReply.Private(change.Message);
+    }
+
+    private async Task<CommandReply> FlagRemovedAsync(FlagRemovedCommand c, Actor actor, CancellationToken ct)
+    {
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        Require(actor, release.Id.Service, "mark flags removed", [Role.Requester, Role.Approver]);
+        var policy = PolicyOf(release.Id.Service);
+        var change = await MutateAsync(release.Id, actor, "flag-removed",
+            r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return CommandReply.Private(change.Message);
+    }
+
+    private async Task<CommandReply> OnReleaseAsync(
+        string name, Actor actor, string verb, Role[] roles, Func<Release, Person, DateTimeOffset, ReleaseChange> apply, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        Require(actor, release.Id.Service, verb, roles);
+        var change = await MutateAsync(release.Id, actor, verb, r => apply(r, PersonOf(actor), _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return CommandReply.Private(change.Message);
+    }
+
+    private async Task<CommandReply> HaltAsync(HaltCommand c, Actor actor, CancellationToken ct)
+    {
+        var scope = c.Service ?? ServiceHalt.Everything;
+        if (c.Service is not null)
+        {
+            PolicyOf(c.Service);
+            Require(actor, c.Service, "halt", [Role.OnCall, Role.Admin]);
+        }
+        else if (!_access.IsAdmin(actor) && !_access.Services.Keys.Any(s => _access.Has(actor, s, Role.OnCall)))
+        {
+            throw new ReleaseRuleException($"{actor.Mention} cannot freeze every release: that needs the on-call or admin role.");
+        }
+
+        var now = _time.GetUtcNow();
+        var halt = new ServiceHalt(scope, c.Reason, actor.Id, now);
+        if (!await _store.TrySetHaltAsync(halt, ct).ConfigureAwait(false))
+        {
+            var existing = (await _store.GetHaltsAsync(ct).ConfigureAwait(false)).FirstOrDefault(h => h.Service == scope);
+            return CommandReply.Private($"Nothing changed: {(c.Service ?? "everything")} is already halted ({existing?.Reason}, by @{existing?.By}).");
+        }
+
+        var affected = (await _store.ListActiveAsync(ct).ConfigureAwait(false))
+            .Where(r => (c.Service is null || r.Id.Service == c.Service) && r.State is ReleaseState.Staging or ReleaseState.Canary or ReleaseState.EarlyAdopters
+                or ReleaseState.GeneralAvailability or ReleaseState.Full or ReleaseState.Validating or ReleaseState.Paused)
+            .ToList();
+        foreach (var release in affected)
+        {
+            await MutateAsync(release.Id, actor, "halt", r => r.Halt(c.Reason, actor.Id, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        }
+
+        var subject = c.Service ?? "Every service (change freeze)";
+        var policy = c.Service is null ? null : PolicyOf(c.Service);
+        var card = ReleaseCards.HaltAlert(subject, $"{actor.Mention}: {c.Reason}. No new release or promotion until someone unhalts it." +
+            (affected.Count > 0 ? $" Stopped: {string.Join(", ", affected.Select(a => a.Id))}." : string.Empty), policy,
+            [new CardAction("unhalt", "Unhalt…", $"unhalt {c.Service ?? "all"}", ActionStyle.Default, "Lift the halt?", "Why is it safe to unhalt?")]);
+        var conversation = affected.FirstOrDefault()?.Conversation;
+        if (conversation is not null)
+        {
+            await PublishToAsync(conversation, $"halt:{scope}:{now.ToUnixTimeMilliseconds()}", card, null, ct).ConfigureAwait(false);
+        }
+
+        return CommandReply.Public($"⛔ {subject} halted by {actor.Mention}: {c.Reason}." + (affected.Count > 0 ? $" Stopped: {string.Join(", ", affected.Select(a => a.Id))}." : string.Empty), conversation is null ? card : null);
+    }
+
+    private async Task<CommandReply> UnhaltAsync(UnhaltCommand c, Actor actor, CancellationToken ct)
+    {
+        var scope = c.Service ?? ServiceHalt.Everything;
+        if (c.Service is not null)
+        {
+            Require(actor, c.Service, "unhalt", [Role.OnCall, Role.Admin]);
+        }
+        else if (!_access.IsAdmin(actor) && !_access.Services.Keys.Any(s => _access.Has(actor, s, Role.OnCall)))
+        {
+            throw new ReleaseRuleException($"{actor.Mention} cannot lift a change freeze: that needs the on-call or admin role.");
+        }
+
+        var lifted = await _store.RemoveHaltAsync(scope, ct).ConfigureAwait(false);
+        if (lifted is null)
+        {
+            return CommandReply.Private($"Nothing changed: {(c.Service ?? "everything")} is not halted.");
+        }
+
+        var stillHalted = (await _store.ListActiveAsync(ct).ConfigureAwait(false))
+            .Where(r => (c.Service is null || r.Id.Service == c.Service) && r.State == ReleaseState.Halted)
+            .ToList();
+        foreach (var release in stillHalted)
+        {
+            await _store.AppendAuditAsync(release.Id, new AuditEntry(_time.GetUtcNow(), actor.Id, "unhalt", $"{scope} unhalted: {c.Reason}"), ct).ConfigureAwait(false);
+            await PublishCardAsync(release, ct).ConfigureAwait(false);
+        }
+
+        var next = stillHalted.Count > 0
+            ? $" Still halted, waiting for a human: {string.Join(", ", stillHalted.Select(r => $"{r.Id} at {r.Where}"))} — resume or roll back."
+            : string.Empty;
+        return CommandReply.Public($"✅ {(c.Service ?? "Change freeze")} unhalted by {actor.Mention}: {c.Reason} (was: {lifted.Reason}).{next}");
+    }
+
+    private async Task<CommandReply> ListAsync(CancellationToken ct)
+    {
+        var releases = await _store.ListActiveAsync(ct).ConfigureAwait(false);
+        var halts = await _store.GetHaltsAsync(ct).ConfigureAwait(false);
+        var card = ReleaseCards.List(releases, halts, _time.GetUtcNow());
+        return CommandReply.Public(card.Fallback, card);
+    }
+
+    private async Task<CommandReply> StatusAsync(StatusCommand c, CancellationToken ct)
+    {
+        if (c.Release is null)
+        {
+            return await ListAsync(ct).ConfigureAwait(false);
+        }
+
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        if (c.Audit)
+        {
+            var audit = await _store.GetAuditAsync(release.Id, ct).ConfigureAwait(false);
+            var auditCard = ReleaseCards.Audit(release, audit);
+            return CommandReply.Public(auditCard.Fallback, auditCard);
+        }
+
+        var card = ReleaseCards.Release(release, await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false), _time.GetUtcNow());
+        return CommandReply.Public(card.Fallback, card);
+    }
+
+    private async Task<CommandReply> ContractAsync(string name, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        var markdown = ContractDocument.Markdown(release, PolicyOf(release.Id.Service));
+        return CommandReply.Public($"📄 {ContractDocument.FileName(release)}\n\n{markdown}");
+    }
+
+    private async Task<CommandReply> NotesAsync(string name, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        return CommandReply.Public($"📝 Release notes for {release.Id}: {release.Contract.ReleaseNotes}");
+    }
+
+    private async Task<CommandReply> OutcomeAsync(string name, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        if (release.Outcomes.Count == 0)
+        {
+            var policy = PolicyOf(release.Id.Service);
+            var when = release.OperatingSince is { } since ? $" The first checkpoint is at {ReleaseCards.Clock(since + policy.OutcomeCheckpoints[0])}." : " Checkpoints start after handoff to operations.";
+            return CommandReply.Private($"No outcome report for {release.Id} yet.{when}");
+        }
+
+        var last = release.Outcomes[^1];
+        return CommandReply.Public($"📈 Outcome report #{last.Checkpoint} for {release.Id} ({ReleaseCards.Clock(last.At)}):\n{string.Join("\n", last.Lines.Select(l => "• " + l))}");
+    }
+
+    private async Task<CommandReply> SignalAsync(SignalCommand c, Actor actor, CancellationToken ct)
+    {
+        ReleaseId? releaseId = null;
+        if (c.Release is not null)
+        {
+            releaseId = (await ResolveAsync(c.Release, ct).ConfigureAwait(false)).Id;
+        }
+
+        var now = _time.GetUtcNow();
+        var signals = await _store.ListSignalsAsync(ct).ConfigureAwait(false);
+        var open = signals.FirstOrDefault(s => s.Open && s.Kind == c.Kind && releaseId is not null && s.Release == releaseId.ToString());
+        var signal = open is not null
+            ? open with { Text = c.Text, By = actor.Id, At = now, Open = false }
+            : new Signal($"{c.Kind.ToString().ToLowerInvariant()}:{now.ToUnixTimeMilliseconds()}:{actor.Id}", c.Kind, releaseId?.ToString(), c.Text, actor.Id, now);
+        if (open is not null)
+        {
+            await _store.UpdateSignalAsync(signal, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await _store.AddSignalAsync(signal, ct).ConfigureAwait(false);
+        }
+
+        if (releaseId is { } rid)
+        {
+            await _store.AppendAuditAsync(rid, new AuditEntry(now, actor.Id, "signal", $"{c.Kind}: {c.Text}"), ct).ConfigureAwait(false);
+        }
+
+        return CommandReply.Public($"📡 {c.Kind} signal recorded by {actor.Mention}{(releaseId is null ? string.Empty : $" for {releaseId}")}: {c.Text}");
+    }
+
+    private CommandReply Simulate(SimulateCommand c, Actor actor)
+    {
+        if (_simulator is null)
+        {
+            return CommandReply.Private("simulate is available only when the simulated health source is configured (ShipBot:Health:Source = Simulated).");
+        }
+
+        PolicyOf(c.Service);
+        if (c.Value is null)
+        {
+            _simulator.Reset(c.Service);
+            return CommandReply.Public($"🧪 {actor.Mention} reset the simulated metrics of {c.Service}.");
+        }
+
+        if (!_simulator.KnownMetrics.Contains(c.Metric))
+        {
+            return CommandReply.Private($"Unknown metric '{c.Metric}'. Known: {string.Join(", ", _simulator.KnownMetrics)}.");
+        }
+
+        _simulator.Set(c.Service, c.Metric, c.Value.Value);
+        return CommandReply.Public($"🧪 {actor.Mention} set simulated {Metrics.Label(c.Metric)} of {c.Service} to {Metrics.Format(c.Metric, c.Value.Value)}.");
+    }
+
+    private CommandReply Help(string? topic)
+    {
+        if (topic is not null && CommandParser.Verbs.FirstOrDefault(v => v.Verb == topic) is { Verb: not null } v)
+        {
+            return CommandReply.Private($"`/ship {v.Usage}` — {v.What}.");
+        }
+
+        var text = new StringBuilder("ShipBot — governed, progressive releases from chat. A release is named service@version.\n");
+        foreach (var verb in CommandParser.Verbs.Where(x => x.Verb != "simulate" || _simulator is not null))
+        {
+            text.Append("• `/ship ").Append(verb.Usage).Append("` — ").Append(verb.What).Append('\n');
+        }
+
+        text.Append("Services: ").Append(string.Join(", ", _access.Services.Keys));
+        return CommandReply.Private(text.ToString());
+    }
+
+    // ================================================================ timers
+
+    /// <summary>
+    /// Runs one timer. Safe to call twice or on two replicas: it re-reads the release and does only
+    /// what is still due, and every change is a compare-and-set.
+    /// </summary>
+    public async Task OnTimerAsync(ReleaseId id, TimerKind kind, CancellationToken cancellationToken = default)
+    {
+        var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        if (release is null || release.State.IsTerminal() && kind != TimerKind.Work)
+        {
+            return;
+        }
+
+        try
+        {
+            switch (kind)
+            {
+                case TimerKind.Work:
+                    await DoWorkAsync(release, cancellationToken).ConfigureAwait(false);
+                    break;
+                case TimerKind.Promotion:
+                    await PromoteIfDueAsync(release, cancellationToken).ConfigureAwait(false);
+                    break;
+                case TimerKind.HealthEvaluation:
+                    await EvaluateAndApplyAsync(release, cancellationToken).ConfigureAwait(false);
+                    break;
+                case TimerKind.DecisionTimeout:
+                    await MutateAsync(id, Actor.System, "consult timeout", r => r.DecisionTimedOut(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+                    break;
+                case TimerKind.ValidationEnd:
+                    await TryCompleteValidationAsync(release, cancellationToken).ConfigureAwait(false);
+                    break;
+                case TimerKind.OutcomeCheckpoint:
+                    await CheckpointAsync(release, cancellationToken).ConfigureAwait(false);
+                    break;
+            }
+        }
+        catch (ReleaseRuleException ex)
+        {
+            LogTimerRefused(id.ToString(), kind.ToString(), ex.Message);
+        }
+    }
+
+    /// <summary>Rebuilds every active release's timers (at start-up, from the store).</summary>
+    public async Task<int> RecoverAsync(CancellationToken cancellationToken = default)
+    {
+        var active = await _store.ListActiveAsync(cancellationToken).ConfigureAwait(false);
+        foreach (var release in active)
+        {
+            await ReconcileTimersAsync(release, cancellationToken).ConfigureAwait(false);
+        }
+
+        return active.Count;
+    }
+
+    private async Task DoWorkAsync(Release release, CancellationToken ct)
+    {
+        var id = release.Id;
+        if (!release.ReadinessChecked && release.State is ReleaseState.Draft or ReleaseState.AwaitingApproval)
+        {
+            var results = await _readiness.VerifyAsync(PolicyOf(id.Service), ct).ConfigureAwait(false);
+            release = (await MutateAsync(id, Actor.System, "verify readiness",
+                r => r.RecordReadiness(results.Select(x => (x.ItemId, x.Passed, x.Evidence)).ToList(), _time.GetUtcNow()), ct).ConfigureAwait(false)).Next;
+        }
+
+        if (release.PendingDeployment is { } intent && release.State is not ReleaseState.Halted)
+        {
+            var request = new DeploymentRequest(id, intent, $"{id}:{release.Version}:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
+            DeploymentResult result;
+            var watch = Stopwatch.StartNew();
+            try
+            {
+                result = await _deployment.ApplyAsync(request, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
+            {
+                result = new DeploymentResult(false, $"{ex.GetType().Name}: {ex.Message}", watch.Elapsed);
+            }
+
+            var detail = $"{_deployment.Name} → {(result.Succeeded ? "ok" : "failed")} in {result.Duration.TotalMilliseconds:0} ms: {result.Detail}";
+            await _store.AppendAuditAsync(id, new AuditEntry(_time.GetUtcNow(), "shipbot", "deployment call", $"{intent.Describe()}: {detail}"), ct).ConfigureAwait(false);
+            var change = await MutateAsync(id, Actor.System, "deployment result", r => r.RecordDeployment(intent, result.Succeeded, detail, _time.GetUtcNow()), ct).ConfigureAwait(false);
+            release = change.Next;
+            if (intent.IsRollback)
+            {
+                if (release.State == ReleaseState.RolledBack)
+                {
+                    await PublishAsync(release, ReleaseCards.AlertKey(id, "rollback"), ReleaseCards.RollbackAlert(release, PolicyOf(id.Service), detail, _time.GetUtcNow()), ct).ConfigureAwait(false);
+                }
+                else if (!result.Succeeded)
+                {
+                    await _scheduler.ScheduleAsync(id, TimerKind.Work, _time.GetUtcNow() + _settings.RetryDelay, ct).ConfigureAwait(false);
+                }
+            }
+        }
+
+        if (release.State == ReleaseState.Staging && release.StagingStep == StagingStep.SmokeChecking)
+        {
+            var smoke = await _deployment.RunSmokeChecksAsync(id, "staging", ct).ConfigureAwait(false);
+            await _store.AppendAuditAsync(id, new AuditEntry(_time.GetUtcNow(), "shipbot", "smoke checks", $"staging: {(smoke.Succeeded ? "passed" : "failed")}: {smoke.Detail}"), ct).ConfigureAwait(false);
+            await MutateAsync(id, Actor.System, "smoke checks", r => r.RecordSmokeChecks(smoke.Succeeded, smoke.Detail, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PromoteIfDueAsync(Release release, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        if (!release.IsPromotionDue(now))
+        {
+            return;
+        }
+
+        if (await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null)
+        {
+            return;
+        }
+
+        if (release.State == ReleaseState.Staging)
+        {
+            var baseline = await CaptureBaselineAsync(release, ct).ConfigureAwait(false);
+            await MutateAsync(release.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), null, null, baseline), ct).ConfigureAwait(false);
+            return;
+        }
+
+        var applied = await EvaluateAndApplyAsync(release, ct).ConfigureAwait(false);
+        if (applied is null || applied.State is ReleaseState.RollingBack || applied.Decision is not null)
+        {
+            return;
+        }
+
+        var change = await MutateAsync(release.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), r.LastHealth, null), ct).ConfigureAwait(false);
+        if (!change.Modified)
+        {
+            // Held (health not green): try again after the next evaluation.
+            await _scheduler.ScheduleAsync(release.Id, TimerKind.Promotion, _time.GetUtcNow() + _settings.EvaluationInterval, ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<Release?> EvaluateAndApplyAsync(Release release, CancellationToken ct)
+    {
+        if (!release.IsUnderEvaluation)
+        {
+            return release;
+        }
+
+        var verdict = await EvaluateAsync(release, ct).ConfigureAwait(false);
+        var policy = PolicyOf(release.Id.Service);
+        var change = await MutateAsync(release.Id, Actor.System, "health evaluation", r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var next = change.Next;
+        if (next.State == ReleaseState.Validating)
+        {
+            await TryCompleteValidationAsync(next, ct).ConfigureAwait(false);
+        }
+        else if (next.IsPromotionDue(_time.GetUtcNow()) && next.LastHealth?.Status == HealthStatus.Healthy)
+        {
+            await MutateAsync(next.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), r.LastHealth, null), ct).ConfigureAwait(false);
+        }
+
+        return next;
+    }
+
+    private async Task TryCompleteValidationAsync(Release release, CancellationToken ct)
+    {
+        if (release.State != ReleaseState.Validating || release.ValidationEndsAt > _time.GetUtcNow())
+        {
+            return;
+        }
+
+        var policy = PolicyOf(release.Id.Service);
+        await MutateAsync(release.Id, Actor.System, "validation", r => r.CompleteValidation(_time.GetUtcNow(), r.LastHealth, policy.Runbook is not null), ct).ConfigureAwait(false);
+    }
+
+    private async Task CheckpointAsync(Release release, CancellationToken ct)
+    {
+        if (release.State != ReleaseState.Operating || release.OperatingSince is not { } since)
+        {
+            return;
+        }
+
+        var policy = PolicyOf(release.Id.Service);
+        var now = _time.GetUtcNow();
+        var index = release.Outcomes.Count;
+        if (index < policy.OutcomeCheckpoints.Count)
+        {
+            if (since + policy.OutcomeCheckpoints[index] > now)
+            {
+                await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
+                return;
+            }
+
+            var sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, HealthPolicy.MetricsFor(StageKind.Full)), ct).ConfigureAwait(false);
+            var verdict = HealthPolicy.Evaluate(sample, HealthPolicy.MetricsFor(StageKind.Full), release.Baseline, policy.Thresholds, now);
+            var lines = verdict.Checks.Select(c => $"{Metrics.Label(c.Metric)}: actual {(c.Value is { } v ? Metrics.Format(c.Metric, v) : "unreadable")} vs target {c.Threshold} {(c.Status == CheckStatus.Pass ? "✓" : c.Status == CheckStatus.Breach ? "✗ missed" : "?")}").ToList();
+            var report = new OutcomeReport(index + 1, now, lines);
+            var last = index + 1 >= policy.OutcomeCheckpoints.Count;
+            var change = await MutateAsync(release.Id, Actor.System, "outcome checkpoint", r => r.RecordOutcome(report, last, _time.GetUtcNow()), ct).ConfigureAwait(false);
+            if (change.Modified)
+            {
+                var card = new Card($"📈 Outcome report #{report.Checkpoint} — {release.Id}", $"+{policy.OutcomeCheckpoints[index]} after handoff", CardTone.Info,
+                    [new TextBlock(string.Join("\n", lines.Select(l => "• " + l)))], [], $"Outcome report #{report.Checkpoint} for {release.Id}");
+                await PublishAsync(change.Next, $"outcome:{release.Id}:{report.Checkpoint}", card, ct).ConfigureAwait(false);
+            }
+
+            release = change.Next;
+        }
+
+        await RemindAsync(release, policy, ct).ConfigureAwait(false);
+    }
+
+    private async Task RemindAsync(Release release, ServicePolicy policy, CancellationToken ct)
+    {
+        var reminders = new List<string>();
+        if (release.State == ReleaseState.Operating && release.Outcomes.Count > 0 && release.FlagsToRemove.Count > 0)
+        {
+            reminders.Add($"feature flag(s) still in the code: {string.Join(", ", release.FlagsToRemove)} — mark each with `/ship flag-removed {release.Id} <flag>`");
+        }
+
+        var open = (await _store.ListSignalsAsync(ct).ConfigureAwait(false)).Where(s => s.Open && s.Release == release.Id.ToString()).ToList();
+        if (open.Count > 0)
+        {
+            reminders.Add($"the post-incident signal is not filled in — `/ship signal incident {release.Id} <what happened>`");
+        }
+
+        if (reminders.Count == 0)
+        {
+            return;
+        }
+
+        var card = new Card($"⏰ Reminder for {release.Id}", null, CardTone.Warning, [new TextBlock(string.Join("\n", reminders.Select(r => "• " + r)))],
+            [release.Requester.Id], $"Reminder for {release.Id}: {string.Join("; ", reminders)}");
+        await PublishAsync(release, $"reminder:{release.Id}", card, ct).ConfigureAwait(false);
+        if (release.State == ReleaseState.Operating && release.Outcomes.Count >= policy.OutcomeCheckpoints.Count)
+        {
+            await _scheduler.ScheduleAsync(release.Id, TimerKind.OutcomeCheckpoint, _time.GetUtcNow() + _settings.ReminderInterval, ct).ConfigureAwait(false);
+        }
+    }
+
+    // ================================================================ transitions
+
+    /// <summary>
+    /// Applies <paramref name="apply"/> to the stored release and stores the result with a
+    /// compare-and-set, retrying on a conflict with the fresh release; then notifies and re-arms timers.
+    /// </summary>
+    internal async Task<ReleaseChange> MutateAsync(ReleaseId id, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct)
+    {
+        for (var attempt = 0; attempt < MaxAttempts; attempt++)
+        {
+            var current = await _store.GetAsync(id, ct).ConfigureAwait(false)
+                ?? throw new ReleaseRuleException($"There is no release {id}.");
+            var change = apply(current);
+            if (!change.Modified)
+            {
+                return change;
+            }
+
+            var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
+                ? new ServiceHalt(id.Service, $"{stop.Summary}", actor.Id, _time.GetUtcNow())
+                : null;
+            if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, ct).ConfigureAwait(false))
+            {
+                await AfterTransitionAsync(current, change, ct).ConfigureAwait(false);
+                return change;
+            }
+        }
+
+        throw new ReleaseRuleException($"{id} is changing too fast to apply '{action}'; try again.");
+    }
+
+    private async Task AfterTransitionAsync(Release previous, ReleaseChange change, CancellationToken ct)
+    {
+        var release = change.Next;
+        var policy = PolicyOf(release.Id.Service);
+        var now = _time.GetUtcNow();
+        await PublishCardAsync(release, ct).ConfigureAwait(false);
+        foreach (var e in change.Events)
+        {
+            switch (e.Kind)
+            {
+                case ReleaseEventKind.RollbackStarted:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "rollback"), ReleaseCards.RollbackAlert(release, policy, null, now), ct).ConfigureAwait(false);
+                    break;
+                case ReleaseEventKind.StagingFailed:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "halt"), ReleaseCards.HaltAlert(
+                        $"{release.Id} at the staging gate",
+                        $"{release.HaltReason}. It never reached production. {release.Id.Service} is halted: fix it, unhalt, then resume (re-runs the gate) or abort.",
+                        policy,
+                        [
+                            new CardAction("unhalt", "Unhalt…", $"unhalt {release.Id.Service}", ActionStyle.Default, $"Unhalt {release.Id.Service}?", "Why is it safe to unhalt?"),
+                            new CardAction("abort", "Abort…", $"abort {release.Id}", ActionStyle.Danger, $"Abort {release.Id}?", "Reason for aborting"),
+                        ]), ct).ConfigureAwait(false);
+                    break;
+                case ReleaseEventKind.ConsultRequested:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "decision"), ReleaseCards.Decision(release, policy, now), ct).ConfigureAwait(false);
+                    break;
+                case ReleaseEventKind.Decided:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "decision"), ReleaseCards.DecisionClosed(release, e.Summary), ct).ConfigureAwait(false);
+                    break;
+            }
+        }
+
+        if (previous.State != release.State || previous.PendingDeployment != release.PendingDeployment || previous.BakeEndsAt != release.BakeEndsAt
+            || previous.Decision != release.Decision || previous.ValidationEndsAt != release.ValidationEndsAt || previous.StagingStep != release.StagingStep
+            || previous.Outcomes.Count != release.Outcomes.Count || previous.AwaitingPromotionApproval != release.AwaitingPromotionApproval)
+        {
+            await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Arms exactly the timers the release's state needs; used after transitions and at recovery.</summary>
+    private async Task ReconcileTimersAsync(Release r, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        if (r.State.IsTerminal())
+        {
+            foreach (var kind in Enum.GetValues<TimerKind>())
+            {
+                await _scheduler.CancelAsync(r.Id, kind, ct).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var needsWork = (r.PendingDeployment is not null && r.State != ReleaseState.Halted)
+            || (r.State == ReleaseState.Staging && r.StagingStep == StagingStep.SmokeChecking)
+            || (!r.ReadinessChecked && r.State is ReleaseState.Draft or ReleaseState.AwaitingApproval);
+        if (needsWork)
+        {
+            await _scheduler.ScheduleAsync(r.Id, TimerKind.Work, now, ct).ConfigureAwait(false);
+        }
+
+        if (r.BakeEndsAt is { } end && r.PendingDeployment is null)
+        {
+            await _scheduler.ScheduleAsync(r.Id, TimerKind.Promotion, end, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await _scheduler.CancelAsync(r.Id, TimerKind.Promotion, ct).ConfigureAwait(false);
+        }
+
+        if (r.IsUnderEvaluation)
+        {
+            await _scheduler.ScheduleRecurringAsync(r.Id, TimerKind.HealthEvaluation, _settings.EvaluationInterval, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await _scheduler.CancelAsync(r.Id, TimerKind.HealthEvaluation, ct).ConfigureAwait(false);
+        }
+
+        if (r.Decision is { } d)
+        {
+            await _scheduler.ScheduleAsync(r.Id, TimerKind.DecisionTimeout, d.AutoRollbackAt, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            await _scheduler.CancelAsync(r.Id, TimerKind.DecisionTimeout, ct).ConfigureAwait(false);
+        }
+
+        if (r.State == ReleaseState.Validating && r.ValidationEndsAt is { } v)
+        {
+            await _scheduler.ScheduleAsync(r.Id, TimerKind.ValidationEnd, v, ct).ConfigureAwait(false);
+        }
+
+        if (r.State == ReleaseState.Operating && r.OperatingSince is { } since)
+        {
+            var policy = PolicyOf(r.Id.Service);
+            var due = r.Outcomes.Count < policy.OutcomeCheckpoints.Count
+                ? since + policy.OutcomeCheckpoints[r.Outcomes.Count]
+                : now + _settings.ReminderInterval;
+            await _scheduler.ScheduleAsync(r.Id, TimerKind.OutcomeCheckpoint, due, ct).ConfigureAwait(false);
+        }
+    }
+
+    // ================================================================ helpers
+
+    private async Task<HealthVerdict> EvaluateAsync(Release release, CancellationToken ct)
+    {
+        var policy = PolicyOf(release.Id.Service);
+        var stage = release.CurrentStage;
+        var metrics = HealthPolicy.MetricsFor(stage?.Kind);
+        HealthSample sample;
+        try
+        {
+            sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
+        {
+            sample = HealthSample.Failed($"{_health.Name}: {ex.Message}");
+        }
+
+        return HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
+    }
+
+    private async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)
+    {
+        try
+        {
+            var sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, "baseline", 0, HealthPolicy.BaselineMetrics), ct).ConfigureAwait(false);
+            return sample.Readings.Where(r => double.IsFinite(r.Value)).GroupBy(r => r.Metric).ToDictionary(g => g.Key, g => g.Last().Value);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException)
+        {
+            LogBaselineFailed(release.Id.ToString(), ex.Message);
+            return new Dictionary<string, double>();
+        }
+    }
+
+    private async Task<ServiceHalt?> HaltOfAsync(string service, CancellationToken ct)
+    {
+        var halts = await _store.GetHaltsAsync(ct).ConfigureAwait(false);
+        return halts.FirstOrDefault(h => h.Service == service) ?? halts.FirstOrDefault(h => h.IsFreeze);
+    }
+
+    /// <summary>"demo@1.0.0", or a bare service name meaning its one active release; unknown or ambiguous names list the candidates.</summary>
+    private async Task<Release> ResolveAsync(string name, CancellationToken ct)
+    {
+        if (ReleaseId.TryParse(name, out var id))
+        {
+            if (await _store.GetAsync(id.Value, ct).ConfigureAwait(false) is { } found)
+            {
+                return found;
+            }
+
+            var known = await _store.ListByServiceAsync(id.Value.Service, ct).ConfigureAwait(false);
+            throw new ReleaseRuleException($"There is no release {id}." + (known.Count > 0 ? $" Releases of {id.Value.Service}: {string.Join(", ", known.Take(10).Select(r => r.Id))}." : string.Empty));
+        }
+
+        var service = name.ToLowerInvariant();
+        var releases = await _store.ListByServiceAsync(service, ct).ConfigureAwait(false);
+        var active = releases.Where(r => !r.State.IsTerminal()).ToList();
+        if (active.Count == 1)
+        {
+            return active[0];
+        }
+
+        if (active.Count > 1)
+        {
+            throw new ReleaseRuleException($"'{name}' is ambiguous: {string.Join(", ", active.Select(r => r.Id))}. Name the release as service@version.");
+        }
+
+        if (releases.Count > 0)
+        {
+            throw new ReleaseRuleException($"{service} has no active release. Recent: {string.Join(", ", releases.Take(5).Select(r => r.Id))}.");
+        }
+
+        var all = await _store.ListActiveAsync(ct).ConfigureAwait(false);
+        throw new ReleaseRuleException($"'{name}' is not a release (service@version). Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Select(r => r.Id)))}.");
+    }
+
+    private ServicePolicy PolicyOf(string service) =>
+        _access.Services.TryGetValue(service, out var policy)
+            ? policy
+            : throw new ReleaseRuleException($"Unknown service '{service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+
+    private void Require(Actor actor, string service, string verb, Role[] roles)
+    {
+        if (_access.HasAny(actor, service, roles) || (_access.IsAdmin(actor) && roles.Contains(Role.Admin)))
+        {
+            return;
+        }
+
+        var needed = string.Join(" or ", roles.Select(AccessPolicy.Describe));
+        throw new ReleaseRuleException($"{actor.Mention} cannot {verb} for {service}: that needs the {needed} role.");
+    }
+
+    private static Person PersonOf(Actor actor) => new(actor.Id, actor.DisplayName);
+
+    private IReadOnlyList<AuditEntry> Audit(ReleaseChange change, string actor, string action)
+    {
+        var now = _time.GetUtcNow();
+        var entries = change.Events.Select(e => new AuditEntry(now, actor, e.Kind.ToString(), e.Summary)).ToList();
+        if (entries.Count == 0 && change.Modified)
+        {
+            entries.Add(new AuditEntry(now, actor, action, change.Message));
+        }
+
+        return entries;
+    }
+
+    private async Task PublishCardAsync(Release release, CancellationToken ct)
+    {
+        var halt = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false);
+        await PublishToAsync(release.Conversation, ReleaseCards.CardKey(release.Id), ReleaseCards.Release(release, halt, _time.GetUtcNow()), null, ct).ConfigureAwait(false);
+    }
+
+    private async Task PublishAsync(Release release, string key, Card card, CancellationToken ct)
+    {
+        await PublishToAsync(release.Conversation, key, card, ReleaseCards.CardKey(release.Id), ct).ConfigureAwait(false);
+        if (card.Mentions.Count > 0)
+        {
+            await _store.AppendAuditAsync(release.Id, new AuditEntry(_time.GetUtcNow(), "shipbot", "chat post", $"{card.Title}"), ct).ConfigureAwait(false);
+        }
+    }
+
+    private async Task PublishToAsync(Conversation conversation, string key, Card card, string? threadKey, CancellationToken ct)
+    {
+        if (!_notifiers.TryGetValue(conversation.Platform, out var notifier))
+        {
+            LogNoNotifier(conversation.Platform);
+            return;
+        }
+
+        try
+        {
+            await notifier.PublishAsync(conversation, key, card, threadKey, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException)
+        {
+            // A chat outage must not undo or block a committed transition; the next update carries the state.
+            LogChatFailed(conversation.Platform, key, ex.Message);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "State store unavailable: {Reason}")]
+    private partial void LogStoreUnavailable(string reason);
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Timer {Kind} of {Release} refused: {Reason}")]
+    private partial void LogTimerRefused(string release, string kind, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not capture the baseline of {Release}: {Reason}")]
+    private partial void LogBaselineFailed(string release, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "No chat notifier for platform {Platform}")]
+    private partial void LogNoNotifier(string platform);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Chat post {Key} on {Platform} failed: {Reason}")]
+    private partial void LogChatFailed(string platform, string key, string reason);
+}

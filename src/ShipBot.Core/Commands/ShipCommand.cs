@@ -1,0 +1,139 @@
+using ShipBot.Core.Plans;
+using ShipBot.Core.Releases;
+
+namespace ShipBot.Core.Commands;
+
+/// <summary>A parsed <c>/ship</c> command. Release names are resolved by the coordinator (a bare service name means its active release).</summary>
+public abstract record ShipCommand
+{
+    /// <summary>The verb as typed in chat, for audit and replies.</summary>
+    public abstract string Verb { get; }
+}
+
+public sealed record StartCommand(string Service, string Version, IReadOnlyList<string> Changes, IReadOnlyList<string> Flags) : ShipCommand
+{
+    public override string Verb => "start";
+}
+
+public sealed record HotfixCommand(string Service, string Version, ReleaseKind Priority, string Reason) : ShipCommand
+{
+    public override string Verb => "hotfix";
+}
+
+public sealed record StatusCommand(string? Release, bool Audit) : ShipCommand
+{
+    public override string Verb => "status";
+}
+
+public sealed record ListCommand : ShipCommand
+{
+    public override string Verb => "list";
+}
+
+public sealed record ApproveCommand(string Release) : ShipCommand
+{
+    public override string Verb => "approve";
+}
+
+public sealed record RejectCommand(string Release, string Reason) : ShipCommand
+{
+    public override string Verb => "reject";
+}
+
+public sealed record CheckCommand(string Release, IReadOnlyList<string> Items) : ShipCommand
+{
+    public override string Verb => "check";
+}
+
+public sealed record WaiveCommand(string Release, string Item, string Reason) : ShipCommand
+{
+    public override string Verb => "waive";
+}
+
+public sealed record PromoteCommand(string Release) : ShipCommand
+{
+    public override string Verb => "promote";
+}
+
+public sealed record PauseCommand(string Release) : ShipCommand
+{
+    public override string Verb => "pause";
+}
+
+public sealed record ResumeCommand(string Release) : ShipCommand
+{
+    public override string Verb => "resume";
+}
+
+public sealed record RollbackCommand(string Release, string Reason) : ShipCommand
+{
+    public override string Verb => "rollback";
+}
+
+public sealed record AbortCommand(string Release, string Reason) : ShipCommand
+{
+    public override string Verb => "abort";
+}
+
+/// <summary><c>halt [service] reason</c>; no service is a change freeze of everything.</summary>
+public sealed record HaltCommand(string? Service, string Reason) : ShipCommand
+{
+    public override string Verb => "halt";
+}
+
+public sealed record UnhaltCommand(string? Service, string Reason) : ShipCommand
+{
+    public override string Verb => "unhalt";
+}
+
+public sealed record ContractCommand(string Release) : ShipCommand
+{
+    public override string Verb => "contract";
+}
+
+public sealed record NotesCommand(string Release) : ShipCommand
+{
+    public override string Verb => "notes";
+}
+
+public sealed record OutcomeCommand(string Release) : ShipCommand
+{
+    public override string Verb => "outcome";
+}
+
+public enum SignalKind
+{
+    Performance,
+    Customer,
+    Friction,
+    Unexpected,
+    Incident,
+}
+
+public sealed record SignalCommand(SignalKind Kind, string? Release, string Text) : ShipCommand
+{
+    public override string Verb => "signal";
+}
+
+/// <summary>On-call's answer to a consult card.</summary>
+public sealed record DecideCommand(string Release, DecisionChoice Choice) : ShipCommand
+{
+    public override string Verb => "decide";
+}
+
+/// <summary>Marks one of the release's feature flags removed from the code.</summary>
+public sealed record FlagRemovedCommand(string Release, string Flag) : ShipCommand
+{
+    public override string Verb => "flag-removed";
+}
+
+/// <summary>Changes a metric of the simulated health source (only when it is configured).</summary>
+public sealed record SimulateCommand(string Service, string Metric, double? Value) : ShipCommand
+{
+    public override string Verb => "simulate";
+}
+
+public sealed record HelpCommand(string? Topic) : ShipCommand
+{
+    public override string Verb => "help";
+}

@@ -1,0 +1,90 @@
+using ShipBot.Core.Commands;
+using ShipBot.Core.Releases;
+
+namespace ShipBot.Core.Ports;
+
+/// <summary>One line of a release's audit trail: who, what, when, evidence.</summary>
+public sealed record AuditEntry(DateTimeOffset At, string Actor, string Action, string Detail);
+
+/// <summary>A stop of the line: one service, or every service when <see cref="Service"/> is <see cref="Everything"/>.</summary>
+public sealed record ServiceHalt(string Service, string Reason, string By, DateTimeOffset At)
+{
+    public const string Everything = "*";
+
+    public bool IsFreeze => Service == Everything;
+}
+
+/// <summary>A recorded feedback signal (SPEC §3); an open one is still waiting to be filled in.</summary>
+public sealed record Signal(string Id, SignalKind Kind, string? Release, string Text, string By, DateTimeOffset At, bool Open = false);
+
+public enum CreateOutcome
+{
+    Created,
+
+    /// <summary>The service already has an active release (its name is in <see cref="CreateResult.Existing"/>).</summary>
+    ServiceBusy,
+
+    /// <summary>A release with this exact name exists already.</summary>
+    AlreadyExists,
+}
+
+public sealed record CreateResult(CreateOutcome Outcome, ReleaseId? Existing = null);
+
+/// <summary>
+/// Where releases live. Every write is atomic: the release, its audit entries, the service's
+/// one-active-release lock and an optional halt change together or not at all, and a save is a
+/// compare-and-set on <see cref="Release.Version"/>.
+/// Implementations: the in-memory store (embedded default) and Redis; both pass one contract suite.
+/// A store that cannot be reached throws <see cref="StoreUnavailableException"/>.
+/// </summary>
+public interface IReleaseStore
+{
+    Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default);
+
+    /// <summary>Releases that are not terminal (including Operating ones), oldest first.</summary>
+    Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Every release of a service, newest first.</summary>
+    Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default);
+
+    /// <summary>Creates a release and takes its service's lock, unless another release holds it.</summary>
+    Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores <paramref name="next"/> if the stored version is still <paramref name="expectedVersion"/>;
+    /// releases the service lock when the release no longer holds it; sets <paramref name="halt"/> in the same write.
+    /// Returns false (and changes nothing) when someone else wrote first.
+    /// </summary>
+    Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default);
+
+    Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<ServiceHalt>> GetHaltsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Sets a halt; returns false when that scope was already halted (the existing halt stays).</summary>
+    Task<bool> TrySetHaltAsync(ServiceHalt halt, CancellationToken cancellationToken = default);
+
+    /// <summary>Lifts a halt; returns the halt that was lifted, or null when there was none.</summary>
+    Task<ServiceHalt?> RemoveHaltAsync(string service, CancellationToken cancellationToken = default);
+
+    Task AddSignalAsync(Signal signal, CancellationToken cancellationToken = default);
+
+    /// <summary>Replaces an open signal with its filled-in version (same id).</summary>
+    Task UpdateSignalAsync(Signal signal, CancellationToken cancellationToken = default);
+
+    Task<IReadOnlyList<Signal>> ListSignalsAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>Remembers the first answer to each inbound request id, so a repeated delivery gets it again and changes nothing.</summary>
+public interface IIdempotencyStore
+{
+    Task<string?> GetAsync(string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>Keeps the answer for <paramref name="ttl"/>; the first answer wins.</summary>
+    Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default);
+}
+
+/// <summary>The state store cannot be reached: nothing was changed.</summary>
+public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);

@@ -1,0 +1,922 @@
+using ShipBot.Core.Checklists;
+using ShipBot.Core.Health;
+using ShipBot.Core.Plans;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Core.Releases;
+
+/// <summary>
+/// The release aggregate: an immutable snapshot whose guarded methods return the next snapshot and
+/// the events of the transition (<see cref="ReleaseChange"/>). Every change increments
+/// <see cref="Version"/>, which the store compares-and-sets. An illegal command throws
+/// <see cref="ReleaseRuleException"/> naming the current state; a command that finds its work
+/// already done returns an unchanged release and says by whom.
+/// </summary>
+public sealed record Release
+{
+    public required ReleaseId Id { get; init; }
+
+    public ReleaseKind Kind { get; init; }
+
+    public string? HotfixReason { get; init; }
+
+    public required Person Requester { get; init; }
+
+    public required Conversation Conversation { get; init; }
+
+    public required ReleaseContract Contract { get; init; }
+
+    public required StagePlan Plan { get; init; }
+
+    public required IReadOnlyList<ChecklistItem> Checklist { get; init; }
+
+    public int RequiredApprovals { get; init; } = 1;
+
+    public IReadOnlyList<Approval> Approvals { get; init; } = [];
+
+    public ReleaseState State { get; init; }
+
+    /// <summary>Where Paused or Halted returns to.</summary>
+    public ReleaseState? ResumeState { get; init; }
+
+    /// <summary>Index into <see cref="StagePlan.Stages"/>; -1 before production traffic.</summary>
+    public int StageIndex { get; init; } = -1;
+
+    public StagingStep StagingStep { get; init; }
+
+    /// <summary>A traffic change decided but not yet confirmed by the deployment target.</summary>
+    public DeploymentIntent? PendingDeployment { get; init; }
+
+    public string? LastDeploymentError { get; init; }
+
+    public DateTimeOffset? PhaseStartedAt { get; init; }
+
+    /// <summary>When the current bake (staging or stage) ends; null while a deployment is pending or the clock is stopped.</summary>
+    public DateTimeOffset? BakeEndsAt { get; init; }
+
+    /// <summary>Bake time left when the clock was stopped (Paused, Halted).</summary>
+    public TimeSpan? RemainingBake { get; init; }
+
+    public bool AwaitingPromotionApproval { get; init; }
+
+    public IReadOnlyDictionary<string, double> Baseline { get; init; } = new Dictionary<string, double>();
+
+    public HealthVerdict? LastHealth { get; init; }
+
+    public PendingDecision? Decision { get; init; }
+
+    /// <summary>Consult breaches on-call chose to continue past, as "metric@stage".</summary>
+    public IReadOnlyList<string> AcknowledgedBreaches { get; init; } = [];
+
+    public RollbackRecord? Rollback { get; init; }
+
+    public string? HaltReason { get; init; }
+
+    public string? Rejection { get; init; }
+
+    public DateTimeOffset? ValidationEndsAt { get; init; }
+
+    public IReadOnlyList<HandoffCheck> Handoff { get; init; } = [];
+
+    public IReadOnlyList<StageRecord> History { get; init; } = [];
+
+    public IReadOnlyList<OutcomeReport> Outcomes { get; init; } = [];
+
+    public IReadOnlyList<string> FlagsRemoved { get; init; } = [];
+
+    public DateTimeOffset? OperatingSince { get; init; }
+
+    /// <summary>Whether ShipBot has run its own readiness checks (health URL, HTTPS) for this release.</summary>
+    public bool ReadinessChecked { get; init; }
+
+    public required DateTimeOffset CreatedAt { get; init; }
+
+    public DateTimeOffset UpdatedAt { get; init; }
+
+    public long Version { get; init; }
+
+    public Stage? CurrentStage => StageIndex >= 0 && StageIndex < Plan.Stages.Count ? Plan.Stages[StageIndex] : null;
+
+    /// <summary>The name of where the release is, for messages: "Canary 5 %", "Staging".</summary>
+    public string Where => CurrentStage is { } s && State is not (ReleaseState.Validating or ReleaseState.Operating)
+        ? s.Label
+        : (State is ReleaseState.Paused or ReleaseState.Halted && ResumeState is { } r ? r : State).Display();
+
+    public IEnumerable<ChecklistItem> BlockingItems => Checklist.Where(i =>
+        !i.IsDone && i.Id is not ChecklistCatalog.Approved and not ChecklistCatalog.UserFacingVerified);
+
+    public static ReleaseChange Create(
+        ReleaseId id,
+        ReleaseKind kind,
+        Person requester,
+        Conversation conversation,
+        ServicePolicy policy,
+        ReleaseContract contract,
+        string? hotfixReason,
+        DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        var plan = kind == ReleaseKind.Standard ? policy.Plan : StagePlan.Hotfix(policy.Plan, kind, policy.HotfixMaxBake);
+        var problems = plan.Validate(kind);
+        if (problems.Count > 0)
+        {
+            throw new ReleaseRuleException($"The stage plan of {id.Service} is not allowed: {string.Join("; ", problems)}.");
+        }
+
+        if (kind != ReleaseKind.Standard && string.IsNullOrWhiteSpace(hotfixReason))
+        {
+            throw new ReleaseRuleException("A hotfix needs a reason.");
+        }
+
+        var release = new Release
+        {
+            Id = id,
+            Kind = kind,
+            HotfixReason = hotfixReason,
+            Requester = requester,
+            Conversation = conversation,
+            Contract = contract,
+            Plan = plan,
+            Checklist = ChecklistCatalog.For(kind),
+            RequiredApprovals = Math.Max(1, policy.RequiredApprovals),
+            State = ReleaseState.Draft,
+            CreatedAt = now,
+            UpdatedAt = now,
+            Version = 1,
+        };
+        var what = kind == ReleaseKind.Standard ? "release" : $"{(kind == ReleaseKind.HotfixP0 ? "P0" : "P1")} hotfix";
+        return new ReleaseChange(
+            release,
+            [new ReleaseEvent(ReleaseEventKind.Created, $"{requester.Mention} started {what} {id}")],
+            $"Started {id}.");
+    }
+
+    // ---------------------------------------------------------------- checklist and approval
+
+    /// <summary>A person ticks items. Release items: Draft / AwaitingApproval; the validation item: Validating.</summary>
+    public ReleaseChange Confirm(Person by, IReadOnlyList<string> itemIds, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(itemIds);
+        if (itemIds.Count == 0)
+        {
+            throw new ReleaseRuleException("Name at least one checklist item.");
+        }
+
+        var items = Checklist.ToList();
+        var events = new List<ReleaseEvent>();
+        var notes = new List<string>();
+        foreach (var raw in itemIds.Distinct(StringComparer.OrdinalIgnoreCase))
+        {
+            var index = IndexOfItem(raw);
+            var item = items[index];
+            if (item.SettledBy == ItemSettledBy.ShipBot)
+            {
+                throw new ReleaseRuleException($"'{item.Id}' ({item.Label}) is ticked by ShipBot itself.");
+            }
+
+            if (item.Id == ChecklistCatalog.UserFacingVerified)
+            {
+                RequireState("verify user-facing functionality", ReleaseState.Validating);
+            }
+            else
+            {
+                RequireState("tick checklist items", ReleaseState.Draft, ReleaseState.AwaitingApproval);
+            }
+
+            if (item.IsDone)
+            {
+                notes.Add($"{item.Id} already {item.State.ToString().ToLowerInvariant()}{(item.By is null ? string.Empty : $" by @{item.By}")}");
+                continue;
+            }
+
+            var detail = item.State == ChecklistItemState.Failed ? $"confirmed by {by.Mention} over a failed check: {item.Detail}" : $"by {by.Mention}";
+            items[index] = item with { State = ChecklistItemState.Confirmed, By = by.Name, Detail = detail, At = now };
+            events.Add(new ReleaseEvent(ReleaseEventKind.ItemSettled, $"{by.Mention} confirmed {item.Id} ({item.Label})"));
+            notes.Add($"{item.Id} confirmed");
+        }
+
+        if (events.Count == 0)
+        {
+            return Unchanged($"Nothing changed: {string.Join("; ", notes)}.");
+        }
+
+        var next = this with { Checklist = items };
+        return next.AfterChecklistChange(events, now, $"{string.Join("; ", notes)}.");
+    }
+
+    /// <summary>ShipBot records its own check of an item (evidence either way).</summary>
+    public ReleaseChange RecordVerification(string itemId, bool passed, string evidence, DateTimeOffset now)
+    {
+        var index = IndexOfItem(itemId);
+        var item = Checklist[index];
+        if (State is not (ReleaseState.Draft or ReleaseState.AwaitingApproval) || item.IsDone)
+        {
+            return Unchanged($"{item.Id} is already settled.");
+        }
+
+        var items = Checklist.ToList();
+        items[index] = item with
+        {
+            State = passed ? ChecklistItemState.Verified : ChecklistItemState.Failed,
+            By = "shipbot",
+            Detail = evidence,
+            At = now,
+        };
+        var verb = passed ? "verified" : "could not verify";
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"ShipBot {verb} {item.Id}: {evidence}") };
+        return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} {verb}.");
+    }
+
+    /// <summary>ShipBot's own readiness checks ran; each result verifies or fails its item (unknown items are ignored).</summary>
+    public ReleaseChange RecordReadiness(IReadOnlyList<(string ItemId, bool Passed, string Evidence)> results, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(results);
+        if (ReadinessChecked)
+        {
+            return Unchanged("Readiness was already checked.");
+        }
+
+        var release = this with { ReadinessChecked = true };
+        var events = new List<ReleaseEvent>();
+        foreach (var (itemId, passed, evidence) in results)
+        {
+            if (!release.Checklist.Any(i => string.Equals(i.Id, itemId, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+
+            var change = release.RecordVerification(itemId, passed, evidence, now);
+            release = change.Next with { Version = release.Version };
+            events.AddRange(change.Events);
+        }
+
+        return Changed(release, events, now, $"Readiness checked: {events.Count} item(s).");
+    }
+
+    /// <summary>ShipBot ticks an item it owns (on-call notified).</summary>
+    public ReleaseChange TickBySystem(string itemId, string evidence, DateTimeOffset now)
+    {
+        var index = IndexOfItem(itemId);
+        var item = Checklist[index];
+        if (item.IsDone || State.IsTerminal())
+        {
+            return Unchanged($"{item.Id} is already settled.");
+        }
+
+        var items = Checklist.ToList();
+        items[index] = item with { State = ChecklistItemState.Verified, By = "shipbot", Detail = evidence, At = now };
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"ShipBot ticked {item.Id}: {evidence}") };
+        return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} ticked.");
+    }
+
+    /// <summary>An approver waives an item with a reason; floor items can never be waived.</summary>
+    public ReleaseChange Waive(Person by, string itemId, string reason, DateTimeOffset now)
+    {
+        RequireState("waive checklist items", ReleaseState.Draft, ReleaseState.AwaitingApproval);
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ReleaseRuleException("A waiver needs a reason.");
+        }
+
+        var index = IndexOfItem(itemId);
+        var item = Checklist[index];
+        if (item.Floor)
+        {
+            throw new ReleaseRuleException(
+                $"'{item.Id}' ({item.Label}) is part of the minimum viable production floor and can never be waived.");
+        }
+
+        if (item.SettledBy == ItemSettledBy.ShipBot || item.Id == ChecklistCatalog.UserFacingVerified)
+        {
+            throw new ReleaseRuleException($"'{item.Id}' ({item.Label}) cannot be waived.");
+        }
+
+        if (item.IsDone)
+        {
+            return Unchanged($"Nothing changed: {item.Id} is already {item.State.ToString().ToLowerInvariant()} by @{item.By}.");
+        }
+
+        var items = Checklist.ToList();
+        items[index] = item with { State = ChecklistItemState.Waived, By = by.Name, Detail = $"\"{reason}\" ({by.Mention})", At = now };
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"{by.Mention} waived {item.Id}: {reason}") };
+        return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} waived.");
+    }
+
+    public ReleaseChange Approve(Person by, DateTimeOffset now)
+    {
+        if (Approvals.FirstOrDefault(a => a.By.Id == by.Id) is { } mine)
+        {
+            return Unchanged($"Nothing changed: {Id} is already approved by {mine.By.Mention}.");
+        }
+
+        if (State != ReleaseState.AwaitingApproval && Approvals.Count >= RequiredApprovals)
+        {
+            return Unchanged($"Nothing changed: {Id} is already approved by {string.Join(", ", Approvals.Select(a => a.By.Mention))}.");
+        }
+
+        if (State == ReleaseState.Draft)
+        {
+            var pending = BlockingItems.Select(i => i.Id).ToList();
+            throw new ReleaseRuleException(
+                $"Cannot approve {Id}: it is Draft — {pending.Count} checklist item(s) still pending: {string.Join(", ", pending)}.");
+        }
+
+        RequireState("approve", ReleaseState.AwaitingApproval);
+        if (string.Equals(by.Id, Requester.Id, StringComparison.OrdinalIgnoreCase))
+        {
+            throw new ReleaseRuleException($"{by.Mention} requested {Id} and cannot approve it (separation of duties).");
+        }
+
+        var approvals = Approvals.Append(new Approval(by, now)).ToList();
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.Approved, $"{by.Mention} approved {Id} ({approvals.Count} of {RequiredApprovals})") };
+        if (approvals.Count < RequiredApprovals)
+        {
+            return Changed(this with { Approvals = approvals }, events, now, $"Approved ({approvals.Count} of {RequiredApprovals}).");
+        }
+
+        var index = IndexOfItem(ChecklistCatalog.Approved);
+        var items = Checklist.ToList();
+        items[index] = items[index] with
+        {
+            State = ChecklistItemState.Confirmed,
+            By = by.Name,
+            Detail = $"approved by {string.Join(", ", approvals.Select(a => a.By.Mention))}",
+            At = now,
+        };
+        events.Add(new ReleaseEvent(ReleaseEventKind.StagingStarted, $"{Id} enters the staging gate"));
+        var next = this with
+        {
+            Approvals = approvals,
+            Checklist = items,
+            State = ReleaseState.Staging,
+            StagingStep = StagingStep.Deploying,
+            PendingDeployment = new DeploymentIntent("staging", 100),
+            PhaseStartedAt = now,
+            BakeEndsAt = null,
+            History = [.. History, new StageRecord("Staging", now, null)],
+        };
+        return Changed(next, events, now, $"Approved by {by.Mention}; {Id} goes to staging.");
+    }
+
+    public ReleaseChange Reject(Person by, string reason, DateTimeOffset now)
+    {
+        if (State == ReleaseState.Rejected)
+        {
+            return Unchanged($"Nothing changed: {Id} is already rejected ({Rejection}).");
+        }
+
+        RequireState("reject", ReleaseState.Draft, ReleaseState.AwaitingApproval);
+        RequireReason(reason, "A rejection");
+        var next = this with { State = ReleaseState.Rejected, Rejection = $"{reason} ({by.Mention})" };
+        return Changed(next, [new(ReleaseEventKind.Rejected, $"{by.Mention} rejected {Id}: {reason}")], now, $"Rejected {Id}.");
+    }
+
+    /// <summary>Abandons a release that has not reached production traffic.</summary>
+    public ReleaseChange Abort(Person by, string reason, DateTimeOffset now)
+    {
+        if (State == ReleaseState.Aborted)
+        {
+            return Unchanged($"Nothing changed: {Id} is already aborted.");
+        }
+
+        var preProduction = StageIndex < 0 && State is ReleaseState.Draft or ReleaseState.AwaitingApproval or ReleaseState.Staging
+            or ReleaseState.Halted or ReleaseState.Paused;
+        if (!preProduction)
+        {
+            throw new ReleaseRuleException(
+                $"Cannot abort {Id}: it is {State.Display()}{(StageIndex >= 0 ? " and has production traffic — roll it back instead" : string.Empty)}.");
+        }
+
+        RequireReason(reason, "An abort");
+        var next = this with { State = ReleaseState.Aborted, PendingDeployment = null, BakeEndsAt = null, HaltReason = null };
+        return Changed(next, [new(ReleaseEventKind.Aborted, $"{by.Mention} aborted {Id}: {reason}")], now, $"Aborted {Id}.");
+    }
+
+    // ---------------------------------------------------------------- staging and promotion
+
+    /// <summary>The deployment target answered for <paramref name="intent"/>; a stale answer changes nothing.</summary>
+    public ReleaseChange RecordDeployment(DeploymentIntent intent, bool succeeded, string detail, DateTimeOffset now)
+    {
+        if (PendingDeployment != intent)
+        {
+            return Unchanged("That deployment is no longer pending.");
+        }
+
+        if (intent.IsRollback)
+        {
+            if (!succeeded)
+            {
+                var failed = this with { LastDeploymentError = detail };
+                return Changed(failed, [new(ReleaseEventKind.DeploymentFailed, $"rollback of {Id} failed: {detail}")], now, "Rollback failed; retrying.");
+            }
+
+            var rolledBack = this with
+            {
+                State = ReleaseState.RolledBack,
+                PendingDeployment = null,
+                LastDeploymentError = null,
+                History = CloseHistory(now),
+            };
+            return Changed(rolledBack, [new(ReleaseEventKind.RolledBack, $"{Id} rolled back: {detail}")], now, $"{Id} rolled back.");
+        }
+
+        if (!succeeded)
+        {
+            if (intent.Environment == "staging")
+            {
+                return StagingFailure($"staging deployment failed: {detail}", now);
+            }
+
+            return BeginRollback($"deployment to {intent.Percent} % failed: {detail}", "shipbot", [], now);
+        }
+
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.DeploymentSucceeded, $"{Id} deployed to {intent.Describe()}: {detail}") };
+        if (intent.Environment == "staging")
+        {
+            return Changed(this with { PendingDeployment = null, LastDeploymentError = null, StagingStep = StagingStep.SmokeChecking }, events, now, "Deployed to staging.");
+        }
+
+        var bake = CurrentStage?.Bake ?? TimeSpan.Zero;
+        if (State is ReleaseState.Paused or ReleaseState.Halted)
+        {
+            return Changed(this with { PendingDeployment = null, LastDeploymentError = null, RemainingBake = bake }, events, now, "Deployed.");
+        }
+
+        return Changed(this with { PendingDeployment = null, LastDeploymentError = null, BakeEndsAt = now + bake }, events, now, "Deployed.");
+    }
+
+    /// <summary>Staging smoke checks finished; a failure halts the release (Jidoka).</summary>
+    public ReleaseChange RecordSmokeChecks(bool passed, string detail, DateTimeOffset now)
+    {
+        if (State != ReleaseState.Staging || StagingStep != StagingStep.SmokeChecking)
+        {
+            return Unchanged("Smoke checks are not running.");
+        }
+
+        if (!passed)
+        {
+            return StagingFailure($"staging smoke checks failed: {detail}", now);
+        }
+
+        var next = this with { StagingStep = StagingStep.Baking, BakeEndsAt = now + Plan.StagingBake };
+        return Changed(next, [new(ReleaseEventKind.SmokeChecksPassed, $"staging smoke checks passed: {detail}")], now, "Smoke checks passed.");
+    }
+
+    /// <summary>Whether the current bake is over and nothing else blocks an automatic promotion.</summary>
+    public bool IsPromotionDue(DateTimeOffset now) =>
+        PendingDeployment is null && Decision is null && !AwaitingPromotionApproval && BakeEndsAt is { } end && end <= now
+        && (State.IsProductionStage() || (State == ReleaseState.Staging && StagingStep == StagingStep.Baking));
+
+    /// <summary>
+    /// Moves to the next stage (or from 100 % to validation). Automatic promotion needs the bake to be
+    /// over; <paramref name="manualBy"/> (an approver's "promote now") skips the rest of the bake.
+    /// Health must be green either way. <paramref name="baseline"/> is captured when leaving staging.
+    /// </summary>
+    public ReleaseChange Promote(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline = null)
+    {
+        var verb = manualBy is null ? "promote" : "promote now";
+        RequireState(verb, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full);
+        if (PendingDeployment is not null)
+        {
+            return Unchanged($"Nothing changed: {Id} is still waiting for {PendingDeployment.Describe()} to be applied.");
+        }
+
+        if (State == ReleaseState.Staging && StagingStep != StagingStep.Baking)
+        {
+            return Unchanged($"Nothing changed: {Id} has not passed its staging smoke checks yet.");
+        }
+
+        if (Decision is not null)
+        {
+            throw new ReleaseRuleException($"Cannot promote {Id}: on-call has a decision pending about {Metrics.Label(Decision.Breach.Metric)}.");
+        }
+
+        if (manualBy is null && !AwaitingPromotionApproval && (BakeEndsAt is null || BakeEndsAt > now))
+        {
+            return Unchanged($"Nothing changed: {Id} bakes until {BakeEndsAt:HH:mm:ss} UTC.");
+        }
+
+        if (manualBy is null && AwaitingPromotionApproval)
+        {
+            return Unchanged($"Nothing changed: promotion of {Id} waits for an approver.");
+        }
+
+        if (CurrentStage is { NeedsApproval: true } && manualBy is null)
+        {
+            var waiting = this with { AwaitingPromotionApproval = true };
+            return Changed(waiting, [new(ReleaseEventKind.PromotionNeedsApproval, $"promotion out of {Where} waits for an approver")], now, "Promotion needs an approver.");
+        }
+
+        if (State != ReleaseState.Staging && health?.Status != HealthStatus.Healthy)
+        {
+            var why = health is null ? "no health reading yet" : $"health is {health.Status.ToString().ToLowerInvariant()}: {health.Summary}";
+            if (manualBy is not null)
+            {
+                throw new ReleaseRuleException($"Cannot promote {Id}: {why}.");
+            }
+
+            return Unchanged($"Nothing changed: {Id} holds at {Where} because {why}.");
+        }
+
+        var by = manualBy is null ? "bake time over, health green" : $"{manualBy.Mention} promoted early";
+        var history = CloseHistory(now);
+        if (State == ReleaseState.Staging)
+        {
+            var first = Plan.Stages[0];
+            var next = this with
+            {
+                State = first.State,
+                StageIndex = 0,
+                PendingDeployment = new DeploymentIntent("production", first.Percent),
+                BakeEndsAt = null,
+                PhaseStartedAt = now,
+                AwaitingPromotionApproval = false,
+                Baseline = baseline ?? Baseline,
+                History = [.. history, new StageRecord(first.Label, now, null)],
+            };
+            return Changed(next, [new(ReleaseEventKind.Promoted, $"{Id} passed staging and starts {first.Label} ({by})")], now, $"{Id} promoted to {first.Label}.");
+        }
+
+        if (StageIndex == Plan.Stages.Count - 1)
+        {
+            var validating = this with
+            {
+                State = ReleaseState.Validating,
+                BakeEndsAt = null,
+                AwaitingPromotionApproval = false,
+                PhaseStartedAt = now,
+                ValidationEndsAt = now + Plan.ValidationWindow,
+                History = [.. history, new StageRecord("Validation", now, null)],
+            };
+            return Changed(validating, [new(ReleaseEventKind.ValidationStarted, $"{Id} is at 100 %; post-deployment validation until {now + Plan.ValidationWindow:HH:mm:ss} UTC")], now, $"{Id} is validating.");
+        }
+
+        var stage = Plan.Stages[StageIndex + 1];
+        var promoted = this with
+        {
+            State = stage.State,
+            StageIndex = StageIndex + 1,
+            PendingDeployment = new DeploymentIntent("production", stage.Percent),
+            BakeEndsAt = null,
+            PhaseStartedAt = now,
+            AwaitingPromotionApproval = false,
+            History = [.. history, new StageRecord(stage.Label, now, null)],
+        };
+        return Changed(promoted, [new(ReleaseEventKind.Promoted, $"{Id} promoted to {stage.Label} ({by})")], now, $"{Id} promoted to {stage.Label}.");
+    }
+
+    /// <summary>
+    /// Ends validation and hands the release over to operations when the window is over, health is
+    /// green and a human verified user-facing functionality; otherwise nothing changes.
+    /// </summary>
+    public ReleaseChange CompleteValidation(DateTimeOffset now, HealthVerdict? health, bool hasRunbook)
+    {
+        if (State != ReleaseState.Validating)
+        {
+            return Unchanged($"Nothing changed: {Id} is {State.Display()}, not validating.");
+        }
+
+        var ufv = Checklist.First(i => i.Id == ChecklistCatalog.UserFacingVerified);
+        if (ValidationEndsAt > now || !ufv.IsDone || health?.Status != HealthStatus.Healthy)
+        {
+            return Unchanged("Validation continues.");
+        }
+
+        var checks = new List<HandoffCheck>
+        {
+            new("Release contract approved", Approvals.Count >= RequiredApprovals, string.Join(", ", Approvals.Select(a => a.By.Mention))),
+            new("Every stage done", true, string.Join(" → ", Plan.Stages.Select(s => s.Label))),
+            new("Post-deployment validation passed", true, $"{health.Summary}; user-facing functionality verified {ufv.Detail}"),
+            new("Outcome measurement dates set", true, "checkpoints scheduled"),
+            new("Runbook linked", true, hasRunbook ? "linked" : "the service has none (not applicable)"),
+            new("On-call informed", Checklist.Any(i => i.Id == ChecklistCatalog.OnCallNotified && i.IsDone), "notified at start"),
+        };
+        var next = this with
+        {
+            State = ReleaseState.Operating,
+            Handoff = checks,
+            OperatingSince = now,
+            PhaseStartedAt = now,
+            History = CloseHistory(now),
+        };
+        return Changed(next, [new(ReleaseEventKind.HandedOver, $"{Id} handed over to operations")], now, $"{Id} is operating.");
+    }
+
+    // ---------------------------------------------------------------- health, consult, rollback
+
+    /// <summary>
+    /// Records a health evaluation. A rollback-action breach starts a rollback at once; a consult
+    /// breach asks on-call (unless they already chose to continue past it); otherwise the verdict is kept.
+    /// </summary>
+    public ReleaseChange ApplyHealth(HealthVerdict verdict, TimeSpan consultTimeout, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(verdict);
+        if (!IsUnderEvaluation)
+        {
+            return Unchanged($"{Id} is not under health evaluation.");
+        }
+
+        var stage = Where;
+        if (verdict.RequiresRollback)
+        {
+            var evidence = verdict.Breaches.Where(b => b.Action == BreachAction.Rollback).ToList();
+            var reason = string.Join("; ", evidence.Select(b => b.Describe()));
+            var change = (this with { LastHealth = verdict }).BeginRollback($"automatic: {reason}", "shipbot", evidence, now);
+            return change with { Events = [new ReleaseEvent(ReleaseEventKind.BreachDetected, $"breach at {stage}: {reason}"), .. change.Events] };
+        }
+
+        var consult = verdict.Breaches.FirstOrDefault(b => !AcknowledgedBreaches.Contains($"{b.Metric}@{stage}"));
+        if (consult is not null && Decision is null)
+        {
+            var decision = new PendingDecision(consult, stage, now, now + consultTimeout);
+            var next = this with { LastHealth = verdict, Decision = decision };
+            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision: {consult.Describe()}")], now, "On-call consulted.");
+        }
+
+        var changedStatus = LastHealth?.Status != verdict.Status;
+        var recorded = this with { LastHealth = verdict };
+        var summary = $"health {verdict.Status.ToString().ToLowerInvariant()} at {stage}: {verdict.Summary}";
+        return changedStatus
+            ? Changed(recorded, [new(ReleaseEventKind.HealthChanged, summary)], now, summary)
+            : Changed(recorded, [], now, summary);
+    }
+
+    /// <summary>Whether health evaluations run: production traffic is exposed and the release is not done.</summary>
+    public bool IsUnderEvaluation => StageIndex >= 0 && PendingDeployment is null
+        && (State.IsProductionStage() || State is ReleaseState.Validating or ReleaseState.Paused or ReleaseState.Halted);
+
+    public ReleaseChange Decide(Person by, DecisionChoice choice, DateTimeOffset now)
+    {
+        if (Decision is null)
+        {
+            if (State is ReleaseState.RollingBack or ReleaseState.RolledBack)
+            {
+                return Unchanged($"Nothing changed: {Id} is already {State.Display().ToLowerInvariant()} ({Rollback?.Reason}).");
+            }
+
+            throw new ReleaseRuleException($"No decision is pending for {Id}: it is {State.Display()}.");
+        }
+
+        var decision = Decision;
+        var about = $"{Metrics.Label(decision.Breach.Metric)} at {decision.Stage}";
+        switch (choice)
+        {
+            case DecisionChoice.Rollback:
+                var rb = (this with { Decision = null }).BeginRollback($"{by.Mention} decided to roll back: {decision.Breach.Describe()}", by.Name, [decision.Breach], now);
+                return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about})"), .. rb.Events] };
+            case DecisionChoice.Hold:
+                var held = (this with { Decision = null }).StopClock(ReleaseState.Paused, now);
+                return Changed(held, [new(ReleaseEventKind.Decided, $"{by.Mention} chose hold here ({about}); the promotion clock is stopped")], now, "Holding; resume when ready.");
+            default:
+                var cont = this with
+                {
+                    Decision = null,
+                    AcknowledgedBreaches = [.. AcknowledgedBreaches, $"{decision.Breach.Metric}@{decision.Stage}"],
+                };
+                return Changed(cont, [new(ReleaseEventKind.Decided, $"{by.Mention} chose continue ({about})")], now, "Continuing.");
+        }
+    }
+
+    /// <summary>The consult waited too long: roll back (a decision nobody makes is not a yes).</summary>
+    public ReleaseChange DecisionTimedOut(DateTimeOffset now)
+    {
+        if (Decision is null || Decision.AutoRollbackAt > now)
+        {
+            return Unchanged("No decision has timed out.");
+        }
+
+        var breach = Decision.Breach;
+        return (this with { Decision = null }).BeginRollback($"no decision within the consult window: {breach.Describe()}", "shipbot", [breach], now);
+    }
+
+    /// <summary>Starts a rollback (manual with a reason, or automatic with evidence). Needs production traffic.</summary>
+    public ReleaseChange BeginRollback(string reason, string by, IReadOnlyList<CheckResult> evidence, DateTimeOffset now)
+    {
+        if (State is ReleaseState.RollingBack or ReleaseState.RolledBack)
+        {
+            return Unchanged($"Nothing changed: {Id} is already {State.Display().ToLowerInvariant()} ({Rollback?.Reason}, by @{Rollback?.By}).");
+        }
+
+        if (StageIndex < 0 || State.IsTerminal())
+        {
+            var hint = StageIndex < 0 && !State.IsTerminal() ? " and has no production traffic — abort it instead" : string.Empty;
+            throw new ReleaseRuleException($"Cannot roll back {Id}: it is {State.Display()}{hint}.");
+        }
+
+        RequireReason(reason, "A rollback");
+        var where = Where;
+        var next = this with
+        {
+            State = ReleaseState.RollingBack,
+            ResumeState = null,
+            PendingDeployment = new DeploymentIntent("production", 0, IsRollback: true),
+            BakeEndsAt = null,
+            RemainingBake = null,
+            Decision = null,
+            AwaitingPromotionApproval = false,
+            Rollback = new RollbackRecord(reason, by, where, evidence, now),
+        };
+        var actor = by == "shipbot" ? "ShipBot" : $"@{by}";
+        return Changed(next, [new(ReleaseEventKind.RollbackStarted, $"{actor} started rolling back {Id} at {where}: {reason}")], now, $"Rolling back {Id}.");
+    }
+
+    // ---------------------------------------------------------------- pause, halt, resume
+
+    public ReleaseChange Pause(Person by, DateTimeOffset now)
+    {
+        if (State == ReleaseState.Paused)
+        {
+            return Unchanged($"Nothing changed: {Id} is already paused.");
+        }
+
+        RequireState("pause", ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full, ReleaseState.Validating);
+        var next = StopClock(ReleaseState.Paused, now);
+        return Changed(next, [new(ReleaseEventKind.Paused, $"{by.Mention} paused {Id} at {Where}")], now, $"Paused {Id}; the promotion clock is stopped.");
+    }
+
+    /// <summary>Stops the line for this release (a service halt, a change freeze, a red staging gate).</summary>
+    public ReleaseChange Halt(string reason, string by, DateTimeOffset now)
+    {
+        if (State == ReleaseState.Halted)
+        {
+            return Unchanged($"Nothing changed: {Id} is already halted ({HaltReason}).");
+        }
+
+        RequireState("halt", ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full, ReleaseState.Validating, ReleaseState.Paused);
+        var next = StopClock(ReleaseState.Halted, now) with { HaltReason = reason };
+        return Changed(next, [new(ReleaseEventKind.Halted, $"{Id} halted at {Where} by @{by}: {reason}")], now, $"Halted {Id}.");
+    }
+
+    /// <summary>Restarts the clock of a paused or halted release. A halted service must be unhalted first.</summary>
+    public ReleaseChange Resume(Person by, bool serviceHalted, DateTimeOffset now)
+    {
+        if (ResumeState is null || State is not (ReleaseState.Paused or ReleaseState.Halted))
+        {
+            if (State.IsProductionStage() || State is ReleaseState.Staging or ReleaseState.Validating)
+            {
+                return Unchanged($"Nothing changed: {Id} is not paused; it is {State.Display()}.");
+            }
+
+            throw new ReleaseRuleException($"Cannot resume {Id}: it is {State.Display()}.");
+        }
+
+        if (serviceHalted)
+        {
+            throw new ReleaseRuleException($"Cannot resume {Id}: {Id.Service} is halted — on-call must unhalt it first.");
+        }
+
+        var target = ResumeState.Value;
+        var next = this with { State = target, ResumeState = null, HaltReason = null, RemainingBake = null };
+        if (target == ReleaseState.Staging && (StagingStep == StagingStep.NotStarted))
+        {
+            // A red staging gate: resuming runs the whole gate again.
+            next = next with { StagingStep = StagingStep.Deploying, PendingDeployment = new DeploymentIntent("staging", 100) };
+        }
+        else if (target == ReleaseState.Validating)
+        {
+            next = next with { ValidationEndsAt = now + (RemainingBake ?? TimeSpan.Zero) };
+        }
+        else if (RemainingBake is { } left && PendingDeployment is null)
+        {
+            next = next with { BakeEndsAt = now + left };
+        }
+
+        return Changed(next, [new(ReleaseEventKind.Resumed, $"{by.Mention} resumed {Id} at {next.Where}")], now, $"Resumed {Id}.");
+    }
+
+    // ---------------------------------------------------------------- operating
+
+    public ReleaseChange RecordOutcome(OutcomeReport report, bool lastCheckpoint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(report);
+        if (State != ReleaseState.Operating)
+        {
+            return Unchanged($"{Id} is not operating.");
+        }
+
+        if (Outcomes.Any(o => o.Checkpoint == report.Checkpoint))
+        {
+            return Unchanged($"Checkpoint {report.Checkpoint} is already reported.");
+        }
+
+        var next = this with { Outcomes = [.. Outcomes, report] };
+        var events = new List<ReleaseEvent> { new(ReleaseEventKind.OutcomeRecorded, $"outcome checkpoint {report.Checkpoint} of {Id}: {string.Join("; ", report.Lines)}") };
+        return next.MaybeComplete(lastCheckpoint, events, now);
+    }
+
+    public IReadOnlyList<string> FlagsToRemove => Contract.Flags.Except(FlagsRemoved, StringComparer.OrdinalIgnoreCase).ToList();
+
+    public ReleaseChange MarkFlagRemoved(Person by, string flag, bool checkpointsDone, DateTimeOffset now)
+    {
+        var match = Contract.Flags.FirstOrDefault(f => string.Equals(f, flag, StringComparison.OrdinalIgnoreCase))
+            ?? throw new ReleaseRuleException($"{Id} has no feature flag '{flag}'. Its flags: {(Contract.Flags.Count == 0 ? "none" : string.Join(", ", Contract.Flags))}.");
+        if (FlagsRemoved.Contains(match, StringComparer.OrdinalIgnoreCase))
+        {
+            return Unchanged($"Nothing changed: flag {match} is already marked removed.");
+        }
+
+        if (State is not (ReleaseState.Operating or ReleaseState.Validating or ReleaseState.Full))
+        {
+            throw new ReleaseRuleException($"Cannot mark flag {match} removed: {Id} is {State.Display()}; flags are cleaned up after full rollout.");
+        }
+
+        var next = this with { FlagsRemoved = [.. FlagsRemoved, match] };
+        return next.MaybeComplete(checkpointsDone, [new(ReleaseEventKind.FlagRemoved, $"{by.Mention} marked flag {match} removed")], now);
+    }
+
+    private ReleaseChange MaybeComplete(bool checkpointsDone, List<ReleaseEvent> events, DateTimeOffset now)
+    {
+        if (State == ReleaseState.Operating && checkpointsDone && FlagsToRemove.Count == 0)
+        {
+            events.Add(new ReleaseEvent(ReleaseEventKind.Completed, $"{Id} completed: every outcome checkpoint reported, every flag removed"));
+            return Changed(this with { State = ReleaseState.Completed }, events, now, $"{Id} completed.");
+        }
+
+        return Changed(this, events, now, events[^1].Summary);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private ReleaseChange StagingFailure(string reason, DateTimeOffset now)
+    {
+        var next = this with
+        {
+            State = ReleaseState.Halted,
+            ResumeState = ReleaseState.Staging,
+            StagingStep = StagingStep.NotStarted,
+            PendingDeployment = null,
+            BakeEndsAt = null,
+            HaltReason = reason,
+        };
+        return Changed(next, [new(ReleaseEventKind.StagingFailed, $"{Id} halted at the staging gate: {reason}")], now, $"{Id} halted: {reason}.");
+    }
+
+    private Release StopClock(ReleaseState state, DateTimeOffset now)
+    {
+        var resume = State is ReleaseState.Paused or ReleaseState.Halted ? ResumeState : State;
+        TimeSpan? left = RemainingBake;
+        if (State == ReleaseState.Validating && ValidationEndsAt is { } v)
+        {
+            left = v > now ? v - now : TimeSpan.Zero;
+        }
+        else if (BakeEndsAt is { } end)
+        {
+            left = end > now ? end - now : TimeSpan.Zero;
+        }
+
+        return this with { State = state, ResumeState = resume, RemainingBake = left, BakeEndsAt = null };
+    }
+
+    private IReadOnlyList<StageRecord> CloseHistory(DateTimeOffset now) =>
+        History.Count == 0 || History[^1].EndedAt is not null
+            ? History
+            : [.. History.Take(History.Count - 1), History[^1] with { EndedAt = now }];
+
+    private ReleaseChange AfterChecklistChange(List<ReleaseEvent> events, DateTimeOffset now, string message)
+    {
+        var next = this;
+        if (State == ReleaseState.Draft && !BlockingItems.Any())
+        {
+            next = this with { State = ReleaseState.AwaitingApproval };
+            events.Add(new ReleaseEvent(ReleaseEventKind.ReadyForApproval, $"{Id} checklist complete; awaiting {RequiredApprovals} approval(s)"));
+            message += " The checklist is complete: waiting for approval.";
+        }
+
+        return Changed(next, events, now, message);
+    }
+
+    private int IndexOfItem(string itemId)
+    {
+        for (var i = 0; i < Checklist.Count; i++)
+        {
+            if (string.Equals(Checklist[i].Id, itemId, StringComparison.OrdinalIgnoreCase))
+            {
+                return i;
+            }
+        }
+
+        throw new ReleaseRuleException($"{Id} has no checklist item '{itemId}'. Items: {string.Join(", ", Checklist.Select(c => c.Id))}.");
+    }
+
+    private void RequireState(string action, params ReleaseState[] allowed)
+    {
+        if (!allowed.Contains(State))
+        {
+            throw new ReleaseRuleException(
+                $"Cannot {action} {Id}: it is {State.Display()} (allowed in {string.Join(", ", allowed.Select(s => s.Display()))}).");
+        }
+    }
+
+    private static void RequireReason(string reason, string what)
+    {
+        if (string.IsNullOrWhiteSpace(reason))
+        {
+            throw new ReleaseRuleException($"{what} needs a reason.");
+        }
+    }
+
+    private ReleaseChange Unchanged(string message) => new(this, [], message) { Modified = false };
+
+    private ReleaseChange Changed(Release next, IReadOnlyList<ReleaseEvent> events, DateTimeOffset now, string message) =>
+        new(next with { Version = Version + 1, UpdatedAt = now }, events, message) { Modified = true };
+}
