@@ -21,6 +21,12 @@ public enum ReplyVisibility
 /// <summary>The coordinator's answer to a command, rendered by each adapter in its own idiom.</summary>
 public sealed record CommandReply(ReplyVisibility Visibility, string Text, Card? Card = null)
 {
+    /// <summary>
+    /// The command changed a release, so its card was updated in place. A button click that changed
+    /// something needs no further reply on platforms where the updated card is the answer.
+    /// </summary>
+    public bool Changed { get; init; }
+
     public static CommandReply Private(string text) => new(ReplyVisibility.Ephemeral, text);
 
     public static CommandReply Public(string text, Card? card = null) => new(ReplyVisibility.InChannel, text, card);
@@ -55,6 +61,9 @@ public static class ShipBotJson
         var options = new JsonSerializerOptions(JsonSerializerDefaults.Web)
         {
             DefaultIgnoreCondition = JsonIgnoreCondition.Never,
+
+            // Chat text carries emoji, quotes and backticks; keep it readable in the API (responses are JSON, never HTML).
+            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
         };
         options.Converters.Add(new JsonStringEnumConverter(JsonNamingPolicy.CamelCase));
         return options;

@@ -125,7 +125,7 @@ public sealed partial class ReleaseCoordinator
             HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], ct),
             ListCommand => ListAsync(ct),
             StatusCommand c => StatusAsync(c, ct),
-            ApproveCommand c => OnReleaseAsync(c.Release, actor, "approve", [Role.Approver], (r, p, now) => r.Approve(p, now), ct),
+            ApproveCommand c => ApproveAsync(c.Release, actor, ct),
             RejectCommand c => OnReleaseAsync(c.Release, actor, "reject", [Role.Approver], (r, p, now) => r.Reject(p, c.Reason, now), ct),
             CheckCommand c => CheckAsync(c, actor, ct),
             WaiveCommand c => OnReleaseAsync(c.Release, actor, "waive", [Role.Approver], (r, p, now) => r.Waive(p, c.Item, c.Reason, now), ct),
@@ -204,6 +204,7 @@ public sealed partial class ReleaseCoordinator
         }
 
         await _scheduler.ScheduleAsync(id, TimerKind.Work, now, ct).ConfigureAwait(false);
+        release = await _store.GetAsync(id, ct).ConfigureAwait(false) ?? release;
         var blocking = string.Join(", ", release.BlockingItems.Select(i => i.Id));
         return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.");
     }
@@ -218,7 +219,21 @@ public sealed partial class ReleaseCoordinator
         }
 
         var change = await MutateAsync(release.Id, actor, "check", r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow()), ct).ConfigureAwait(false);
-        return CommandReply.Private(change.Message);
+        return Outcome(change);
+    }
+
+    private async Task<CommandReply> ApproveAsync(string name, Actor actor, CancellationToken ct)
+    {
+        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        if (string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase))
+        {
+            // Said before the role check: even a requester who is also an approver may not approve their own release.
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot approve it (separation of duties).");
+        }
+
+        Require(actor, release.Id.Service, "approve", [Role.Approver]);
+        var change = await MutateAsync(release.Id, actor, "approve", r => r.Approve(PersonOf(actor), _time.GetUtcNow()), ct).ConfigureAwait(false);
+        return Outcome(change);
     }
 
     private async Task<CommandReply> PromoteNowAsync(string name, Actor actor, CancellationToken ct)
@@ -233,7 +248,7 @@ public sealed partial class ReleaseCoordinator
         var verdict = release.StageIndex >= 0 && release.State != ReleaseState.Staging ? await EvaluateAsync(release, ct).ConfigureAwait(false) : null;
         var baseline = release.State == ReleaseState.Staging ? await CaptureBaselineAsync(release, ct).ConfigureAwait(false) : null;
         var change = await MutateAsync(release.Id, actor, "promote", r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline), ct).ConfigureAwait(false);
-        return CommandReply.Private(change.Message);
+        return Outcome(change);
     }
 
     private async Task<CommandReply> ResumeAsync(string name, Actor actor, CancellationToken ct)
@@ -242,7 +257,7 @@ public sealed partial class ReleaseCoordinator
         Require(actor, release.Id.Service, "resume", [Role.Requester, Role.Approver, Role.OnCall]);
         var halted = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null;
         var change = await MutateAsync(release.Id, actor, "resume", r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow()), ct).ConfigureAwait(false);
-        return CommandReply.Private(change.Message);
+        return Outcome(change);
     }
 
     private async Task<CommandReply> FlagRemovedAsync(FlagRemovedCommand c, Actor actor, CancellationToken ct)
@@ -252,7 +267,7 @@ public sealed partial class ReleaseCoordinator
         var policy = PolicyOf(release.Id.Service);
         var change = await MutateAsync(release.Id, actor, "flag-removed",
             r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count, _time.GetUtcNow()), ct).ConfigureAwait(false);
-        return CommandReply.Private(change.Message);
+        return Outcome(change);
     }
 
     private async Task<CommandReply> OnReleaseAsync(
@@ -261,7 +276,7 @@ public sealed partial class ReleaseCoordinator
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, verb, roles);
         var change = await MutateAsync(release.Id, actor, verb, r => apply(r, PersonOf(actor), _time.GetUtcNow()), ct).ConfigureAwait(false);
-        return CommandReply.Private(change.Message);
+        return Outcome(change);
     }
 
     private async Task<CommandReply> HaltAsync(HaltCommand c, Actor actor, CancellationToken ct)
@@ -932,6 +947,8 @@ public sealed partial class ReleaseCoordinator
     }
 
     private static Person PersonOf(Actor actor) => new(actor.Id, actor.DisplayName);
+
+    private static CommandReply Outcome(ReleaseChange change) => CommandReply.Private(change.Message) with { Changed = change.Modified };
 
     private IReadOnlyList<AuditEntry> Audit(ReleaseChange change, string actor, string action)
     {

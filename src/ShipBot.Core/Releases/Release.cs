@@ -588,7 +588,7 @@ public sealed record Release
             new("Every stage done", true, string.Join(" → ", Plan.Stages.Select(s => s.Label))),
             new("Post-deployment validation passed", true, $"{health.Summary}; user-facing functionality verified {ufv.Detail}"),
             new("Outcome measurement dates set", true, "checkpoints scheduled"),
-            new("Runbook linked", true, hasRunbook ? "linked" : "the service has none (not applicable)"),
+            new(hasRunbook ? "Runbook linked" : "No runbook configured (not applicable)", true, hasRunbook ? "linked on the alert cards" : "the service has none"),
             new("On-call informed", Checklist.Any(i => i.Id == ChecklistCatalog.OnCallNotified && i.IsDone), "notified at start"),
         };
         var next = this with

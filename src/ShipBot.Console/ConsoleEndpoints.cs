@@ -1,0 +1,154 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using ShipBot.Coordinator;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Console;
+
+public sealed record ConsolePostMessage(string? User, string? Channel, string? Text, string? RequestId);
+
+public sealed record ConsolePostAction(string? User, string? MessageId, string? ActionId, string? Value, string? Input, string? RequestId);
+
+public sealed record ConsoleReply(ReplyVisibility Visibility, string Text, string? MessageId, Core.Cards.Card? Card)
+{
+    /// <summary>True when the page should show nothing (the card update is the answer).</summary>
+    public bool Silent { get; init; }
+}
+
+public sealed record ConsoleUserView(string Id, string Name, IReadOnlyList<string> Roles);
+
+/// <summary>
+/// The console's HTTP contract (stable; tests and scripts use it):
+/// <c>GET /</c> the page; <c>GET /api/console/users</c>, <c>/channels</c>, <c>/messages?channel=</c>,
+/// <c>/stream?channel=</c> (server-sent events); <c>POST /api/console/messages</c> and <c>/actions</c>.
+/// </summary>
+public static class ConsoleEndpoints
+{
+    public const int MaxTextLength = 4000;
+
+    public static IEndpointRouteBuilder MapShipBotConsole(this IEndpointRouteBuilder app, IReadOnlyList<ConsoleUser> users)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        var page = LoadPage();
+        app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
+
+        var api = app.MapGroup("/api/console");
+        api.MapGet("/users", (ReleaseCoordinator coordinator) => users.Select(u => new ConsoleUserView(
+            u.Id, u.Name, coordinator.Access.RolesOf(ToActor(u)).Select(r => AccessPolicy.Describe(r).Replace("-", string.Empty, StringComparison.Ordinal)).ToList())));
+        api.MapGet("/channels", (ConsoleChannelHub hub) => hub.Channels);
+        api.MapGet("/messages", (string? channel, string? user, ConsoleChannelHub hub) =>
+            Results.Json(hub.List(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, user), ShipBotJson.Options));
+
+        api.MapPost("/messages", async (ConsolePostMessage body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, CancellationToken ct) =>
+        {
+            if (Find(users, body.User) is not { } user)
+            {
+                return Error($"Unknown user '{body.User}'. Users: {string.Join(", ", users.Select(u => u.Id))}.");
+            }
+
+            var channel = string.IsNullOrWhiteSpace(body.Channel) ? "releases" : body.Channel.Trim();
+            var text = body.Text?.Trim() ?? string.Empty;
+            if (text.Length == 0 || text.Length > MaxTextLength)
+            {
+                return Error($"Type a message of 1 to {MaxTextLength} characters.");
+            }
+
+            hub.Post(channel, user.Id, text, null);
+            if (!text.StartsWith("/ship", StringComparison.OrdinalIgnoreCase))
+            {
+                return Results.Json(new ConsoleReply(ReplyVisibility.InChannel, string.Empty, null, null), ShipBotJson.Options);
+            }
+
+            var inbound = new InboundCommand(body.RequestId ?? Guid.NewGuid().ToString("N"), ToActor(user), new Conversation(ConsoleChatNotifier.PlatformName, channel), text);
+            var reply = await coordinator.HandleAsync(inbound, ct).ConfigureAwait(false);
+            return Results.Json(Deliver(hub, channel, user, reply), ShipBotJson.Options);
+        });
+
+        api.MapPost("/actions", async (ConsolePostAction body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, CancellationToken ct) =>
+        {
+            if (Find(users, body.User) is not { } user)
+            {
+                return Error($"Unknown user '{body.User}'.");
+            }
+
+            if (body.MessageId is null || hub.Get(body.MessageId) is not { Card: not null } message)
+            {
+                return Error($"There is no card with message id '{body.MessageId}'.");
+            }
+
+            if (string.IsNullOrWhiteSpace(body.Value) || body.Value.Length > MaxTextLength || (body.Input?.Length ?? 0) > MaxTextLength)
+            {
+                return Error("An action needs a value (the command it runs).");
+            }
+
+            var text = string.IsNullOrWhiteSpace(body.Input) ? body.Value : $"{body.Value} {body.Input.Trim()}";
+
+            // Without a client request id, a double click on the same card version is one request.
+            var requestId = body.RequestId ?? $"console:{message.Id}:v{message.Version}:{user.Id}:{body.ActionId}:{body.Value}";
+            var inbound = new InboundCommand(requestId, ToActor(user), new Conversation(ConsoleChatNotifier.PlatformName, message.Channel), text);
+            var reply = await coordinator.HandleAsync(inbound, ct).ConfigureAwait(false);
+            if (reply is { Changed: true, Visibility: ReplyVisibility.Ephemeral })
+            {
+                // The updated card is the answer to a click that worked; only refusals and no-ops get a private note.
+                return Results.Json(new ConsoleReply(reply.Visibility, reply.Text, null, null) { Silent = true }, ShipBotJson.Options);
+            }
+
+            return Results.Json(Deliver(hub, message.Channel, user, reply), ShipBotJson.Options);
+        });
+
+        api.MapGet("/stream", async (string? channel, HttpContext context, ConsoleChannelHub hub) =>
+        {
+            var ct = context.RequestAborted;
+            context.Response.Headers.ContentType = "text/event-stream";
+            context.Response.Headers.CacheControl = "no-cache";
+            context.Response.Headers["X-Accel-Buffering"] = "no";
+            await context.Response.WriteAsync(": connected\n\n", ct).ConfigureAwait(false);
+            await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+            try
+            {
+                await foreach (var message in hub.SubscribeAsync(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, ct).ConfigureAwait(false))
+                {
+                    var json = JsonSerializer.Serialize(message, ShipBotJson.Options);
+                    await context.Response.WriteAsync($"event: message\ndata: {json}\n\n", ct).ConfigureAwait(false);
+                    await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // The browser went away.
+            }
+        });
+
+        return app;
+    }
+
+    public static Actor ToActor(ConsoleUser user)
+    {
+        ArgumentNullException.ThrowIfNull(user);
+        return new Actor(user.Id, user.Name, user.Groups);
+    }
+
+    private static ConsoleReply Deliver(ConsoleChannelHub hub, string channel, ConsoleUser user, CommandReply reply)
+    {
+        var message = reply.Visibility == ReplyVisibility.InChannel
+            ? hub.Post(channel, "shipbot", reply.Text, reply.Card)
+            : hub.Post(channel, "shipbot", reply.Text, reply.Card, visibleTo: user.Id);
+        return new ConsoleReply(reply.Visibility, reply.Text, message.Id, reply.Card);
+    }
+
+    private static ConsoleUser? Find(IReadOnlyList<ConsoleUser> users, string? id) =>
+        id is null ? null : users.FirstOrDefault(u => string.Equals(u.Id, id, StringComparison.OrdinalIgnoreCase));
+
+    private static IResult Error(string message) => Results.Json(new { error = message }, ShipBotJson.Options, statusCode: StatusCodes.Status400BadRequest);
+
+    private static string LoadPage()
+    {
+        using var stream = typeof(ConsoleEndpoints).Assembly.GetManifestResourceStream("ShipBot.Console.index.html")
+            ?? throw new InvalidOperationException("The console page is missing from the assembly.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}

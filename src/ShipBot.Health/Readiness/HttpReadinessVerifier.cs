@@ -1,0 +1,51 @@
+using System.Diagnostics;
+using ShipBot.Core.Checklists;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Health.Readiness;
+
+/// <summary>
+/// ShipBot's own checks of checklist items: the service's health URL answers 200 (verifies
+/// "health"), and when that URL is https the TLS handshake with certificate validation succeeded
+/// (verifies "https"). A service without a health URL gets no verification; its items stay for humans.
+/// </summary>
+public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
+{
+    public async Task<IReadOnlyList<ItemVerification>> VerifyAsync(ServicePolicy service, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        if (service.HealthUrl is null || !Uri.TryCreate(service.HealthUrl, UriKind.Absolute, out var url))
+        {
+            return [];
+        }
+
+        var results = new List<ItemVerification>();
+        var watch = Stopwatch.StartNew();
+        try
+        {
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+            var ms = watch.Elapsed.TotalMilliseconds;
+            var ok = (int)response.StatusCode == 200;
+            results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, ok, $"health URL {url} answered {(int)response.StatusCode} in {ms:0} ms"));
+            if (url.Scheme == Uri.UriSchemeHttps)
+            {
+                results.Add(new ItemVerification(ChecklistCatalog.Https, true, $"{url.Host} serves HTTPS with a valid certificate"));
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, false, $"health URL {url} did not answer: {ex.Message}"));
+            if (url.Scheme == Uri.UriSchemeHttps && ex.HttpRequestError == HttpRequestError.SecureConnectionError)
+            {
+                results.Add(new ItemVerification(ChecklistCatalog.Https, false, $"TLS to {url.Host} failed: {ex.Message}"));
+            }
+        }
+        catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, false, $"health URL {url} timed out after {watch.Elapsed.TotalSeconds:0.#} s"));
+        }
+
+        return results;
+    }
+}

@@ -1,0 +1,4 @@
+using ShipBot.Host;
+
+var app = ShipBotApp.Build(args);
+app.Run();

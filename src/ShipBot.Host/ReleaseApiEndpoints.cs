@@ -1,0 +1,110 @@
+using Quartz;
+using ShipBot.Coordinator;
+using ShipBot.Core.Health;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+
+namespace ShipBot.Host;
+
+public sealed record ChecklistItemView(string Id, string Group, string Label, string State, string? By, string? Detail, bool Floor);
+
+public sealed record ReleaseView(
+    string Name,
+    string Service,
+    string Version,
+    string Kind,
+    string State,
+    string Stage,
+    int StageIndex,
+    long Revision,
+    string Requester,
+    IReadOnlyList<string> Approvals,
+    int RequiredApprovals,
+    IReadOnlyList<ChecklistItemView> Checklist,
+    HealthVerdict? Health,
+    IReadOnlyDictionary<string, double> Baseline,
+    IReadOnlyList<StageRecord> History,
+    RollbackRecord? Rollback,
+    PendingDecision? Decision,
+    string? HaltReason,
+    IReadOnlyList<HandoffCheck> Handoff,
+    IReadOnlyList<OutcomeReport> Outcomes,
+    DateTimeOffset CreatedAt,
+    DateTimeOffset UpdatedAt,
+    IReadOnlyList<AuditEntry>? Audit)
+{
+    public static ReleaseView From(Release r, IReadOnlyList<AuditEntry>? audit) => new(
+        r.Id.ToString(), r.Id.Service, r.Id.Version, r.Kind.ToString(), r.State.ToString(), r.Where, r.StageIndex, r.Version,
+        r.Requester.Id, r.Approvals.Select(a => a.By.Id).ToList(), r.RequiredApprovals,
+        r.Checklist.Select(i => new ChecklistItemView(i.Id, i.Group.ToString(), i.Label, i.State.ToString().ToLowerInvariant(), i.By, i.Detail, i.Floor)).ToList(),
+        r.LastHealth, r.Baseline, r.History, r.Rollback, r.Decision, r.HaltReason, r.Handoff, r.Outcomes, r.CreatedAt, r.UpdatedAt, audit);
+}
+
+/// <summary>The read-only release API and the liveness / readiness probes.</summary>
+public static class ReleaseApiEndpoints
+{
+    public static IEndpointRouteBuilder MapReleaseApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/healthz", () => Results.Text("ok"));
+        app.MapGet("/readyz", async (IReleaseStore store, ISchedulerFactory schedulers, CancellationToken ct) =>
+        {
+            var checks = new Dictionary<string, string>();
+            var ready = true;
+            try
+            {
+                await store.GetHaltsAsync(ct).ConfigureAwait(false);
+                checks["store"] = "ok";
+            }
+            catch (StoreUnavailableException ex)
+            {
+                checks["store"] = ex.Message;
+                ready = false;
+            }
+
+            var scheduler = await schedulers.GetScheduler(ct).ConfigureAwait(false);
+            var running = scheduler.Status == SchedulerStatus.Running;
+            checks["scheduler"] = running ? "ok" : "not running";
+            ready &= running;
+            return Results.Json(new { status = ready ? "ready" : "not ready", checks }, ShipBotJson.Options, statusCode: ready ? 200 : 503);
+        });
+
+        app.MapGet("/api/releases", async (IReleaseStore store, string? service, CancellationToken ct) =>
+        {
+            var releases = service is null
+                ? await store.ListActiveAsync(ct).ConfigureAwait(false)
+                : await store.ListByServiceAsync(service.ToLowerInvariant(), ct).ConfigureAwait(false);
+            return Results.Json(releases.Select(r => ReleaseView.From(r, null)), ShipBotJson.Options);
+        });
+
+        app.MapGet("/api/releases/{name}", async (string name, IReleaseStore store, CancellationToken ct) =>
+        {
+            if (!ReleaseId.TryParse(name, out var id))
+            {
+                return Results.Json(new { error = $"'{name}' is not a release name (service@version)." }, ShipBotJson.Options, statusCode: 400);
+            }
+
+            var release = await store.GetAsync(id.Value, ct).ConfigureAwait(false);
+            if (release is null)
+            {
+                return Results.Json(new { error = $"There is no release {id}." }, ShipBotJson.Options, statusCode: 404);
+            }
+
+            var audit = await store.GetAuditAsync(id.Value, ct).ConfigureAwait(false);
+            return Results.Json(ReleaseView.From(release, audit), ShipBotJson.Options);
+        });
+
+        app.MapGet("/api/releases/{name}/audit", async (string name, IReleaseStore store, CancellationToken ct) =>
+        {
+            if (!ReleaseId.TryParse(name, out var id) || await store.GetAsync(id.Value, ct).ConfigureAwait(false) is null)
+            {
+                return Results.Json(new { error = $"There is no release {name}." }, ShipBotJson.Options, statusCode: 404);
+            }
+
+            return Results.Json(await store.GetAuditAsync(id.Value, ct).ConfigureAwait(false), ShipBotJson.Options);
+        });
+
+        app.MapGet("/api/signals", async (IReleaseStore store, CancellationToken ct) =>
+            Results.Json(await store.ListSignalsAsync(ct).ConfigureAwait(false), ShipBotJson.Options));
+        return app;
+    }
+}

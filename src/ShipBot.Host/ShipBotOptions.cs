@@ -1,0 +1,129 @@
+using System.ComponentModel.DataAnnotations;
+using ShipBot.Core.Health;
+using ShipBot.Core.Plans;
+using ShipBot.Core.Settings;
+
+namespace ShipBot.Host;
+
+/// <summary>The <c>ShipBot</c> configuration section (appsettings.json, overridden by environment variables such as <c>ShipBot__Services__demo__RequiredApprovals=2</c>).</summary>
+public sealed class ShipBotOptions
+{
+    public const string Section = "ShipBot";
+
+    /// <summary>How often rolling-out releases are health-checked. Default 30 s; at least 1 s.</summary>
+    public TimeSpan EvaluationInterval { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often flag-cleanup and post-incident reminders repeat. Default 1 day.</summary>
+    public TimeSpan ReminderInterval { get; set; } = TimeSpan.FromDays(1);
+
+    /// <summary>Global admins: user ids or group:&lt;id&gt;.</summary>
+    public List<string> Admins { get; set; } = [];
+
+    /// <summary>Users the local console lets you act as (id → display name and groups).</summary>
+    public Dictionary<string, UserOptions> Users { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    [Required]
+    [MinLength(1, ErrorMessage = "Configure at least one service under ShipBot:Services.")]
+    public Dictionary<string, ServiceOptions> Services { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
+    public HealthOptions Health { get; set; } = new();
+
+    public DeploymentOptions Deployment { get; set; } = new();
+}
+
+public sealed class UserOptions
+{
+    public string? Name { get; set; }
+
+    public List<string> Groups { get; set; } = [];
+}
+
+public sealed class HealthOptions
+{
+    /// <summary>"Simulated" (default, for demos and tests). Prometheus, probes and Alertmanager come next.</summary>
+    public string Source { get; set; } = "Simulated";
+}
+
+public sealed class DeploymentOptions
+{
+    /// <summary>"Simulated" (default). Webhook and command targets come next.</summary>
+    public string Target { get; set; } = "Simulated";
+
+    /// <summary>How long each simulated deployment call takes. Default 200 ms.</summary>
+    public TimeSpan SimulatedLatency { get; set; } = TimeSpan.FromMilliseconds(200);
+}
+
+public sealed class StageOptions
+{
+    public StageKind Kind { get; set; }
+
+    public int Percent { get; set; }
+
+    public TimeSpan Bake { get; set; }
+
+    public bool NeedsApproval { get; set; }
+}
+
+/// <summary>One service: roles, stage plan, thresholds. Defaults are SPEC §3's.</summary>
+public sealed class ServiceOptions
+{
+    public string Channel { get; set; } = "releases";
+
+    public List<string> Requesters { get; set; } = [];
+
+    public List<string> Approvers { get; set; } = [];
+
+    public List<string> OnCall { get; set; } = [];
+
+    [Range(1, 10)]
+    public int RequiredApprovals { get; set; } = 1;
+
+    /// <summary>Staging bake time. Default 10 min.</summary>
+    public TimeSpan? StagingBake { get; set; }
+
+    /// <summary>Production stages; default canary 5 % 30 min → early adopters 25 % 2 h → GA 50 % 4 h → full 100 %.</summary>
+    public List<StageOptions>? Stages { get; set; }
+
+    /// <summary>Post-deployment validation window. Default 1 h.</summary>
+    public TimeSpan? ValidationWindow { get; set; }
+
+    public HealthThresholds Thresholds { get; set; } = new();
+
+    public string? HealthUrl { get; set; }
+
+    public string? Runbook { get; set; }
+
+    public TimeSpan? ConsultTimeout { get; set; }
+
+    public List<TimeSpan>? OutcomeCheckpoints { get; set; }
+
+    public TimeSpan? HotfixMaxBake { get; set; }
+
+    public ServicePolicy ToPolicy(string name)
+    {
+        var defaults = StagePlan.Default;
+        var plan = new StagePlan(
+            StagingBake ?? defaults.StagingBake,
+            Stages is { Count: > 0 } ? Stages.Select(s => new Stage(s.Kind, s.Percent, s.Bake, s.NeedsApproval)).ToList() : defaults.Stages,
+            ValidationWindow ?? defaults.ValidationWindow);
+        var policy = new ServicePolicy
+        {
+            Name = name.ToLowerInvariant(),
+            Channel = Channel,
+            Requesters = Requesters,
+            Approvers = Approvers,
+            OnCall = OnCall,
+            RequiredApprovals = RequiredApprovals,
+            Plan = plan,
+            Thresholds = Thresholds,
+            HealthUrl = HealthUrl,
+            Runbook = Runbook,
+        };
+        return policy with
+        {
+            ConsultTimeout = ConsultTimeout ?? policy.ConsultTimeout,
+            OutcomeCheckpoints = OutcomeCheckpoints is { Count: > 0 } ? OutcomeCheckpoints : policy.OutcomeCheckpoints,
+            HotfixMaxBake = HotfixMaxBake ?? policy.HotfixMaxBake,
+        };
+    }
+}

@@ -1,0 +1,116 @@
+using Microsoft.Extensions.Options;
+using Quartz;
+using ShipBot.Console;
+using ShipBot.Coordinator;
+using ShipBot.Coordinator.InMemory;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Settings;
+using ShipBot.Deploy.Simulated;
+using ShipBot.Health.Readiness;
+using ShipBot.Health.Simulated;
+using ShipBot.Scheduling;
+
+namespace ShipBot.Host;
+
+/// <summary>Wires ShipBot's ports to adapters from configuration.</summary>
+public static class ShipBotServiceCollectionExtensions
+{
+    public static IServiceCollection AddShipBotCore(this IServiceCollection services)
+    {
+        services.AddOptions<ShipBotOptions>().BindConfiguration(ShipBotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IValidateOptions<ShipBotOptions>, ShipBotOptionsValidator>();
+        services.TryAddSingletonTimeProvider();
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            var policies = options.Services.ToDictionary(s => s.Key.ToLowerInvariant(), s => s.Value.ToPolicy(s.Key), StringComparer.OrdinalIgnoreCase);
+            return new AccessPolicy(policies, options.Admins);
+        });
+        services.AddSingleton(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            return new CoordinatorSettings
+            {
+                EvaluationInterval = options.EvaluationInterval,
+                ReminderInterval = options.ReminderInterval,
+                Admins = options.Admins,
+            };
+        });
+        services.AddSingleton(sp => new ReleaseCoordinator(
+            sp.GetRequiredService<IReleaseStore>(),
+            sp.GetRequiredService<IIdempotencyStore>(),
+            sp.GetRequiredService<IReleaseScheduler>(),
+            sp.GetRequiredService<IDeploymentTarget>(),
+            sp.GetRequiredService<IHealthSource>(),
+            sp.GetRequiredService<IReadinessVerifier>(),
+            sp.GetServices<IChatNotifier>(),
+            sp.GetRequiredService<AccessPolicy>(),
+            sp.GetRequiredService<CoordinatorSettings>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
+            sp.GetService<IHealthSimulator>()));
+        return services;
+    }
+
+    /// <summary>The embedded default store (in memory). Redis replaces it when <c>ConnectionStrings:Redis</c> is set.</summary>
+    public static IServiceCollection AddInMemoryStore(this IServiceCollection services)
+    {
+        services.AddSingleton<InMemoryReleaseStore>();
+        services.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
+        services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
+        return services;
+    }
+
+    /// <summary>The simulated deployment target and health source, and the <c>/ship simulate</c> controls over both.</summary>
+    public static IServiceCollection AddSimulation(this IServiceCollection services)
+    {
+        services.AddSingleton(sp => new SimulatedDeploymentTarget(
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));
+        services.AddSingleton<IDeploymentTarget>(sp => sp.GetRequiredService<SimulatedDeploymentTarget>());
+        services.AddSingleton<SimulatedHealthSource>();
+        services.AddSingleton<IHealthSource>(sp => sp.GetRequiredService<SimulatedHealthSource>());
+        services.AddSingleton<IHealthSimulator, SimulationControls>();
+        return services;
+    }
+
+    public static IServiceCollection AddReadinessVerifier(this IServiceCollection services)
+    {
+        services.AddHttpClient<IReadinessVerifier, HttpReadinessVerifier>(c => c.Timeout = TimeSpan.FromSeconds(5));
+        return services;
+    }
+
+    public static IServiceCollection AddQuartzScheduling(this IServiceCollection services)
+    {
+        services.AddQuartz(q =>
+        {
+            q.UseInMemoryStore();
+            q.UseDefaultThreadPool(16);
+            q.AddJobType<ReleaseTimerJob>();
+        });
+        services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
+        services.AddSingleton<IReleaseScheduler, QuartzReleaseScheduler>();
+        services.AddHostedService<ReleaseRecoveryService>();
+        return services;
+    }
+
+    public static IServiceCollection AddConsole(this IServiceCollection services)
+    {
+        services.AddSingleton<ConsoleChannelHub>();
+        services.AddSingleton<IChatNotifier, ConsoleChatNotifier>();
+        services.AddSingleton<IReadOnlyList<ConsoleUser>>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            return options.Users.Select(u => new ConsoleUser(u.Key, u.Value.Name ?? u.Key, u.Value.Groups)).ToList();
+        });
+        return services;
+    }
+
+    private static void TryAddSingletonTimeProvider(this IServiceCollection services)
+    {
+        if (!services.Any(d => d.ServiceType == typeof(TimeProvider)))
+        {
+            services.AddSingleton(TimeProvider.System);
+        }
+    }
+}

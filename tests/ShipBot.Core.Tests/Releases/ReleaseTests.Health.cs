@@ -1,0 +1,322 @@
+using ShipBot.Core.Health;
+using ShipBot.Core.Plans;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Tests.TestSupport;
+
+namespace ShipBot.Core.Tests.Releases;
+
+/// <summary>Health evaluation, consult decisions and rollbacks on the aggregate.</summary>
+public sealed partial class ReleaseTests
+{
+    [Fact]
+    public void ApplyHealth_RollbackBreach_StartsRollbackWithEvidence()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(3));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now));
+
+        var next = change.Next;
+        Assert.Equal(ReleaseState.RollingBack, next.State);
+        Assert.Equal(new DeploymentIntent("production", 0, IsRollback: true), next.PendingDeployment);
+        Assert.Null(next.BakeEndsAt);
+        Assert.Equal(HealthStatus.Breached, next.LastHealth!.Status);
+        var rollback = next.Rollback!;
+        Assert.Equal("shipbot", rollback.By);
+        Assert.Equal("Canary 5 %", rollback.Stage);
+        Assert.Equal(sut.Now, rollback.At);
+        Assert.StartsWith("automatic: ", rollback.Reason, StringComparison.Ordinal);
+        var evidence = Assert.Single(rollback.Evidence);
+        Assert.Equal(Metrics.ErrorRate, evidence.Metric);
+        Assert.Equal(CheckStatus.Breach, evidence.Status);
+        Assert.Equal(0.048, evidence.Value);
+        Assert.Equal(0.003, evidence.Baseline);
+        Assert.Contains("baseline 0.3 % + 1 pt", evidence.Threshold, StringComparison.Ordinal);
+        Assert.Equal([ReleaseEventKind.BreachDetected, ReleaseEventKind.RollbackStarted], change.Events.Select(e => e.Kind));
+        Assert.Contains("error rate 4.8 %", change.Events[0].Summary, StringComparison.Ordinal);
+        Assert.Contains("Canary 5 %", change.Events[0].Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ApplyHealth_RollbackBreachWhilePaused_StartsRollbackFromThePausedStage()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Paused);
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now));
+
+        Assert.Equal(ReleaseState.RollingBack, change.Next.State);
+        Assert.Null(change.Next.ResumeState);
+        Assert.Null(change.Next.RemainingBake);
+        Assert.Equal("Canary 5 %", change.Next.Rollback!.Stage);
+    }
+
+    [Fact]
+    public void ApplyHealth_WhileDeploymentPending_ReturnsUnchanged()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(10));
+        sut.Do((r, now) => r.Promote(now, Verdicts.Healthy(now), null));
+
+        sut.ApplyUnchanged((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now));
+    }
+
+    [Fact]
+    public void ApplyHealth_StatusChanges_RecordsVerdictWithHealthChangedEvent()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary);
+
+        var unknown = sut.Apply((r, now) => r.ApplyHealth(Verdicts.Unknown(now), ConsultTimeout, now));
+
+        Assert.Equal(HealthStatus.Unknown, unknown.Next.LastHealth!.Status);
+        Assert.Equal(ReleaseState.Canary, unknown.Next.State);
+        Assert.Equal(ReleaseEventKind.HealthChanged, Assert.Single(unknown.Events).Kind);
+    }
+
+    [Fact]
+    public void ApplyHealth_SameStatusAgain_RecordsVerdictWithoutEvent()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromSeconds(30));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.Healthy(now), ConsultTimeout, now));
+
+        Assert.Empty(change.Events);
+        Assert.Equal(sut.Now, change.Next.LastHealth!.At);
+    }
+
+    [Fact]
+    public void ApplyHealth_UnknownVerdict_IsNeverTakenAsHealthyForPromotion()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(10));
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.Unknown(now), ConsultTimeout, now));
+
+        var change = sut.ApplyUnchanged((r, now) => r.Promote(now, r.LastHealth, null));
+
+        Assert.Contains("health is unknown", change.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ApplyHealth_ConsultBreach_AsksOnCallAndWaits()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var next = change.Next;
+        Assert.Equal(ReleaseState.EarlyAdopters, next.State);
+        var decision = next.Decision!;
+        Assert.Equal(Metrics.UserFeedback, decision.Breach.Metric);
+        Assert.Equal(BreachAction.Consult, decision.Breach.Action);
+        Assert.Equal("Early adopters 25 %", decision.Stage);
+        Assert.Equal(sut.Now, decision.RaisedAt);
+        Assert.Equal(sut.Now + ConsultTimeout, decision.AutoRollbackAt);
+        Assert.Equal(ReleaseEventKind.ConsultRequested, Assert.Single(change.Events).Kind);
+        Assert.False(next.IsPromotionDue(sut.Now.AddDays(1)));
+    }
+
+    [Fact]
+    public void ApplyHealth_ConsultBreachWhileDecisionPending_KeepsTheFirstDecision()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        var first = sut.Release.Decision;
+        sut.Advance(TimeSpan.FromMinutes(1));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        Assert.Same(first, change.Next.Decision);
+        Assert.DoesNotContain(change.Events, e => e.Kind == ReleaseEventKind.ConsultRequested);
+    }
+
+    [Fact]
+    public void Decide_Hold_PausesTheReleaseKeepingRemainingBake()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters).Advance(TimeSpan.FromMinutes(5));
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var change = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Hold, now));
+
+        var next = change.Next;
+        Assert.Equal(ReleaseState.Paused, next.State);
+        Assert.Equal(ReleaseState.EarlyAdopters, next.ResumeState);
+        Assert.Null(next.Decision);
+        Assert.Equal(TimeSpan.FromMinutes(15), next.RemainingBake);
+        var decided = Assert.Single(change.Events);
+        Assert.Equal(ReleaseEventKind.Decided, decided.Kind);
+        Assert.Contains("@olga chose hold here", decided.Summary, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_Continue_AcknowledgesBreachWhichIsNotRaisedAgainAtThatStage()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var change = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now));
+
+        Assert.Equal(ReleaseState.EarlyAdopters, change.Next.State);
+        Assert.Null(change.Next.Decision);
+        Assert.Equal(["user_feedback@Early adopters 25 %"], change.Next.AcknowledgedBreaches);
+        Assert.Contains("chose continue", Assert.Single(change.Events).Summary, StringComparison.Ordinal);
+
+        sut.Advance(TimeSpan.FromMinutes(1));
+        var again = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        Assert.Null(again.Next.Decision);
+        Assert.DoesNotContain(again.Events, e => e.Kind == ReleaseEventKind.ConsultRequested);
+    }
+
+    [Fact]
+    public void Decide_ContinueAtOneStage_SameBreachAtTheNextStageAsksAgain()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Do((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now));
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.Healthy(now, StageKind.EarlyAdopters), ConsultTimeout, now));
+        sut.ToStage(2);
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        Assert.Equal("GA 50 %", change.Next.Decision!.Stage);
+    }
+
+    [Fact(Skip = "BUG: Release.Promote holds on any non-Healthy verdict, so after on-call chooses 'continue' the still-breached consult metric blocks every promotion of that stage")]
+    public void Promote_AfterContinuePastConsultBreach_PromotesWhenBakeIsOver()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Do((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now));
+        sut.Advance(TimeSpan.FromMinutes(20));
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        Assert.True(sut.Release.IsPromotionDue(sut.Now));
+
+        var change = sut.Apply((r, now) => r.Promote(now, r.LastHealth, null));
+
+        Assert.Equal(ReleaseState.GeneralAvailability, change.Next.State);
+    }
+
+    [Fact]
+    public void Decide_Rollback_StartsRollbackWithTheBreachAsEvidence()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var change = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Rollback, now));
+
+        var next = change.Next;
+        Assert.Equal(ReleaseState.RollingBack, next.State);
+        Assert.Null(next.Decision);
+        Assert.Equal("olga", next.Rollback!.By);
+        Assert.Equal(Metrics.UserFeedback, Assert.Single(next.Rollback.Evidence).Metric);
+        Assert.Equal([ReleaseEventKind.Decided, ReleaseEventKind.RollbackStarted], change.Events.Select(e => e.Kind));
+    }
+
+    [Fact(Skip = "BUG: Release.Decide(Hold) on a Halted release calls StopClock(Paused) and turns it into Paused, dropping the halt")]
+    public void Decide_HoldWhileHalted_StaysHalted()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters).Do((r, now) => r.Halt("incident", People.Olga.Name, now));
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var change = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Hold, now));
+
+        Assert.Equal(ReleaseState.Halted, change.Next.State);
+        Assert.Equal(ReleaseState.EarlyAdopters, change.Next.ResumeState);
+    }
+
+    [Fact]
+    public void DecisionTimedOut_BeforeAutoRollbackAt_ReturnsUnchanged()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Advance(ConsultTimeout - TimeSpan.FromSeconds(1));
+
+        var change = sut.ApplyUnchanged((r, now) => r.DecisionTimedOut(now));
+
+        Assert.NotNull(change.Next.Decision);
+    }
+
+    [Fact]
+    public void DecisionTimedOut_AtAutoRollbackAt_RollsBack()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Advance(ConsultTimeout);
+
+        var change = sut.Apply((r, now) => r.DecisionTimedOut(now));
+
+        Assert.Equal(ReleaseState.RollingBack, change.Next.State);
+        Assert.Null(change.Next.Decision);
+        Assert.Contains("no decision within the consult window", change.Next.Rollback!.Reason, StringComparison.Ordinal);
+        Assert.Equal("shipbot", change.Next.Rollback.By);
+    }
+
+    [Fact]
+    public void BeginRollback_Manual_RecordsReasonAndWho()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.GeneralAvailability);
+
+        var change = sut.Apply((r, now) => r.BeginRollback("customer reports of double charges", People.Olga.Name, [], now));
+
+        var rollback = change.Next.Rollback!;
+        Assert.Equal("customer reports of double charges", rollback.Reason);
+        Assert.Equal("olga", rollback.By);
+        Assert.Equal("GA 50 %", rollback.Stage);
+        Assert.Empty(rollback.Evidence);
+        Assert.Contains("@olga started rolling back", Assert.Single(change.Events).Summary, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("  ")]
+    public void BeginRollback_WithoutReason_Throws(string reason)
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary);
+
+        var ex = Assert.Throws<ReleaseRuleException>(() => sut.Release.BeginRollback(reason, People.Olga.Name, [], sut.Now));
+
+        Assert.Contains("needs a reason", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void RecordDeployment_RollbackConfirmed_RolledBackAndHistoryClosed()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.RollingBack).Advance(TimeSpan.FromSeconds(40));
+
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 0, true), true, "previous version at 100 %", now));
+
+        Assert.Equal(ReleaseState.RolledBack, change.Next.State);
+        Assert.Null(change.Next.PendingDeployment);
+        Assert.Equal(sut.Now, change.Next.History[^1].EndedAt);
+        Assert.Equal(ReleaseEventKind.RolledBack, Assert.Single(change.Events).Kind);
+    }
+
+    [Fact]
+    public void RecordDeployment_RollbackFailed_StaysRollingBackWithTheError()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.RollingBack);
+
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 0, true), false, "webhook timeout", now));
+
+        Assert.Equal(ReleaseState.RollingBack, change.Next.State);
+        Assert.Equal("webhook timeout", change.Next.LastDeploymentError);
+        Assert.NotNull(change.Next.PendingDeployment);
+        Assert.Equal(ReleaseEventKind.DeploymentFailed, Assert.Single(change.Events).Kind);
+    }
+
+    [Fact]
+    public void ApplyHealth_RollbackBreachWhileDecisionPending_RollsBackAndClosesTheDecision()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now));
+
+        Assert.Equal(ReleaseState.RollingBack, change.Next.State);
+        Assert.Null(change.Next.Decision);
+        sut.ApplyUnchanged((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now));
+    }
+
+    [Fact(Skip = "BUG: Release.Where returns the last stage's label ('Full 100 %') for a release paused or halted during validation, because CurrentStage is set and State is Paused")]
+    public void Where_PausedDuringValidation_SaysValidating()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Validating).Do((r, now) => r.Pause(People.Alice, now));
+
+        Assert.Equal("Validating", sut.Release.Where);
+    }
+}
