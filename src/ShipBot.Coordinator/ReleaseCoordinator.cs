@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
@@ -24,6 +25,10 @@ namespace ShipBot.Coordinator;
 public sealed partial class ReleaseCoordinator
 {
     private const int MaxAttempts = 16;
+    private const string HealthEvaluation = "health evaluation";
+
+    /// <summary>Set once the current command has stored something, so a later store failure is not reported as "nothing was changed".</summary>
+    private static readonly AsyncLocal<StrongBox<bool>?> _written = new();
     private readonly IReleaseStore _store;
     private readonly IIdempotencyStore _idempotency;
     private readonly IReleaseScheduler _scheduler;
@@ -76,6 +81,7 @@ public sealed partial class ReleaseCoordinator
     public async Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inbound);
+        _written.Value = new StrongBox<bool>(false);
         try
         {
             if (!string.IsNullOrEmpty(inbound.RequestId)
@@ -99,6 +105,7 @@ public sealed partial class ReleaseCoordinator
                 catch (ReleaseRuleException ex)
                 {
                     reply = CommandReply.Private(ex.Message);
+                    await AuditRefusalAsync(parsed.Command!, inbound.Actor, ex.Message, cancellationToken).ConfigureAwait(false);
                 }
             }
 
@@ -112,7 +119,18 @@ public sealed partial class ReleaseCoordinator
         catch (StoreUnavailableException ex)
         {
             LogStoreUnavailable(ex.Message);
-            return CommandReply.Private("State store unavailable — nothing was changed, try again.");
+            return _written.Value?.Value == true
+                ? CommandReply.Private("State store unavailable part-way: some of this was saved — check `/ship status` before trying again.")
+                : CommandReply.Private("State store unavailable — nothing was changed, try again.");
+        }
+    }
+
+    private async Task AuditRefusalAsync(ShipCommand command, Actor actor, string message, CancellationToken ct)
+    {
+        if (command is IReleaseCommand { Release: var name } && ReleaseId.TryParse(name, out var id)
+            && await _store.GetAsync(id.Value, ct).ConfigureAwait(false) is not null)
+        {
+            await _store.AppendAuditAsync(id.Value, new AuditEntry(_time.GetUtcNow(), actor.Id, $"refused {command.Verb}", message), ct).ConfigureAwait(false);
         }
     }
 
@@ -185,6 +203,7 @@ public sealed partial class ReleaseCoordinator
                 return CommandReply.Private($"{id} already exists ({existing?.State.Display()}). Use a new version.");
         }
 
+        _written.Value?.Value = true;
         var release = change.Next;
         await PublishCardAsync(release, ct).ConfigureAwait(false);
 
@@ -265,8 +284,9 @@ public sealed partial class ReleaseCoordinator
         var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, "mark flags removed", [Role.Requester, Role.Approver]);
         var policy = PolicyOf(release.Id.Service);
+        var openSignal = await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
         var change = await MutateAsync(release.Id, actor, "flag-removed",
-            r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count, _time.GetUtcNow()), ct).ConfigureAwait(false);
+            r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count && !openSignal, _time.GetUtcNow()), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -341,9 +361,20 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Private($"Nothing changed: {(c.Service ?? "everything")} is not halted.");
         }
 
-        var stillHalted = (await _store.ListActiveAsync(ct).ConfigureAwait(false))
-            .Where(r => (c.Service is null || r.Id.Service == c.Service) && r.State == ReleaseState.Halted)
-            .ToList();
+        var inScope = (await _store.ListActiveAsync(ct).ConfigureAwait(false)).Where(r => c.Service is null || r.Id.Service == c.Service).ToList();
+        foreach (var release in inScope.Where(r => r.State != ReleaseState.Halted))
+        {
+            // A bake that ended while the line was stopped promotes now (after a fresh health check).
+            await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
+            if (release.IsPromotionDue(_time.GetUtcNow()))
+            {
+                await _scheduler.ScheduleAsync(release.Id, TimerKind.Promotion, _time.GetUtcNow(), ct).ConfigureAwait(false);
+            }
+
+            await PublishCardAsync(release, ct).ConfigureAwait(false);
+        }
+
+        var stillHalted = inScope.Where(r => r.State == ReleaseState.Halted).ToList();
         foreach (var release in stillHalted)
         {
             await _store.AppendAuditAsync(release.Id, new AuditEntry(_time.GetUtcNow(), actor.Id, "unhalt", $"{scope} unhalted: {c.Reason}"), ct).ConfigureAwait(false);
@@ -436,6 +467,10 @@ public sealed partial class ReleaseCoordinator
         if (releaseId is { } rid)
         {
             await _store.AppendAuditAsync(rid, new AuditEntry(now, actor.Id, "signal", $"{c.Kind}: {c.Text}"), ct).ConfigureAwait(false);
+            if (open is not null)
+            {
+                await CompleteIfDoneAsync(rid, ct).ConfigureAwait(false);
+            }
         }
 
         return CommandReply.Public($"📡 {c.Kind} signal recorded by {actor.Mention}{(releaseId is null ? string.Empty : $" for {releaseId}")}: {c.Text}");
@@ -490,7 +525,7 @@ public sealed partial class ReleaseCoordinator
     public async Task OnTimerAsync(ReleaseId id, TimerKind kind, CancellationToken cancellationToken = default)
     {
         var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
-        if (release is null || release.State.IsTerminal() && kind != TimerKind.Work)
+        if (release is null || release.State.IsTerminal() && kind is not (TimerKind.Work or TimerKind.OutcomeCheckpoint))
         {
             return;
         }
@@ -606,41 +641,32 @@ public sealed partial class ReleaseCoordinator
             return;
         }
 
-        var applied = await EvaluateAndApplyAsync(release, ct).ConfigureAwait(false);
-        if (applied is null || applied.State is ReleaseState.RollingBack || applied.Decision is not null)
+        // The evaluation promotes when the bake is over and health is green; a held promotion is retried
+        // by every following evaluation, so no extra timer is needed.
+        await EvaluateAndApplyAsync(release, ct).ConfigureAwait(false);
+    }
+
+    private async Task EvaluateAndApplyAsync(Release release, CancellationToken ct)
+    {
+        if (!release.IsUnderEvaluation)
         {
             return;
         }
 
-        var change = await MutateAsync(release.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), r.LastHealth, null), ct).ConfigureAwait(false);
-        if (!change.Modified)
-        {
-            // Held (health not green): try again after the next evaluation.
-            await _scheduler.ScheduleAsync(release.Id, TimerKind.Promotion, _time.GetUtcNow() + _settings.EvaluationInterval, ct).ConfigureAwait(false);
-        }
-    }
-
-    private async Task<Release?> EvaluateAndApplyAsync(Release release, CancellationToken ct)
-    {
-        if (!release.IsUnderEvaluation)
-        {
-            return release;
-        }
-
         var verdict = await EvaluateAsync(release, ct).ConfigureAwait(false);
         var policy = PolicyOf(release.Id.Service);
-        var change = await MutateAsync(release.Id, Actor.System, "health evaluation", r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow()), ct).ConfigureAwait(false);
         var next = change.Next;
         if (next.State == ReleaseState.Validating)
         {
             await TryCompleteValidationAsync(next, ct).ConfigureAwait(false);
         }
-        else if (next.IsPromotionDue(_time.GetUtcNow()) && next.LastHealth?.Status == HealthStatus.Healthy)
+        else if (next.IsPromotionDue(_time.GetUtcNow()) && next.IsGreen(next.LastHealth)
+            && await HaltOfAsync(next.Id.Service, ct).ConfigureAwait(false) is null)
         {
-            await MutateAsync(next.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), r.LastHealth, null), ct).ConfigureAwait(false);
+            await MutateAsync(next.Id, Actor.System, "promote",
+                r => r.IsPromotionDue(_time.GetUtcNow()) ? r.Promote(_time.GetUtcNow(), r.LastHealth, null) : new ReleaseChange(r, [], "Already promoted.") { Modified = false }, ct).ConfigureAwait(false);
         }
-
-        return next;
     }
 
     private async Task TryCompleteValidationAsync(Release release, CancellationToken ct)
@@ -656,12 +682,19 @@ public sealed partial class ReleaseCoordinator
 
     private async Task CheckpointAsync(Release release, CancellationToken ct)
     {
+        var policy = PolicyOf(release.Id.Service);
+        if (release.State.IsTerminal())
+        {
+            // A finished hotfix still owes its post-incident signal.
+            await RemindAsync(release, policy, ct).ConfigureAwait(false);
+            return;
+        }
+
         if (release.State != ReleaseState.Operating || release.OperatingSince is not { } since)
         {
             return;
         }
 
-        var policy = PolicyOf(release.Id.Service);
         var now = _time.GetUtcNow();
         var index = release.Outcomes.Count;
         if (index < policy.OutcomeCheckpoints.Count)
@@ -672,11 +705,11 @@ public sealed partial class ReleaseCoordinator
                 return;
             }
 
-            var sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, HealthPolicy.MetricsFor(StageKind.Full)), ct).ConfigureAwait(false);
+            var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, HealthPolicy.MetricsFor(StageKind.Full)), ct).ConfigureAwait(false);
             var verdict = HealthPolicy.Evaluate(sample, HealthPolicy.MetricsFor(StageKind.Full), release.Baseline, policy.Thresholds, now);
             var lines = verdict.Checks.Select(c => $"{Metrics.Label(c.Metric)}: actual {(c.Value is { } v ? Metrics.Format(c.Metric, v) : "unreadable")} vs target {c.Threshold} {(c.Status == CheckStatus.Pass ? "✓" : c.Status == CheckStatus.Breach ? "✗ missed" : "?")}").ToList();
             var report = new OutcomeReport(index + 1, now, lines);
-            var last = index + 1 >= policy.OutcomeCheckpoints.Count;
+            var last = index + 1 >= policy.OutcomeCheckpoints.Count && !await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
             var change = await MutateAsync(release.Id, Actor.System, "outcome checkpoint", r => r.RecordOutcome(report, last, _time.GetUtcNow()), ct).ConfigureAwait(false);
             if (change.Modified)
             {
@@ -689,6 +722,23 @@ public sealed partial class ReleaseCoordinator
         }
 
         await RemindAsync(release, policy, ct).ConfigureAwait(false);
+        await CompleteIfDoneAsync(release.Id, ct).ConfigureAwait(false);
+    }
+
+    private async Task<bool> HasOpenSignalAsync(ReleaseId id, CancellationToken ct) =>
+        (await _store.ListSignalsAsync(ct).ConfigureAwait(false)).Any(s => s.Open && s.Release == id.ToString());
+
+    /// <summary>Completes an operating release whose checkpoints are all reported, flags removed and incident signal filled in.</summary>
+    private async Task CompleteIfDoneAsync(ReleaseId id, CancellationToken ct)
+    {
+        var release = await _store.GetAsync(id, ct).ConfigureAwait(false);
+        if (release is not { State: ReleaseState.Operating })
+        {
+            return;
+        }
+
+        var reported = release.Outcomes.Count >= PolicyOf(id.Service).OutcomeCheckpoints.Count && !await HasOpenSignalAsync(id, ct).ConfigureAwait(false);
+        await MutateAsync(id, Actor.System, "complete", r => r.CompleteIfDone(reported, _time.GetUtcNow()), ct).ConfigureAwait(false);
     }
 
     private async Task RemindAsync(Release release, ServicePolicy policy, CancellationToken ct)
@@ -713,7 +763,7 @@ public sealed partial class ReleaseCoordinator
         var card = new Card($"⏰ Reminder for {release.Id}", null, CardTone.Warning, [new TextBlock(string.Join("\n", reminders.Select(r => "• " + r)))],
             [release.Requester.Id], $"Reminder for {release.Id}: {string.Join("; ", reminders)}");
         await PublishAsync(release, $"reminder:{release.Id}", card, ct).ConfigureAwait(false);
-        if (release.State == ReleaseState.Operating && release.Outcomes.Count >= policy.OutcomeCheckpoints.Count)
+        if (release.State.IsTerminal() || (release.State == ReleaseState.Operating && release.Outcomes.Count >= policy.OutcomeCheckpoints.Count))
         {
             await _scheduler.ScheduleAsync(release.Id, TimerKind.OutcomeCheckpoint, _time.GetUtcNow() + _settings.ReminderInterval, ct).ConfigureAwait(false);
         }
@@ -742,6 +792,7 @@ public sealed partial class ReleaseCoordinator
                 : null;
             if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, ct).ConfigureAwait(false))
             {
+                _written.Value?.Value = true;
                 await AfterTransitionAsync(current, change, ct).ConfigureAwait(false);
                 return change;
             }
@@ -799,6 +850,11 @@ public sealed partial class ReleaseCoordinator
             foreach (var kind in Enum.GetValues<TimerKind>())
             {
                 await _scheduler.CancelAsync(r.Id, kind, ct).ConfigureAwait(false);
+            }
+
+            if (r.Kind != ReleaseKind.Standard && await HasOpenSignalAsync(r.Id, ct).ConfigureAwait(false))
+            {
+                await _scheduler.ScheduleAsync(r.Id, TimerKind.OutcomeCheckpoint, now + _settings.ReminderInterval, ct).ConfigureAwait(false);
             }
 
             return;
@@ -861,30 +917,32 @@ public sealed partial class ReleaseCoordinator
         var policy = PolicyOf(release.Id.Service);
         var stage = release.CurrentStage;
         var metrics = HealthPolicy.MetricsFor(stage?.Kind);
-        HealthSample sample;
-        try
-        {
-            sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
-        {
-            sample = HealthSample.Failed($"{_health.Name}: {ex.Message}");
-        }
-
+        var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
         return HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
     }
 
     private async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)
     {
+        var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "baseline", 0, HealthPolicy.BaselineMetrics), ct).ConfigureAwait(false);
+        if (sample.Error is not null)
+        {
+            // Without a baseline, relative thresholds judge against zero: stricter, never looser.
+            LogBaselineFailed(release.Id.ToString(), sample.Error);
+        }
+
+        return sample.Readings.Where(r => double.IsFinite(r.Value)).GroupBy(r => r.Metric).ToDictionary(g => g.Key, g => g.Last().Value);
+    }
+
+    /// <summary>Reads a health source; a source that throws or times out gives a failed sample, which is never taken as healthy.</summary>
+    private async Task<HealthSample> ReadHealthAsync(HealthQuery query, CancellationToken ct)
+    {
         try
         {
-            var sample = await _health.ReadAsync(new HealthQuery(release.Id.Service, release.Id.Version, "baseline", 0, HealthPolicy.BaselineMetrics), ct).ConfigureAwait(false);
-            return sample.Readings.Where(r => double.IsFinite(r.Value)).GroupBy(r => r.Metric).ToDictionary(g => g.Key, g => g.Last().Value);
+            return await _health.ReadAsync(query, ct).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException)
+        catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
         {
-            LogBaselineFailed(release.Id.ToString(), ex.Message);
-            return new Dictionary<string, double>();
+            return HealthSample.Failed($"{_health.Name}: {ex.Message}");
         }
     }
 
@@ -954,8 +1012,9 @@ public sealed partial class ReleaseCoordinator
     {
         var now = _time.GetUtcNow();
         var entries = change.Events.Select(e => new AuditEntry(now, actor, e.Kind.ToString(), e.Summary)).ToList();
-        if (entries.Count == 0 && change.Modified)
+        if (entries.Count == 0 && change.Modified && action != HealthEvaluation)
         {
+            // A health evaluation that changed nothing but the readings is not an audit event (SPEC §7).
             entries.Add(new AuditEntry(now, actor, action, change.Message));
         }
 
@@ -971,8 +1030,10 @@ public sealed partial class ReleaseCoordinator
     private async Task PublishAsync(Release release, string key, Card card, CancellationToken ct)
     {
         await PublishToAsync(release.Conversation, key, card, ReleaseCards.CardKey(release.Id), ct).ConfigureAwait(false);
-        if (card.Mentions.Count > 0)
+        if (key != ReleaseCards.CardKey(release.Id))
         {
+            // Every alert, decision, outcome and reminder post is audited; the release card's own
+            // in-place updates mirror transitions that are audited already.
             await _store.AppendAuditAsync(release.Id, new AuditEntry(_time.GetUtcNow(), "shipbot", "chat post", $"{card.Title}"), ct).ConfigureAwait(false);
         }
     }

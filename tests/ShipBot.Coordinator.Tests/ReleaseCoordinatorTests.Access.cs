@@ -108,7 +108,17 @@ public sealed partial class ReleaseCoordinatorTests
         var after = await sut.GetAsync(id);
         Assert.Equal(before.Version, after.Version);
         Assert.Equal(ReleaseState.Canary, after.State);
-        Assert.Equal(audit, (await sut.AuditAsync(id)).Count);
+        var added = (await sut.AuditAsync(id)).Skip(audit).ToList();
+        if (text.StartsWith("/ship halt", StringComparison.Ordinal))
+        {
+            Assert.Empty(added); // a service-level command: nothing is written to the release's trail
+        }
+        else
+        {
+            var refused = Assert.Single(added);
+            Assert.StartsWith("refused ", refused.Action, StringComparison.Ordinal);
+            Assert.Equal(who, refused.Actor);
+        }
         Assert.Empty(await sut.Store.GetHaltsAsync());
     }
 

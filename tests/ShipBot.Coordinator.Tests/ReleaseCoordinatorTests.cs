@@ -334,8 +334,8 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReleaseState.Canary, release.State);
         Assert.Equal(HealthStatus.Unknown, release.LastHealth?.Status);
         Assert.DoesNotContain(sut.DeploymentRequests(), r => IsIntent(r, "production", 25));
-        // the promotion is tried again after the next evaluation
-        Assert.Contains(sut.Scheduled, t => t.Release == id && t.Kind == TimerKind.Promotion && t.DueAt == sut.Time.GetUtcNow() + sut.Settings.EvaluationInterval);
+        // every following health evaluation retries the held promotion
+        Assert.Contains(sut.Scheduled, t => t.Release == id && t.Kind == TimerKind.HealthEvaluation && t.Interval == sut.Settings.EvaluationInterval);
     }
 
     [Fact]

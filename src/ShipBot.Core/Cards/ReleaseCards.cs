@@ -216,7 +216,7 @@ public static class ReleaseCards
             {
                 StagingStep.Deploying => $"Staging gate: deploying to staging…{Retrying(r)}",
                 StagingStep.SmokeChecking => "Staging gate: running smoke checks…",
-                _ => $"Staging gate: smoke checks passed, baking {Bake(r, now)}.",
+                _ => $"Staging gate: smoke checks passed, baking {Bake(r, now)}.{Blocked(halt)}",
             },
             _ when r.State.IsProductionStage() => r.PendingDeployment is { } p
                 ? $"{r.Where}: applying {p.Describe()}…{Retrying(r)}"
@@ -224,7 +224,7 @@ public static class ReleaseCards
                     ? $"{r.Where}: bake done, health green — promotion waits for an approver."
                     : r.Decision is not null
                         ? $"{r.Where}: holding — on-call decides about {Metrics.Label(r.Decision.Breach.Metric)}."
-                        : $"{r.Where}: baking {Bake(r, now)}{HoldReason(r, now)}.",
+                        : $"{r.Where}: baking {Bake(r, now)}{HoldReason(r, now)}.{Blocked(halt)}",
             ReleaseState.Validating => $"At 100 %: post-deployment validation until {Clock(r.ValidationEndsAt ?? now)}" +
                 (r.Checklist.Any(i => i.Id == ChecklistCatalog.UserFacingVerified && !i.IsDone) ? " — needs a human to verify user-facing functionality." : "."),
             ReleaseState.Operating => $"Handed over to operations at {Clock(r.OperatingSince ?? now)}. Outcome checkpoints: {r.Outcomes.Count} reported." +
@@ -241,9 +241,12 @@ public static class ReleaseCards
     }
 
     private static string HoldReason(Release r, DateTimeOffset now) =>
-        r.BakeEndsAt is { } end && end <= now && r.LastHealth is { Status: not HealthStatus.Healthy } h
-            ? $" — holding: health {h.Status.ToString().ToLowerInvariant()}"
+        r.BakeEndsAt is { } end && end <= now && !r.IsGreen(r.LastHealth)
+            ? $" — holding: health {r.LastHealth?.Status.ToString().ToLowerInvariant() ?? "not read yet"}"
             : string.Empty;
+
+    private static string Blocked(ServiceHalt? halt) =>
+        halt is null ? string.Empty : $" Promotion is blocked: {(halt.IsFreeze ? "change freeze" : $"{halt.Service} is halted")} ({halt.Reason}).";
 
     private static string Retrying(Release r) => r.LastDeploymentError is { } e ? $" (last attempt failed: {e}; retrying)" : string.Empty;
 
@@ -272,6 +275,7 @@ public static class ReleaseCards
     private static IReadOnlyList<StageProgress> Progress(Release r, DateTimeOffset now)
     {
         var failedAt = r.State is ReleaseState.RollingBack or ReleaseState.RolledBack ? r.Rollback?.Stage : null;
+        var afterFull = failedAt is "Validating" or "Operating";
         var stages = new List<StageProgress>();
         var stagingStatus = r.StageIndex >= 0 || r.State is ReleaseState.Validating or ReleaseState.Operating or ReleaseState.Completed
             ? StageStatus.Done
@@ -279,7 +283,7 @@ public static class ReleaseCards
                 ? (r.State == ReleaseState.Halted ? StageStatus.Failed : StageStatus.Current)
                 : StageStatus.Pending;
         stages.Add(new StageProgress("Staging", stagingStatus, stagingStatus == StageStatus.Current ? Bake(r, now) : null));
-        var finished = r.State is ReleaseState.Validating or ReleaseState.Operating or ReleaseState.Completed || IsAt(r, ReleaseState.Validating);
+        var finished = r.State is ReleaseState.Validating or ReleaseState.Operating or ReleaseState.Completed || IsAt(r, ReleaseState.Validating) || afterFull;
         for (var i = 0; i < r.Plan.Stages.Count; i++)
         {
             var s = r.Plan.Stages[i];
@@ -305,8 +309,9 @@ public static class ReleaseCards
             stages.Add(new StageProgress(s.Label, status, detail));
         }
 
-        var validation = r.State is ReleaseState.Operating or ReleaseState.Completed
+        var validation = r.State is ReleaseState.Operating or ReleaseState.Completed || failedAt == "Operating"
             ? StageStatus.Done
+            : failedAt == "Validating" ? StageStatus.Failed
             : IsAt(r, ReleaseState.Validating) ? StageStatus.Current : StageStatus.Pending;
         stages.Add(new StageProgress("Validation", validation, validation == StageStatus.Current && r.ValidationEndsAt is { } v ? $"until {Clock(v)}" : Minutes(r.Plan.ValidationWindow)));
         return stages;
@@ -408,9 +413,6 @@ public static class ReleaseCards
                 }
 
                 actions.Add(rollback);
-                break;
-            case ReleaseState.RollingBack:
-                actions.Add(rollback with { Label = "Retry rollback", Confirm = null, Input = null, Value = $"rollback {id} retry" });
                 break;
         }
 

@@ -88,7 +88,7 @@ public static class CommandParser
             "list" or "ls" => args.Count == 0 ? ParseResult.Ok(new ListCommand()) : Fail("list takes no arguments.", "list"),
             "approve" => One(args, "approve", r => new ApproveCommand(r)),
             "reject" => WithReason(args, "reject", (r, why) => new RejectCommand(r, why)),
-            "check" => args.Count >= 2 ? ParseResult.Ok(new CheckCommand(args[0], args.Skip(1).Select(a => a.Trim(',')).Where(a => a.Length > 0).ToList())) : Fail("Name the release and at least one item.", "check"),
+            "check" => ParseCheck(args),
             "waive" => args.Count >= 3 ? ParseResult.Ok(new WaiveCommand(args[0], args[1], string.Join(' ', args.Skip(2)))) : Fail("Name the release, the item and a reason.", "waive"),
             "promote" => One(args, "promote", r => new PromoteCommand(r)),
             "pause" => One(args, "pause", r => new PauseCommand(r)),
@@ -176,6 +176,15 @@ public static class CommandParser
         return ParseResult.Ok(new HotfixCommand(args[0].ToLowerInvariant(), args[1], priority, string.Join(' ', args.Skip(3))));
     }
 
+    private static ParseResult ParseCheck(List<string> args)
+    {
+        // "check demo@1.0.0 qa, env,db" — commas separate items as well as spaces.
+        var items = args.Skip(1).SelectMany(a => a.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
+        return args.Count >= 1 && items.Count > 0
+            ? ParseResult.Ok(new CheckCommand(args[0], items))
+            : Fail("Name the release and at least one item.", "check");
+    }
+
     private static ParseResult ParseStatus(List<string> args)
     {
         var audit = args.RemoveAll(a => a is "--audit" or "-a") > 0;
@@ -245,7 +254,8 @@ public static class CommandParser
 
     private static ParseResult ParseSignal(List<string> args)
     {
-        if (args.Count < 2 || !Enum.TryParse<SignalKind>(args[0], ignoreCase: true, out var kind) || !Enum.IsDefined(kind) || int.TryParse(args[0], out _))
+        // Enum.TryParse would also accept "1" or "customer,friction" (flags syntax); only a plain name is a kind.
+        if (args.Count < 2 || !args[0].All(char.IsLetter) || !Enum.TryParse<SignalKind>(args[0], ignoreCase: true, out var kind))
         {
             return Fail("Name the kind (performance, customer, friction, unexpected, incident) and the text.", "signal");
         }

@@ -4,6 +4,12 @@ using ShipBot.Core.Releases;
 namespace ShipBot.Core.Commands;
 
 /// <summary>A parsed <c>/ship</c> command. Release names are resolved by the coordinator (a bare service name means its active release).</summary>
+/// <summary>A command about one release (named by <see cref="Release"/>).</summary>
+public interface IReleaseCommand
+{
+    string Release { get; }
+}
+
 public abstract record ShipCommand
 {
     /// <summary>The verb as typed in chat, for audit and replies.</summary>
@@ -30,47 +36,47 @@ public sealed record ListCommand : ShipCommand
     public override string Verb => "list";
 }
 
-public sealed record ApproveCommand(string Release) : ShipCommand
+public sealed record ApproveCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "approve";
 }
 
-public sealed record RejectCommand(string Release, string Reason) : ShipCommand
+public sealed record RejectCommand(string Release, string Reason) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "reject";
 }
 
-public sealed record CheckCommand(string Release, IReadOnlyList<string> Items) : ShipCommand
+public sealed record CheckCommand(string Release, IReadOnlyList<string> Items) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "check";
 }
 
-public sealed record WaiveCommand(string Release, string Item, string Reason) : ShipCommand
+public sealed record WaiveCommand(string Release, string Item, string Reason) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "waive";
 }
 
-public sealed record PromoteCommand(string Release) : ShipCommand
+public sealed record PromoteCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "promote";
 }
 
-public sealed record PauseCommand(string Release) : ShipCommand
+public sealed record PauseCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "pause";
 }
 
-public sealed record ResumeCommand(string Release) : ShipCommand
+public sealed record ResumeCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "resume";
 }
 
-public sealed record RollbackCommand(string Release, string Reason) : ShipCommand
+public sealed record RollbackCommand(string Release, string Reason) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "rollback";
 }
 
-public sealed record AbortCommand(string Release, string Reason) : ShipCommand
+public sealed record AbortCommand(string Release, string Reason) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "abort";
 }
@@ -86,17 +92,17 @@ public sealed record UnhaltCommand(string? Service, string Reason) : ShipCommand
     public override string Verb => "unhalt";
 }
 
-public sealed record ContractCommand(string Release) : ShipCommand
+public sealed record ContractCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "contract";
 }
 
-public sealed record NotesCommand(string Release) : ShipCommand
+public sealed record NotesCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "notes";
 }
 
-public sealed record OutcomeCommand(string Release) : ShipCommand
+public sealed record OutcomeCommand(string Release) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "outcome";
 }
@@ -116,13 +122,13 @@ public sealed record SignalCommand(SignalKind Kind, string? Release, string Text
 }
 
 /// <summary>On-call's answer to a consult card.</summary>
-public sealed record DecideCommand(string Release, DecisionChoice Choice) : ShipCommand
+public sealed record DecideCommand(string Release, DecisionChoice Choice) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "decide";
 }
 
 /// <summary>Marks one of the release's feature flags removed from the code.</summary>
-public sealed record FlagRemovedCommand(string Release, string Flag) : ShipCommand
+public sealed record FlagRemovedCommand(string Release, string Flag) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "flag-removed";
 }

@@ -98,9 +98,27 @@ public sealed record Release
     public Stage? CurrentStage => StageIndex >= 0 && StageIndex < Plan.Stages.Count ? Plan.Stages[StageIndex] : null;
 
     /// <summary>The name of where the release is, for messages: "Canary 5 %", "Staging".</summary>
-    public string Where => CurrentStage is { } s && State is not (ReleaseState.Validating or ReleaseState.Operating)
-        ? s.Label
-        : (State is ReleaseState.Paused or ReleaseState.Halted && ResumeState is { } r ? r : State).Display();
+    public string Where
+    {
+        get
+        {
+            var effective = State is ReleaseState.Paused or ReleaseState.Halted && ResumeState is { } r ? r : State;
+            return CurrentStage is { } s && (effective.IsProductionStage() || effective is ReleaseState.RollingBack or ReleaseState.RolledBack)
+                ? s.Label
+                : effective.Display();
+        }
+    }
+
+    /// <summary>
+    /// Whether a verdict lets the release move on: healthy, or breached only by consult-mode checks
+    /// that on-call already chose to continue past at this stage. Unknown is never green.
+    /// </summary>
+    public bool IsGreen(HealthVerdict? verdict) =>
+        verdict is not null
+        && (verdict.Status == HealthStatus.Healthy
+            || (verdict.Status == HealthStatus.Breached
+                && verdict.Checks.All(c => c.Status == CheckStatus.Pass
+                    || (c.Status == CheckStatus.Breach && c.Action == BreachAction.Consult && AcknowledgedBreaches.Contains($"{c.Metric}@{Where}")))));
 
     public IEnumerable<ChecklistItem> BlockingItems => Checklist.Where(i =>
         !i.IsDone && i.Id is not ChecklistCatalog.Approved and not ChecklistCatalog.UserFacingVerified);
@@ -507,7 +525,7 @@ public sealed record Release
             return Changed(waiting, [new(ReleaseEventKind.PromotionNeedsApproval, $"promotion out of {Where} waits for an approver")], now, "Promotion needs an approver.");
         }
 
-        if (State != ReleaseState.Staging && health?.Status != HealthStatus.Healthy)
+        if (State != ReleaseState.Staging && !IsGreen(health))
         {
             var why = health is null ? "no health reading yet" : $"health is {health.Status.ToString().ToLowerInvariant()}: {health.Summary}";
             if (manualBy is not null)
@@ -577,7 +595,7 @@ public sealed record Release
         }
 
         var ufv = Checklist.First(i => i.Id == ChecklistCatalog.UserFacingVerified);
-        if (ValidationEndsAt > now || !ufv.IsDone || health?.Status != HealthStatus.Healthy)
+        if (ValidationEndsAt > now || !ufv.IsDone || !IsGreen(health))
         {
             return Unchanged("Validation continues.");
         }
@@ -586,7 +604,7 @@ public sealed record Release
         {
             new("Release contract approved", Approvals.Count >= RequiredApprovals, string.Join(", ", Approvals.Select(a => a.By.Mention))),
             new("Every stage done", true, string.Join(" → ", Plan.Stages.Select(s => s.Label))),
-            new("Post-deployment validation passed", true, $"{health.Summary}; user-facing functionality verified {ufv.Detail}"),
+            new("Post-deployment validation passed", true, $"{health!.Summary}; user-facing functionality verified {ufv.Detail}"),
             new("Outcome measurement dates set", true, "checkpoints scheduled"),
             new(hasRunbook ? "Runbook linked" : "No runbook configured (not applicable)", true, hasRunbook ? "linked on the alert cards" : "the service has none"),
             new("On-call informed", Checklist.Any(i => i.Id == ChecklistCatalog.OnCallNotified && i.IsDone), "notified at start"),
@@ -665,7 +683,8 @@ public sealed record Release
                 var rb = (this with { Decision = null }).BeginRollback($"{by.Mention} decided to roll back: {decision.Breach.Describe()}", by.Name, [decision.Breach], now);
                 return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about})"), .. rb.Events] };
             case DecisionChoice.Hold:
-                var held = (this with { Decision = null }).StopClock(ReleaseState.Paused, now);
+                // Halted already stops the clock and needs a human; holding must not downgrade it to Paused.
+                var held = State == ReleaseState.Halted ? this with { Decision = null } : (this with { Decision = null }).StopClock(ReleaseState.Paused, now);
                 return Changed(held, [new(ReleaseEventKind.Decided, $"{by.Mention} chose hold here ({about}); the promotion clock is stopped")], now, "Holding; resume when ready.");
             default:
                 var cont = this with
@@ -824,6 +843,17 @@ public sealed record Release
         return next.MaybeComplete(checkpointsDone, [new(ReleaseEventKind.FlagRemoved, $"{by.Mention} marked flag {match} removed")], now);
     }
 
+    /// <summary>Completes an operating release once every checkpoint is reported and nothing is left to remind about.</summary>
+    public ReleaseChange CompleteIfDone(bool everythingReported, DateTimeOffset now)
+    {
+        if (State != ReleaseState.Operating || !everythingReported || FlagsToRemove.Count > 0)
+        {
+            return Unchanged($"{Id} is not ready to complete.");
+        }
+
+        return MaybeComplete(true, [], now);
+    }
+
     private ReleaseChange MaybeComplete(bool checkpointsDone, List<ReleaseEvent> events, DateTimeOffset now)
     {
         if (State == ReleaseState.Operating && checkpointsDone && FlagsToRemove.Count == 0)
@@ -832,7 +862,7 @@ public sealed record Release
             return Changed(this with { State = ReleaseState.Completed }, events, now, $"{Id} completed.");
         }
 
-        return Changed(this, events, now, events[^1].Summary);
+        return events.Count == 0 ? Unchanged("Nothing to complete.") : Changed(this, events, now, events[^1].Summary);
     }
 
     // ---------------------------------------------------------------- helpers

@@ -228,7 +228,7 @@ public sealed class CommandParserTests
         Assert.Equal(["https", "env", "errors"], check.Items);
     }
 
-    [Fact(Skip = "BUG: CommandParser 'check' trims commas after counting arguments, so '/ship check checkout@1.4.2 ,' yields a CheckCommand with no items instead of a usage error")]
+    [Fact]
     public void Parse_CheckWithOnlyCommas_ReturnsUsage()
     {
         var result = CommandParser.Parse($"check {Rel} , ,,");
@@ -307,7 +307,7 @@ public sealed class CommandParserTests
         Assert.Equal(body, signal.Text);
     }
 
-    [Fact(Skip = "BUG: CommandParser.ParseSignal uses Enum.TryParse, which accepts comma lists and ORs them: 'signal customer,friction …' parses as SignalKind.Unexpected (1|2=3) instead of a usage error")]
+    [Fact]
     public void Parse_SignalKindCommaList_ReturnsUsage()
     {
         var result = CommandParser.Parse("signal customer,friction slow checkout page");
