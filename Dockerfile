@@ -13,5 +13,4 @@ ENV Urls=http://0.0.0.0:8080 \
     DOTNET_gcServer=0
 EXPOSE 8080
 USER app
-HEALTHCHECK --interval=15s --timeout=3s CMD ["dotnet", "--version"]
 ENTRYPOINT ["dotnet", "ShipBot.Host.dll"]

@@ -304,7 +304,12 @@ public sealed partial class ReleaseCoordinator
         var scope = c.Service ?? ServiceHalt.Everything;
         if (c.Service is not null)
         {
-            PolicyOf(c.Service);
+            if (!_access.Services.ContainsKey(c.Service))
+            {
+                throw new ReleaseRuleException(
+                    $"Unknown service '{c.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}. To freeze every service: `/ship halt all <reason>`.");
+            }
+
             Require(actor, c.Service, "halt", [Role.OnCall, Role.Admin]);
         }
         else if (!_access.IsAdmin(actor) && !_access.Services.Keys.Any(s => _access.Has(actor, s, Role.OnCall)))

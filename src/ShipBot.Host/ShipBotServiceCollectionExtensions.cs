@@ -5,6 +5,7 @@ using ShipBot.Coordinator;
 using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
+using ShipBot.Deploy;
 using ShipBot.Deploy.Simulated;
 using ShipBot.Health.Readiness;
 using ShipBot.Health.Simulated;
@@ -67,7 +68,8 @@ public static class ShipBotServiceCollectionExtensions
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));
-        services.AddSingleton<IDeploymentTarget>(sp => sp.GetRequiredService<SimulatedDeploymentTarget>());
+        services.AddSingleton<IDeploymentTarget>(sp => new ResilientDeploymentTarget(
+            sp.GetRequiredService<SimulatedDeploymentTarget>(), new DeploymentResilienceOptions(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SimulatedHealthSource>();
         services.AddSingleton<IHealthSource>(sp => sp.GetRequiredService<SimulatedHealthSource>());
         services.AddSingleton<IHealthSimulator, SimulationControls>();

@@ -58,7 +58,7 @@ public static class ReleaseCards
 
         if (release.Decision is { } decision)
         {
-            facts.Add(new CardFact("Decision pending", $"{decision.Breach.Describe()} — auto-rollback at {Clock(decision.AutoRollbackAt)}"));
+            facts.Add(new CardFact("Decision pending", $"{decision.Breach.DescribeBreach()} — auto-rollback at {Clock(decision.AutoRollbackAt)}"));
         }
 
         if (release.Handoff.Count > 0)

@@ -83,7 +83,11 @@ public sealed record CheckResult(
     BreachAction Action,
     string Source)
 {
-    /// <summary>"error rate 4.8 % > baseline 0.3 % + 1 pt" style summary.</summary>
+    /// <summary>"error rate 4.8 % breaches limit baseline 0.3 % + 1 pt": a breach in words, for reasons and alerts.</summary>
+    public string DescribeBreach() =>
+        $"{Metrics.Label(Metric)} {(Value is { } v ? Metrics.Format(Metric, v) : "unreadable")} breaches {Threshold}";
+
+    /// <summary>"error rate 4.8 % (limit baseline 0.3 % + 1 pt) ✗" style summary.</summary>
     public string Describe()
     {
         var value = Value is { } v ? Metrics.Format(Metric, v) : "unreadable";

@@ -638,7 +638,7 @@ public sealed record Release
         if (verdict.RequiresRollback)
         {
             var evidence = verdict.Breaches.Where(b => b.Action == BreachAction.Rollback).ToList();
-            var reason = string.Join("; ", evidence.Select(b => b.Describe()));
+            var reason = string.Join("; ", evidence.Select(b => b.DescribeBreach()));
             var change = (this with { LastHealth = verdict }).BeginRollback($"automatic: {reason}", "shipbot", evidence, now);
             return change with { Events = [new ReleaseEvent(ReleaseEventKind.BreachDetected, $"breach at {stage}: {reason}"), .. change.Events] };
         }
@@ -648,7 +648,7 @@ public sealed record Release
         {
             var decision = new PendingDecision(consult, stage, now, now + consultTimeout);
             var next = this with { LastHealth = verdict, Decision = decision };
-            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision: {consult.Describe()}")], now, "On-call consulted.");
+            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision: {consult.DescribeBreach()}")], now, "On-call consulted.");
         }
 
         var changedStatus = LastHealth?.Status != verdict.Status;
@@ -680,7 +680,7 @@ public sealed record Release
         switch (choice)
         {
             case DecisionChoice.Rollback:
-                var rb = (this with { Decision = null }).BeginRollback($"{by.Mention} decided to roll back: {decision.Breach.Describe()}", by.Name, [decision.Breach], now);
+                var rb = (this with { Decision = null }).BeginRollback($"{by.Mention} decided to roll back: {decision.Breach.DescribeBreach()}", by.Name, [decision.Breach], now);
                 return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about})"), .. rb.Events] };
             case DecisionChoice.Hold:
                 // Halted already stops the clock and needs a human; holding must not downgrade it to Paused.
@@ -705,7 +705,7 @@ public sealed record Release
         }
 
         var breach = Decision.Breach;
-        return (this with { Decision = null }).BeginRollback($"no decision within the consult window: {breach.Describe()}", "shipbot", [breach], now);
+        return (this with { Decision = null }).BeginRollback($"no decision within the consult window: {breach.DescribeBreach()}", "shipbot", [breach], now);
     }
 
     /// <summary>Starts a rollback (manual with a reason, or automatic with evidence). Needs production traffic.</summary>
