@@ -99,9 +99,11 @@ public static class ConsoleEndpoints
             return Results.Json(Deliver(hub, message.Channel, user, reply), ShipBotJson.Options);
         });
 
-        api.MapGet("/stream", async (string? channel, HttpContext context, ConsoleChannelHub hub) =>
+        api.MapGet("/stream", async (string? channel, HttpContext context, ConsoleChannelHub hub, Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) =>
         {
-            var ct = context.RequestAborted;
+            // Ends when the browser goes away or the host stops, so an open tab never delays shutdown.
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
+            var ct = linked.Token;
             context.Response.Headers.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";

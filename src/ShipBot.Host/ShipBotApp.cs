@@ -1,5 +1,5 @@
 using System.Threading.RateLimiting;
-using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
 
 namespace ShipBot.Host;
@@ -7,8 +7,6 @@ namespace ShipBot.Host;
 /// <summary>Builds the ShipBot web application; Program.cs and the integration tests both use it.</summary>
 public static class ShipBotApp
 {
-    public const string InboundPolicy = "inbound";
-
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--urls</c>).</param>
     /// <param name="configure">Extra configuration, for tests (applied after appsettings.json and environment variables).</param>
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
@@ -31,13 +29,30 @@ public static class ShipBotApp
             .AddConsole();
         builder.Services.AddRateLimiter(o =>
         {
+            // Inbound commands and clicks are limited per client address (a burst of 200, then 100 a second);
+            // reads, probes and the event stream are not.
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.AddPolicy(InboundPolicy, context => RateLimitPartition.GetTokenBucketLimiter(
-                context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                _ => new TokenBucketRateLimiterOptions { TokenLimit = 200, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 }));
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
+                HttpMethods.IsPost(context.Request.Method)
+                    ? RateLimitPartition.GetTokenBucketLimiter(
+                        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                        _ => new TokenBucketRateLimiterOptions { TokenLimit = 200, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 })
+                    : RateLimitPartition.GetNoLimiter(string.Empty));
         });
 
+        // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
+        builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+
         var app = builder.Build();
+        app.UseExceptionHandler(errors => errors.Run(async context =>
+        {
+            var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;
+            var (status, message) = error is BadHttpRequestException bad
+                ? (bad.StatusCode, "The request is malformed: send JSON with the documented fields (docs/console-api.md).")
+                : (StatusCodes.Status500InternalServerError, "ShipBot hit an internal error; nothing secret is shown here, see the server log.");
+            context.Response.StatusCode = status;
+            await context.Response.WriteAsJsonAsync(new { error = message }).ConfigureAwait(false);
+        }));
         app.UseRateLimiter();
         app.MapReleaseApi();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();

@@ -137,6 +137,30 @@ public sealed class ConsoleApiEndToEndTests
     }
 
     [Fact]
+    public async Task StagingGate_SmokeChecksFail_HaltsBeforeProductionAndAlertsOnCall()
+    {
+        await using var host = await ShipBotHost.StartAsync();
+        await host.SayAsync("carol", "/ship simulate demo smoke_fail 1");
+        await ApprovedReleaseAsync(host);
+
+        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(15));
+
+        Assert.Equal(-1, halted["stageIndex"]!.GetValue<int>());
+        Assert.Contains("smoke checks failed", halted["haltReason"]!.GetValue<string>(), StringComparison.Ordinal);
+        var alert = await host.CardMessageAsync("at the staging gate halted");
+        Assert.NotNull(alert);
+        Assert.Contains("carol", alert["card"]!["mentions"]!.AsArray().Select(m => m!.GetValue<string>()));
+        Assert.DoesNotContain(halted["audit"]!.AsArray(), a => a!["detail"]!.GetValue<string>().StartsWith("production", StringComparison.Ordinal));
+
+        // Fixed: unhalt, resume re-runs the whole gate, and the release reaches canary.
+        await host.SayAsync("carol", "/ship simulate demo reset");
+        await host.SayAsync("carol", "/ship unhalt demo smoke tests fixed");
+        var resumed = await host.SayAsync("alice", $"/ship resume {Release}");
+        Assert.Contains("Resumed", resumed["text"]!.GetValue<string>(), StringComparison.Ordinal);
+        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
+    }
+
+    [Fact]
     public async Task BadInput_GetsClearErrors()
     {
         await using var host = await ShipBotHost.StartAsync();
@@ -155,6 +179,10 @@ public sealed class ConsoleApiEndToEndTests
         using var badUser = await host.Http.PostAsJsonAsync("/api/console/messages", new { user = "mallory", channel = "releases", text = "/ship list" });
         Assert.Equal(HttpStatusCode.BadRequest, badUser.StatusCode);
         Assert.Contains("Unknown user", await badUser.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        using var garbage = await host.Http.PostAsync("/api/console/messages", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, garbage.StatusCode);
+        Assert.Contains("malformed", await garbage.Content.ReadAsStringAsync(), StringComparison.Ordinal);
 
         using var missing = await host.Http.GetAsync("/api/releases/demo@9.9.9");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
