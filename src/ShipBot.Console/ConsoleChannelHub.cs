@@ -57,18 +57,35 @@ public sealed class ConsoleChannelHub(TimeProvider time)
         ConsoleMessage message;
         lock (_gate)
         {
-            message = new ConsoleMessage($"m{++_next}", channel, author, text, card, 1, time.GetUtcNow(), visibleTo, threadOf);
-            if (!_channels.TryGetValue(channel, out var list))
-            {
-                _channels[channel] = list = [];
-            }
+            message = Append(channel, author, text, card, visibleTo, threadOf);
+        }
 
-            list.Add(message);
-            _byId[message.Id] = message;
-            if (list.Count > MaxMessagesPerChannel)
+        Broadcast(message);
+        return message;
+    }
+
+    /// <summary>Posts, or updates in place the message already posted under <paramref name="key"/>; one message per key, even under concurrent calls.</summary>
+    public ConsoleMessage Upsert(string channel, string key, string text, Card card, string? threadKey)
+    {
+        ConsoleMessage message;
+        lock (_gate)
+        {
+            if (_keys.TryGetValue(key, out var id) && _byId.TryGetValue(id, out var existing))
             {
-                _byId.Remove(list[0].Id);
-                list.RemoveAt(0);
+                message = existing with { Text = text, Card = card, Version = existing.Version + 1 };
+                _byId[id] = message;
+                var list = _channels[existing.Channel];
+                var index = list.FindIndex(m => m.Id == id);
+                if (index >= 0)
+                {
+                    list[index] = message;
+                }
+            }
+            else
+            {
+                var threadOf = threadKey is not null && _keys.TryGetValue(threadKey, out var parent) ? parent : null;
+                message = Append(channel, "shipbot", text, card, null, threadOf);
+                _keys[key] = message.Id;
             }
         }
 
@@ -76,44 +93,23 @@ public sealed class ConsoleChannelHub(TimeProvider time)
         return message;
     }
 
-    /// <summary>Posts, or updates in place the message already posted under <paramref name="key"/>.</summary>
-    public ConsoleMessage Upsert(string channel, string key, string text, Card card, string? threadKey)
+    private ConsoleMessage Append(string channel, string author, string text, Card? card, string? visibleTo, string? threadOf)
     {
-        ConsoleMessage? updated = null;
-        lock (_gate)
+        var message = new ConsoleMessage($"m{++_next}", channel, author, text, card, 1, time.GetUtcNow(), visibleTo, threadOf);
+        if (!_channels.TryGetValue(channel, out var list))
         {
-            if (_keys.TryGetValue(key, out var id) && _byId.TryGetValue(id, out var existing))
-            {
-                updated = existing with { Text = text, Card = card, Version = existing.Version + 1 };
-                _byId[id] = updated;
-                var list = _channels[existing.Channel];
-                var index = list.FindIndex(m => m.Id == id);
-                if (index >= 0)
-                {
-                    list[index] = updated;
-                }
-            }
+            _channels[channel] = list = [];
         }
 
-        if (updated is not null)
+        list.Add(message);
+        _byId[message.Id] = message;
+        if (list.Count > MaxMessagesPerChannel)
         {
-            Broadcast(updated);
-            return updated;
+            _byId.Remove(list[0].Id);
+            list.RemoveAt(0);
         }
 
-        string? threadOf;
-        lock (_gate)
-        {
-            threadOf = threadKey is not null && _keys.TryGetValue(threadKey, out var parent) ? parent : null;
-        }
-
-        var posted = Post(channel, "shipbot", text, card, null, threadOf);
-        lock (_gate)
-        {
-            _keys[key] = posted.Id;
-        }
-
-        return posted;
+        return message;
     }
 
     public ConsoleMessage? Get(string id)

@@ -45,6 +45,11 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
                 errors.Add($"{key}: {settings.RequiredApprovals} approvals are required but only {settings.Approvers.Count} approver(s) are configured.");
             }
 
+            if (!string.IsNullOrWhiteSpace(settings.HealthUrl) && !Health.Readiness.HttpReadinessVerifier.IsHttpUrl(settings.HealthUrl, out _))
+            {
+                errors.Add($"{key}:HealthUrl '{settings.HealthUrl}' is not an absolute http(s) URL.");
+            }
+
             var policy = settings.ToPolicy(service);
             foreach (var problem in policy.Plan.Validate(ReleaseKind.Standard))
             {

@@ -12,7 +12,7 @@ namespace ShipBot.Deploy.Simulated;
 public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latency) : IDeploymentTarget
 {
     private readonly ConcurrentDictionary<string, int> _traffic = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, DeploymentResult> _applied = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<Task<DeploymentResult>>> _applied = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _failDeploy = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _failSmoke = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<DeploymentRequest> _calls = new();
@@ -34,14 +34,17 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
         _failSmoke.TryRemove(service, out _);
     }
 
-    public async Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
+    public Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        if (_applied.TryGetValue(request.IdempotencyKey, out var first))
-        {
-            return first;
-        }
 
+        // One execution per key, even for calls that overlap: later callers await the first one's result.
+        var first = _applied.GetOrAdd(request.IdempotencyKey, _ => new Lazy<Task<DeploymentResult>>(() => ApplyOnceAsync(request, cancellationToken)));
+        return first.Value;
+    }
+
+    private async Task<DeploymentResult> ApplyOnceAsync(DeploymentRequest request, CancellationToken cancellationToken)
+    {
         var started = time.GetTimestamp();
         if (latency > TimeSpan.Zero)
         {
@@ -63,7 +66,7 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
             result = new DeploymentResult(true, what, time.GetElapsedTime(started));
         }
 
-        return _applied.GetOrAdd(request.IdempotencyKey, result);
+        return result;
     }
 
     public async Task<DeploymentResult> RunSmokeChecksAsync(Core.Releases.ReleaseId release, string environment, CancellationToken cancellationToken = default)

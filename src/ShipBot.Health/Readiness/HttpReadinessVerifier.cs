@@ -15,9 +15,14 @@ public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
     public async Task<IReadOnlyList<ItemVerification>> VerifyAsync(ServicePolicy service, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(service);
-        if (service.HealthUrl is null || !Uri.TryCreate(service.HealthUrl, UriKind.Absolute, out var url))
+        if (string.IsNullOrWhiteSpace(service.HealthUrl))
         {
             return [];
+        }
+
+        if (!IsHttpUrl(service.HealthUrl, out var url))
+        {
+            return [new ItemVerification(ChecklistCatalog.HealthCheck, false, $"health URL '{service.HealthUrl}' is not an absolute http(s) URL")];
         }
 
         var results = new List<ItemVerification>();
@@ -47,5 +52,18 @@ public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
         }
 
         return results;
+    }
+
+    /// <summary>Only absolute http and https URLs can be probed (a relative path parses as file:// on Linux).</summary>
+    public static bool IsHttpUrl(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out Uri? url)
+    {
+        if (Uri.TryCreate(text, UriKind.Absolute, out var parsed) && (parsed.Scheme == Uri.UriSchemeHttp || parsed.Scheme == Uri.UriSchemeHttps))
+        {
+            url = parsed;
+            return true;
+        }
+
+        url = null;
+        return false;
     }
 }
