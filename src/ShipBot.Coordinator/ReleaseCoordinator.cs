@@ -27,6 +27,12 @@ public sealed partial class ReleaseCoordinator
     private const int MaxAttempts = 16;
     private const string HealthEvaluation = "health evaluation";
 
+    /// <summary>How long a request id stays claimed without an answer (a crash mid-request frees it after this).</summary>
+    private static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromSeconds(30);
+
+    /// <summary>Longest a deployment call may hold a release's work lease (longer than the target's own timeouts).</summary>
+    private static readonly TimeSpan WorkLease = TimeSpan.FromMinutes(3);
+
     /// <summary>Set once the current command has stored something, so a later store failure is not reported as "nothing was changed".</summary>
     private static readonly AsyncLocal<StrongBox<bool>?> _written = new();
     private readonly IReleaseStore _store;
@@ -41,6 +47,13 @@ public sealed partial class ReleaseCoordinator
     private readonly CoordinatorSettings _settings;
     private readonly TimeProvider _time;
     private readonly ILogger<ReleaseCoordinator> _log;
+    private readonly ILeaseStore _leases;
+
+    /// <summary>This instance's lease owner id (one per process; replicas differ).</summary>
+    private readonly string _instance = Guid.NewGuid().ToString("N");
+
+    /// <summary>Releases whose timers this instance has armed; the sweep arms the others.</summary>
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ReleaseId, byte> _armed = new();
 
     public ReleaseCoordinator(
         IReleaseStore store,
@@ -54,8 +67,10 @@ public sealed partial class ReleaseCoordinator
         CoordinatorSettings settings,
         TimeProvider time,
         ILogger<ReleaseCoordinator> log,
-        IHealthSimulator? simulator = null)
+        IHealthSimulator? simulator = null,
+        ILeaseStore? leases = null)
     {
+        _leases = leases ?? new InMemory.InMemoryReleaseStore(time);
         _store = store;
         _idempotency = idempotency;
         _scheduler = scheduler;
@@ -85,9 +100,9 @@ public sealed partial class ReleaseCoordinator
         try
         {
             if (!string.IsNullOrEmpty(inbound.RequestId)
-                && await _idempotency.GetAsync(inbound.RequestId, cancellationToken).ConfigureAwait(false) is { } answered)
+                && await FirstAnswerAsync(inbound.RequestId, cancellationToken).ConfigureAwait(false) is { } first)
             {
-                return JsonSerializer.Deserialize<CommandReply>(answered, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
+                return first;
             }
 
             var parsed = CommandParser.Parse(inbound.Text);
@@ -123,6 +138,34 @@ public sealed partial class ReleaseCoordinator
                 ? CommandReply.Private("State store unavailable part-way: some of this was saved — check `/ship status` before trying again.")
                 : CommandReply.Private("State store unavailable — nothing was changed, try again.");
         }
+    }
+
+    /// <summary>
+    /// The first answer to a repeated request id, or null when this call is the first and now owns
+    /// the id. A duplicate that arrives while the first is still being handled waits briefly for its answer.
+    /// </summary>
+    private async Task<CommandReply?> FirstAnswerAsync(string requestId, CancellationToken ct)
+    {
+        if (await _idempotency.GetAsync(requestId, ct).ConfigureAwait(false) is { } answered)
+        {
+            return JsonSerializer.Deserialize<CommandReply>(answered, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
+        }
+
+        if (await _idempotency.TryClaimAsync(requestId, ClaimTimeToLive, ct).ConfigureAwait(false))
+        {
+            return null;
+        }
+
+        for (var i = 0; i < 20; i++)
+        {
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
+            if (await _idempotency.GetAsync(requestId, ct).ConfigureAwait(false) is { } late)
+            {
+                return JsonSerializer.Deserialize<CommandReply>(late, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
+            }
+        }
+
+        return CommandReply.Private("This request is already being handled; its result will show on the release card.");
     }
 
     private async Task AuditRefusalAsync(ShipCommand command, Actor actor, string message, CancellationToken ct)
@@ -546,7 +589,7 @@ public sealed partial class ReleaseCoordinator
                     await PromoteIfDueAsync(release, cancellationToken).ConfigureAwait(false);
                     break;
                 case TimerKind.HealthEvaluation:
-                    await EvaluateAndApplyAsync(release, cancellationToken).ConfigureAwait(false);
+                    await TickAsync(release, cancellationToken).ConfigureAwait(false);
                     break;
                 case TimerKind.DecisionTimeout:
                     await MutateAsync(id, Actor.System, "consult timeout", r => r.DecisionTimedOut(_time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
@@ -577,7 +620,101 @@ public sealed partial class ReleaseCoordinator
         return active.Count;
     }
 
+    /// <summary>
+    /// Arms the timers of active releases this instance does not know yet: releases started on
+    /// another replica, or whose replica went away. Reads only ids, then the unknown releases.
+    /// Returns how many were armed.
+    /// </summary>
+    public async Task<int> SweepAsync(CancellationToken cancellationToken = default)
+    {
+        var ids = await _store.ListActiveIdsAsync(cancellationToken).ConfigureAwait(false);
+        var active = ids.ToHashSet();
+        foreach (var stale in _armed.Keys.Where(k => !active.Contains(k)).ToList())
+        {
+            _armed.TryRemove(stale, out _);
+        }
+
+        var armed = 0;
+        foreach (var id in ids.Where(i => !_armed.ContainsKey(i)))
+        {
+            if (await _store.GetAsync(id, cancellationToken).ConfigureAwait(false) is { } release)
+            {
+                await ReconcileTimersAsync(release, cancellationToken).ConfigureAwait(false);
+                armed++;
+            }
+        }
+
+        return armed;
+    }
+
+    /// <summary>
+    /// The periodic tick of every active release (the health-evaluation timer). Besides evaluating
+    /// health it drives whatever is due, so a release keeps moving on any replica even when the
+    /// one-shot timer that was meant for it lived on a replica that went away. Leases make one
+    /// replica do each piece of work.
+    /// </summary>
+    private async Task TickAsync(Release release, CancellationToken ct)
+    {
+        var now = _time.GetUtcNow();
+        if (NeedsWork(release))
+        {
+            await DoWorkAsync(release, ct).ConfigureAwait(false);
+            release = await _store.GetAsync(release.Id, ct).ConfigureAwait(false) ?? release;
+        }
+
+        if (release.Decision is { } d && d.AutoRollbackAt <= now)
+        {
+            await MutateAsync(release.Id, Actor.System, "consult timeout", r => r.DecisionTimedOut(_time.GetUtcNow()), ct).ConfigureAwait(false);
+            return;
+        }
+
+        if (release.IsUnderEvaluation)
+        {
+            if (await _leases.TryAcquireAsync($"eval:{release.Id}", _instance, _settings.EvaluationInterval * 0.8, ct).ConfigureAwait(false))
+            {
+                await EvaluateAndApplyAsync(release, ct).ConfigureAwait(false);
+            }
+        }
+        else if (release.State == ReleaseState.Staging && release.IsPromotionDue(now))
+        {
+            await PromoteIfDueAsync(release, ct).ConfigureAwait(false);
+        }
+        else if (release.State == ReleaseState.Operating && release.OperatingSince is { } since)
+        {
+            var policy = PolicyOf(release.Id.Service);
+            if (release.Outcomes.Count < policy.OutcomeCheckpoints.Count && since + policy.OutcomeCheckpoints[release.Outcomes.Count] <= now)
+            {
+                await CheckpointAsync(release, ct).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private static bool NeedsWork(Release r) =>
+        (r.PendingDeployment is not null && r.State != ReleaseState.Halted)
+        || (r.State == ReleaseState.Staging && r.StagingStep == StagingStep.SmokeChecking)
+        || (!r.ReadinessChecked && r.State is ReleaseState.Draft or ReleaseState.AwaitingApproval);
+
     private async Task DoWorkAsync(Release release, CancellationToken ct)
+    {
+        // One replica at a time calls the deployment target for a release; the others find the lease taken.
+        var lease = $"work:{release.Id}";
+        if (!await _leases.TryAcquireAsync(lease, _instance, WorkLease, ct).ConfigureAwait(false))
+        {
+            return;
+        }
+
+        try
+        {
+            var fresh = await _store.GetAsync(release.Id, ct).ConfigureAwait(false) ?? release;
+            await DoWorkUnderLeaseAsync(fresh, ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            await _leases.ReleaseAsync(lease, _instance, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task DoWorkUnderLeaseAsync(Release release, CancellationToken ct)
     {
         var id = release.Id;
         if (!release.ReadinessChecked && release.State is ReleaseState.Draft or ReleaseState.AwaitingApproval)
@@ -852,6 +989,7 @@ public sealed partial class ReleaseCoordinator
         var now = _time.GetUtcNow();
         if (r.State.IsTerminal())
         {
+            _armed.TryRemove(r.Id, out _);
             foreach (var kind in Enum.GetValues<TimerKind>())
             {
                 await _scheduler.CancelAsync(r.Id, kind, ct).ConfigureAwait(false);
@@ -865,10 +1003,8 @@ public sealed partial class ReleaseCoordinator
             return;
         }
 
-        var needsWork = (r.PendingDeployment is not null && r.State != ReleaseState.Halted)
-            || (r.State == ReleaseState.Staging && r.StagingStep == StagingStep.SmokeChecking)
-            || (!r.ReadinessChecked && r.State is ReleaseState.Draft or ReleaseState.AwaitingApproval);
-        if (needsWork)
+        _armed[r.Id] = 0;
+        if (NeedsWork(r))
         {
             await _scheduler.ScheduleAsync(r.Id, TimerKind.Work, now, ct).ConfigureAwait(false);
         }
@@ -882,14 +1018,9 @@ public sealed partial class ReleaseCoordinator
             await _scheduler.CancelAsync(r.Id, TimerKind.Promotion, ct).ConfigureAwait(false);
         }
 
-        if (r.IsUnderEvaluation)
-        {
-            await _scheduler.ScheduleRecurringAsync(r.Id, TimerKind.HealthEvaluation, _settings.EvaluationInterval, ct).ConfigureAwait(false);
-        }
-        else
-        {
-            await _scheduler.CancelAsync(r.Id, TimerKind.HealthEvaluation, ct).ConfigureAwait(false);
-        }
+        // The recurring tick runs for every active release: it evaluates health where there is
+        // production traffic and is the safety net for every other timer (see TickAsync).
+        await _scheduler.ScheduleRecurringAsync(r.Id, TimerKind.HealthEvaluation, _settings.EvaluationInterval, ct).ConfigureAwait(false);
 
         if (r.Decision is { } d)
         {

@@ -8,9 +8,20 @@ public sealed partial class ReleaseRecoveryService(ReleaseCoordinator coordinato
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         var started = System.Diagnostics.Stopwatch.GetTimestamp();
-        var count = await coordinator.RecoverAsync(cancellationToken).ConfigureAwait(false);
-        LogRecovered(count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        try
+        {
+            var count = await coordinator.RecoverAsync(cancellationToken).ConfigureAwait(false);
+            LogRecovered(count, System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+        }
+        catch (Core.Ports.StoreUnavailableException ex)
+        {
+            // Start anyway: /readyz says not ready, and the sweep arms every release once the store answers.
+            LogDeferred(ex.Message);
+        }
     }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not recover timers at start-up ({Reason}); the sweep will arm them when the store is back")]
+    private partial void LogDeferred(string reason);
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 

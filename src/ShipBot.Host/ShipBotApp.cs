@@ -20,9 +20,18 @@ public static class ShipBotApp
         });
         configure?.Invoke(builder);
 
+        var redis = builder.Configuration.GetConnectionString("Redis");
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            builder.Services.AddInMemoryStore();
+        }
+        else
+        {
+            builder.Services.AddRedisStore(redis);
+        }
+
         builder.Services
             .AddShipBotCore()
-            .AddInMemoryStore()
             .AddSimulation()
             .AddReadinessVerifier()
             .AddQuartzScheduling()
@@ -44,6 +53,17 @@ public static class ShipBotApp
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
         var app = builder.Build();
+        var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ShipBot.Startup");
+        if (string.IsNullOrWhiteSpace(redis))
+        {
+            startup.LogWarning("No ConnectionStrings:Redis: using the in-memory store. Releases are lost when the process stops, and only one replica may run.");
+        }
+        else
+        {
+            // Log where, never the whole string: it may carry a password.
+            startup.LogInformation("State store: Redis at {Endpoints}", string.Join(", ", StackExchange.Redis.ConfigurationOptions.Parse(redis).EndPoints));
+        }
+
         app.UseExceptionHandler(errors => errors.Run(async context =>
         {
             var error = context.Features.Get<IExceptionHandlerFeature>()?.Error;

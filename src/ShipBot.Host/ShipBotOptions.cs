@@ -29,6 +29,12 @@ public sealed class ShipBotOptions
     public HealthOptions Health { get; set; } = new();
 
     public DeploymentOptions Deployment { get; set; } = new();
+
+    /// <summary>Redis store settings (key prefix, retries); used when <c>ConnectionStrings:Redis</c> is set.</summary>
+    public ShipBot.Redis.RedisStoreOptions Redis { get; set; } = new();
+
+    /// <summary>How often a replica arms the timers of active releases it does not know yet (started elsewhere, or orphaned by a lost replica). Default 10 s.</summary>
+    public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
 
 public sealed class UserOptions

@@ -9,7 +9,9 @@ using ShipBot.Deploy;
 using ShipBot.Deploy.Simulated;
 using ShipBot.Health.Readiness;
 using ShipBot.Health.Simulated;
+using ShipBot.Redis;
 using ShipBot.Scheduling;
+using StackExchange.Redis;
 
 namespace ShipBot.Host;
 
@@ -49,7 +51,32 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetRequiredService<CoordinatorSettings>(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
-            sp.GetService<IHealthSimulator>()));
+            sp.GetService<IHealthSimulator>(),
+            sp.GetRequiredService<ILeaseStore>()));
+        return services;
+    }
+
+    /// <summary>
+    /// Redis as the source of truth (<c>ConnectionStrings:Redis</c>, a StackExchange.Redis
+    /// configuration string, so Sentinel and TLS work). The connection is made in the background:
+    /// start-up never blocks on Redis, and commands answer "state store unavailable" until it is up.
+    /// </summary>
+    public static IServiceCollection AddRedisStore(this IServiceCollection services, string connectionString)
+    {
+        services.AddSingleton<IConnectionMultiplexer>(_ =>
+        {
+            var options = ConfigurationOptions.Parse(connectionString);
+            options.AbortOnConnectFail = false;
+            options.ClientName ??= "shipbot";
+            return ConnectionMultiplexer.Connect(options);
+        });
+        services.AddSingleton(sp => new RedisReleaseStore(
+            sp.GetRequiredService<IConnectionMultiplexer>(),
+            sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Redis,
+            sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
+        services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
+        services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         return services;
     }
 
@@ -59,6 +86,7 @@ public static class ShipBotServiceCollectionExtensions
         services.AddSingleton<InMemoryReleaseStore>();
         services.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
+        services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
         return services;
     }
 
@@ -93,6 +121,7 @@ public static class ShipBotServiceCollectionExtensions
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddSingleton<IReleaseScheduler, QuartzReleaseScheduler>();
         services.AddHostedService<ReleaseRecoveryService>();
+        services.AddHostedService<ReleaseSweepService>();
         return services;
     }
 

@@ -33,6 +33,8 @@ internal sealed class ObservedReleaseStore(IReleaseStore inner) : IReleaseStore
 
     public Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default) => inner.ListActiveAsync(cancellationToken);
 
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) => inner.ListActiveIdsAsync(cancellationToken);
+
     public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default) => inner.ListByServiceAsync(service, cancellationToken);
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>

@@ -8,7 +8,7 @@ namespace ShipBot.Coordinator.InMemory;
 /// audit, lock and halt in one write) inside one process. Everything is lost when the process ends;
 /// configure <c>ConnectionStrings:Redis</c> for durability.
 /// </summary>
-public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
+public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<ReleaseId, Release> _releases = [];
@@ -16,7 +16,8 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
     private readonly Dictionary<string, ReleaseId> _locks = new(StringComparer.Ordinal);
     private readonly Dictionary<string, ServiceHalt> _halts = new(StringComparer.Ordinal);
     private readonly List<Signal> _signals = [];
-    private readonly Dictionary<string, (string Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string? Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
     public InMemoryReleaseStore(TimeProvider time) => _time = time;
@@ -34,6 +35,15 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
         lock (_gate)
         {
             IReadOnlyList<Release> list = _releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<ReleaseId> list = _releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToList();
             return Task.FromResult(list);
         }
     }
@@ -190,10 +200,53 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
         {
             if (_answers.TryGetValue(requestId, out var entry) && entry.Expires > _time.GetUtcNow())
             {
-                return Task.FromResult<string?>(entry.Answer);
+                return Task.FromResult(entry.Answer);
             }
 
             return Task.FromResult<string?>(null);
+        }
+    }
+
+    Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            if (_answers.TryGetValue(requestId, out var entry) && entry.Expires > now)
+            {
+                return Task.FromResult(false);
+            }
+
+            _answers[requestId] = (null, now + ttl);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            var now = _time.GetUtcNow();
+            if (_leases.TryGetValue(key, out var lease) && lease.Expires > now && lease.Owner != owner)
+            {
+                return Task.FromResult(false);
+            }
+
+            _leases[key] = (owner, now + ttl);
+            return Task.FromResult(true);
+        }
+    }
+
+    public Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (_leases.TryGetValue(key, out var lease) && lease.Owner == owner)
+            {
+                _leases.Remove(key);
+            }
+
+            return Task.CompletedTask;
         }
     }
 
@@ -210,7 +263,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore
                 }
             }
 
-            if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now)
+            if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now || existing.Answer is null)
             {
                 _answers[requestId] = (answer, now + ttl);
             }

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 namespace ShipBot.Core.Checklists;
 
 public enum ChecklistItemState
@@ -48,5 +49,6 @@ public sealed record ChecklistItem(
     DateTimeOffset? At = null)
 {
     /// <summary>Whether the item no longer blocks the release.</summary>
+    [JsonIgnore]
     public bool IsDone => State is ChecklistItemState.Confirmed or ChecklistItemState.Verified or ChecklistItemState.Waived;
 }

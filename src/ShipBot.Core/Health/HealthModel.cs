@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ShipBot.Core.Plans;
 
 namespace ShipBot.Core.Health;
@@ -106,8 +107,10 @@ public enum HealthStatus
 /// <summary>A health evaluation of one release at one stage.</summary>
 public sealed record HealthVerdict(HealthStatus Status, IReadOnlyList<CheckResult> Checks, DateTimeOffset At, string? Error = null)
 {
+    [JsonIgnore]
     public IEnumerable<CheckResult> Breaches => Checks.Where(c => c.Status == CheckStatus.Breach);
 
+    [JsonIgnore]
     public bool RequiresRollback => Breaches.Any(b => b.Action == BreachAction.Rollback);
 
     public string Summary => Status switch

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ShipBot.Core.Releases;
 
 namespace ShipBot.Core.Plans;
@@ -14,6 +15,7 @@ public enum StageKind
 /// <summary>One production stage: its traffic share, how long it bakes and whether promotion out of it needs a human.</summary>
 public sealed record Stage(StageKind Kind, int Percent, TimeSpan Bake, bool NeedsApproval = false)
 {
+    [JsonIgnore]
     public ReleaseState State => Kind switch
     {
         StageKind.Canary => ReleaseState.Canary,
@@ -22,6 +24,7 @@ public sealed record Stage(StageKind Kind, int Percent, TimeSpan Bake, bool Need
         _ => ReleaseState.Full,
     };
 
+    [JsonIgnore]
     public string Name => Kind switch
     {
         StageKind.Canary => "Canary",
@@ -30,6 +33,7 @@ public sealed record Stage(StageKind Kind, int Percent, TimeSpan Bake, bool Need
         _ => "Full",
     };
 
+    [JsonIgnore]
     public string Label => $"{Name} {Percent} %";
 }
 

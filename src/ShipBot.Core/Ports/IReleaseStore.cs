@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ShipBot.Core.Commands;
 using ShipBot.Core.Releases;
 
@@ -11,6 +12,7 @@ public sealed record ServiceHalt(string Service, string Reason, string By, DateT
 {
     public const string Everything = "*";
 
+    [JsonIgnore]
     public bool IsFreeze => Service == Everything;
 }
 
@@ -43,6 +45,9 @@ public interface IReleaseStore
 
     /// <summary>Releases that are not terminal (including Operating ones), oldest first.</summary>
     Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>The ids of releases that are not terminal (cheap: no release bodies are read).</summary>
+    Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Every release of a service, newest first.</summary>
     Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default);
@@ -80,10 +85,31 @@ public interface IReleaseStore
 /// <summary>Remembers the first answer to each inbound request id, so a repeated delivery gets it again and changes nothing.</summary>
 public interface IIdempotencyStore
 {
+    /// <summary>The stored answer, or null when there is none yet (unknown, or claimed and still being handled).</summary>
     Task<string?> GetAsync(string requestId, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Claims a request id before handling it: true for the first claimant; false when the id is
+    /// already claimed or answered (a duplicate delivery). A claim without an answer expires after
+    /// <paramref name="ttl"/>, so a crash mid-request does not block the id forever.
+    /// </summary>
+    Task<bool> TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken = default);
 
     /// <summary>Keeps the answer for <paramref name="ttl"/>; the first answer wins.</summary>
     Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// Short leases so that one replica of several does a piece of timed work (a deployment call, a
+/// health evaluation) while the others skip it. A lease expires by itself after its time to live.
+/// </summary>
+public interface ILeaseStore
+{
+    /// <summary>True when this caller now holds <paramref name="key"/> for <paramref name="ttl"/>.</summary>
+    Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives a lease back early, if <paramref name="owner"/> still holds it.</summary>
+    Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default);
 }
 
 /// <summary>The state store cannot be reached: nothing was changed.</summary>

@@ -1,3 +1,4 @@
+using System.Text.Json.Serialization;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
@@ -95,9 +96,11 @@ public sealed record Release
 
     public long Version { get; init; }
 
+    [JsonIgnore]
     public Stage? CurrentStage => StageIndex >= 0 && StageIndex < Plan.Stages.Count ? Plan.Stages[StageIndex] : null;
 
     /// <summary>The name of where the release is, for messages: "Canary 5 %", "Staging".</summary>
+    [JsonIgnore]
     public string Where
     {
         get
@@ -120,6 +123,7 @@ public sealed record Release
                 && verdict.Checks.All(c => c.Status == CheckStatus.Pass
                     || (c.Status == CheckStatus.Breach && c.Action == BreachAction.Consult && AcknowledgedBreaches.Contains($"{c.Metric}@{Where}")))));
 
+    [JsonIgnore]
     public IEnumerable<ChecklistItem> BlockingItems => Checklist.Where(i =>
         !i.IsDone && i.Id is not ChecklistCatalog.Approved and not ChecklistCatalog.UserFacingVerified);
 
@@ -660,6 +664,7 @@ public sealed record Release
     }
 
     /// <summary>Whether health evaluations run: production traffic is exposed and the release is not done.</summary>
+    [JsonIgnore]
     public bool IsUnderEvaluation => StageIndex >= 0 && PendingDeployment is null
         && (State.IsProductionStage() || State is ReleaseState.Validating or ReleaseState.Paused or ReleaseState.Halted);
 
@@ -823,6 +828,7 @@ public sealed record Release
         return next.MaybeComplete(lastCheckpoint, events, now);
     }
 
+    [JsonIgnore]
     public IReadOnlyList<string> FlagsToRemove => Contract.Flags.Except(FlagsRemoved, StringComparer.OrdinalIgnoreCase).ToList();
 
     public ReleaseChange MarkFlagRemoved(Person by, string flag, bool checkpointsDone, DateTimeOffset now)

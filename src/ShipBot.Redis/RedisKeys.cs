@@ -1,0 +1,35 @@
+using ShipBot.Core.Releases;
+
+namespace ShipBot.Redis;
+
+/// <summary>
+/// Every Redis key ShipBot uses, from one place. All keys share the hash tag <c>{prefix}</c>, so
+/// on Redis Cluster they live in one slot and a script may touch the release, its audit stream,
+/// the service lock, the active index and the halts together.
+/// </summary>
+public sealed class RedisKeys(string prefix = "shipbot")
+{
+    private readonly string _p = $"{{{prefix}}}:";
+
+    public string Release(ReleaseId id) => $"{_p}release:{id}";
+
+    public string Audit(ReleaseId id) => $"{_p}audit:{id}";
+
+    public string Lock(string service) => $"{_p}lock:{service}";
+
+    /// <summary>Sorted set of active (non-terminal) release ids, scored by creation time.</summary>
+    public string Active => $"{_p}active";
+
+    /// <summary>Sorted set of one service's release ids, scored by creation time.</summary>
+    public string Service(string service) => $"{_p}service:{service}";
+
+    /// <summary>Hash: service (or "*") → halt JSON.</summary>
+    public string Halts => $"{_p}halts";
+
+    /// <summary>Hash: signal id → signal JSON.</summary>
+    public string Signals => $"{_p}signals";
+
+    public string Request(string requestId) => $"{_p}request:{requestId}";
+
+    public string Lease(string key) => $"{_p}lease:{key}";
+}

@@ -1,0 +1,271 @@
+using System.Globalization;
+using System.Text.Json;
+using Polly;
+using Polly.Retry;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+using StackExchange.Redis;
+
+namespace ShipBot.Redis;
+
+/// <summary>Retry settings for Redis calls. Defaults give up after about 1.5 s.</summary>
+public sealed record RedisStoreOptions
+{
+    /// <summary>The key prefix (and cluster hash tag). Default "shipbot".</summary>
+    public string KeyPrefix { get; init; } = "shipbot";
+
+    /// <summary>Retries after a connection error or timeout. Default 4.</summary>
+    public int MaxRetries { get; init; } = 4;
+
+    /// <summary>First backoff delay, doubled on each retry. Default 100 ms.</summary>
+    public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+}
+
+/// <summary>
+/// The release store on Redis, with exactly the contract of the in-memory store (one contract
+/// suite runs against both). A release is a hash (<c>json</c>, <c>version</c>); creating and saving
+/// are Lua scripts, so the compare-and-set on the version, the audit entries (a stream per release),
+/// the one-active-release lock, the active index and a halt are written together or not at all.
+/// Connection errors and timeouts are retried with backoff (Polly) for a bounded time, then surface
+/// as <see cref="StoreUnavailableException"/>. A script that timed out may have run: retrying it
+/// is safe, because the version it expects has then moved on and the retry changes nothing.
+/// </summary>
+public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore
+{
+    private const string CreateScript = """
+        if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+        local holder = redis.call('GET', KEYS[2])
+        if ARGV[5] == '1' and holder then return {'busy', holder} end
+        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
+        if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
+        if ARGV[6] == '0' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
+        redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
+        for i = 7, #ARGV do redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]) end
+        return {'created'}
+        """;
+
+    private const string SaveScript = """
+        local v = redis.call('HGET', KEYS[1], 'version')
+        if not v or v ~= ARGV[4] then return 0 end
+        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
+        if ARGV[5] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
+        if ARGV[6] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
+        if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8]) end
+        for i = 9, #ARGV do redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) end
+        return 1
+        """;
+
+    private const string RemoveHaltScript = """
+        local h = redis.call('HGET', KEYS[1], ARGV[1])
+        if h then redis.call('HDEL', KEYS[1], ARGV[1]) end
+        return h
+        """;
+
+    private const string SetAnswerScript = """
+        local v = redis.call('GET', KEYS[1])
+        if v and v ~= '' then return 0 end
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """;
+
+    private const string AcquireLeaseScript = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+        if v == ARGV[1] then redis.call('PEXPIRE', KEYS[1], ARGV[2]) return 1 end
+        return 0
+        """;
+
+    private const string ReleaseLeaseScript = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    private readonly IConnectionMultiplexer _redis;
+    private readonly RedisKeys _keys;
+    private readonly ResiliencePipeline _retry;
+
+    public RedisReleaseStore(IConnectionMultiplexer redis, RedisStoreOptions options, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _redis = redis;
+        _keys = new RedisKeys(options.KeyPrefix);
+        _retry = new ResiliencePipelineBuilder { TimeProvider = time }
+            .AddRetry(new RetryStrategyOptions
+            {
+                MaxRetryAttempts = options.MaxRetries,
+                Delay = options.BaseDelay,
+                BackoffType = DelayBackoffType.Exponential,
+                ShouldHandle = new PredicateBuilder().Handle<RedisConnectionException>().Handle<RedisTimeoutException>()
+                    .Handle<RedisServerException>(e => e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("READONLY", StringComparison.Ordinal)),
+            })
+            .Build();
+    }
+
+    public RedisKeys Keys => _keys;
+
+    private IDatabase Db => _redis.GetDatabase();
+
+    public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => Parse<Release>(await db.HashGetAsync(_keys.Release(id), "json").ConfigureAwait(false)), cancellationToken);
+
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<ReleaseId>>(async db => Ids(await db.SortedSetRangeByRankAsync(_keys.Active).ConfigureAwait(false)), cancellationToken);
+
+    public Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default) =>
+        RunAsync(async db => await LoadAsync(db, Ids(await db.SortedSetRangeByRankAsync(_keys.Active).ConfigureAwait(false))).ConfigureAwait(false), cancellationToken);
+
+    public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => await LoadAsync(db, Ids(await db.SortedSetRangeByRankAsync(_keys.Service(service), order: Order.Descending).ConfigureAwait(false))).ConfigureAwait(false), cancellationToken);
+
+    public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        ArgumentNullException.ThrowIfNull(audit);
+        var id = release.Id;
+        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Service(id.Service), _keys.Audit(id)];
+        var args = new List<RedisValue>
+        {
+            id.ToString(),
+            Json(release),
+            release.Version,
+            release.CreatedAt.ToUnixTimeMilliseconds(),
+            release.State.HoldsServiceLock() ? "1" : "0",
+            release.State.IsTerminal() ? "1" : "0",
+        };
+        args.AddRange(audit.Select(a => (RedisValue)Json(a)));
+        return RunAsync(async db =>
+        {
+            var result = (RedisResult[])(await db.ScriptEvaluateAsync(CreateScript, keys, [.. args]).ConfigureAwait(false))!;
+            return (string?)result[0] switch
+            {
+                "created" => new CreateResult(CreateOutcome.Created),
+                "busy" => new CreateResult(CreateOutcome.ServiceBusy, ReleaseId.TryParse((string?)result[1], out var holder) ? holder : null),
+                _ => new CreateResult(CreateOutcome.AlreadyExists, id),
+            };
+        }, cancellationToken);
+    }
+
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(next);
+        ArgumentNullException.ThrowIfNull(audit);
+        var id = next.Id;
+        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Audit(id), _keys.Halts];
+        var args = new List<RedisValue>
+        {
+            id.ToString(),
+            Json(next),
+            next.Version,
+            expectedVersion,
+            next.State.HoldsServiceLock() ? "1" : "0",
+            next.State.IsTerminal() ? "1" : "0",
+            halt?.Service ?? string.Empty,
+            halt is null ? string.Empty : Json(halt),
+        };
+        args.AddRange(audit.Select(a => (RedisValue)Json(a)));
+        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(SaveScript, keys, [.. args]).ConfigureAwait(false)) == 1, cancellationToken);
+    }
+
+    public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => await db.StreamAddAsync(_keys.Audit(id), "e", Json(entry)).ConfigureAwait(false), cancellationToken);
+
+    public Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<AuditEntry>>(async db =>
+        {
+            var entries = await db.StreamRangeAsync(_keys.Audit(id)).ConfigureAwait(false);
+            return entries.Select(e => Parse<AuditEntry>(e["e"])).OfType<AuditEntry>().ToList();
+        }, cancellationToken);
+
+    public Task<IReadOnlyList<ServiceHalt>> GetHaltsAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<ServiceHalt>>(async db =>
+            (await db.HashGetAllAsync(_keys.Halts).ConfigureAwait(false)).Select(h => Parse<ServiceHalt>(h.Value)).OfType<ServiceHalt>().OrderBy(h => h.At).ToList(),
+            cancellationToken);
+
+    public Task<bool> TrySetHaltAsync(ServiceHalt halt, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(halt);
+        return RunAsync(db => db.HashSetAsync(_keys.Halts, halt.Service, Json(halt), When.NotExists), cancellationToken);
+    }
+
+    public Task<ServiceHalt?> RemoveHaltAsync(string service, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => Parse<ServiceHalt>((RedisValue)(await db.ScriptEvaluateAsync(RemoveHaltScript, [_keys.Halts], [service]).ConfigureAwait(false))), cancellationToken);
+
+    public Task AddSignalAsync(Signal signal, CancellationToken cancellationToken = default) => UpdateSignalAsync(signal, cancellationToken);
+
+    public Task UpdateSignalAsync(Signal signal, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(signal);
+        return RunAsync(db => db.HashSetAsync(_keys.Signals, signal.Id, Json(signal)), cancellationToken);
+    }
+
+    public Task<IReadOnlyList<Signal>> ListSignalsAsync(CancellationToken cancellationToken = default) =>
+        RunAsync<IReadOnlyList<Signal>>(async db =>
+            (await db.HashGetAllAsync(_keys.Signals).ConfigureAwait(false)).Select(h => Parse<Signal>(h.Value)).OfType<Signal>().OrderBy(s => s.At).ToList(),
+            cancellationToken);
+
+    Task<string?> IIdempotencyStore.GetAsync(string requestId, CancellationToken cancellationToken) =>
+        RunAsync(async db =>
+        {
+            var value = await db.StringGetAsync(_keys.Request(requestId)).ConfigureAwait(false);
+            return value.IsNullOrEmpty ? null : (string?)value;
+        }, cancellationToken);
+
+    Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken) =>
+        RunAsync(db => db.StringSetAsync(_keys.Request(requestId), string.Empty, ttl, When.NotExists), cancellationToken);
+
+    Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken) =>
+        RunAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [answer, Millis(ttl)]), cancellationToken);
+
+    public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        RunAsync(async db => (int)(await db.ScriptEvaluateAsync(AcquireLeaseScript, [_keys.Lease(key)], [owner, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken);
+
+    public Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default) =>
+        RunAsync(db => db.ScriptEvaluateAsync(ReleaseLeaseScript, [_keys.Lease(key)], [owner]), cancellationToken);
+
+    /// <summary>Whether Redis answers a PING (for /readyz).</summary>
+    public async Task<TimeSpan> PingAsync() => await Db.PingAsync().ConfigureAwait(false);
+
+    private async Task<IReadOnlyList<Release>> LoadAsync(IDatabase db, IReadOnlyList<ReleaseId> ids)
+    {
+        // One round trip for many releases: the reads are pipelined.
+        var reads = ids.Select(id => db.HashGetAsync(_keys.Release(id), "json")).ToArray();
+        var values = await Task.WhenAll(reads).ConfigureAwait(false);
+        return values.Select(Parse<Release>).OfType<Release>().ToList();
+    }
+
+    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await _retry.ExecuteAsync(async _ => await operation(Db).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException { Message: ['L' or 'R', ..] })
+        {
+            throw new StoreUnavailableException($"Redis is unavailable: {ex.GetType().Name}", ex);
+        }
+    }
+
+    private Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken) =>
+        RunAsync(async db =>
+        {
+            await operation(db).ConfigureAwait(false);
+            return true;
+        }, cancellationToken);
+
+    private static IReadOnlyList<ReleaseId> Ids(RedisValue[] values) =>
+        values.Select(v => ReleaseId.TryParse(v, out var id) ? id : null).OfType<ReleaseId>().ToList();
+
+    private static string Millis(TimeSpan ttl) => ((long)Math.Max(1, ttl.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
+
+    private static string Json(Release value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.Release);
+
+    private static string Json(AuditEntry value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.AuditEntry);
+
+    private static string Json(ServiceHalt value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.ServiceHalt);
+
+    private static string Json(Signal value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.Signal);
+
+    private static T? Parse<T>(RedisValue value)
+        where T : class =>
+        value.IsNullOrEmpty ? null : (T?)JsonSerializer.Deserialize((string)value!, typeof(T), StoreJsonContext.Default);
+}
