@@ -50,14 +50,16 @@ public static class ReleaseApiEndpoints
         {
             var checks = new Dictionary<string, string>();
             var ready = true;
+            var name = store is ShipBot.Redis.RedisReleaseStore ? "redis" : "store";
             try
             {
+                var watch = System.Diagnostics.Stopwatch.StartNew();
                 await store.GetHaltsAsync(ct).ConfigureAwait(false);
-                checks["store"] = "ok";
+                checks[name] = name == "redis" ? $"ok ({watch.Elapsed.TotalMilliseconds:0.#} ms)" : "ok (in memory)";
             }
             catch (StoreUnavailableException ex)
             {
-                checks["store"] = ex.Message;
+                checks[name] = ex.Message;
                 ready = false;
             }
 
