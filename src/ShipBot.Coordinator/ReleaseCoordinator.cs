@@ -696,9 +696,11 @@ public sealed partial class ReleaseCoordinator
 
     private async Task DoWorkAsync(Release release, CancellationToken ct)
     {
-        // One replica at a time calls the deployment target for a release; the others find the lease taken.
+        // One caller at a time — across replicas and within this one (the Work timer and the tick may
+        // overlap) — calls the deployment target for a release: the owner is unique per attempt.
         var lease = $"work:{release.Id}";
-        if (!await _leases.TryAcquireAsync(lease, _instance, WorkLease, ct).ConfigureAwait(false))
+        var owner = $"{_instance}:{Guid.NewGuid():N}";
+        if (!await _leases.TryAcquireAsync(lease, owner, WorkLease, ct).ConfigureAwait(false))
         {
             return;
         }
@@ -710,7 +712,7 @@ public sealed partial class ReleaseCoordinator
         }
         finally
         {
-            await _leases.ReleaseAsync(lease, _instance, CancellationToken.None).ConfigureAwait(false);
+            await _leases.ReleaseAsync(lease, owner, CancellationToken.None).ConfigureAwait(false);
         }
     }
 

@@ -67,6 +67,10 @@ public static class ShipBotServiceCollectionExtensions
         {
             var options = ConfigurationOptions.Parse(connectionString);
             options.AbortOnConnectFail = false;
+
+            // Fail fast while disconnected: the store's own bounded retries decide how long to wait,
+            // instead of every command queueing for the full client timeout.
+            options.BacklogPolicy = BacklogPolicy.FailFast;
             options.ClientName ??= "shipbot";
             return ConnectionMultiplexer.Connect(options);
         });

@@ -8,13 +8,16 @@ using StackExchange.Redis;
 
 namespace ShipBot.Redis;
 
-/// <summary>Retry settings for Redis calls. Defaults give up after about 1.5 s.</summary>
+/// <summary>
+/// Retry settings for Redis calls. With the defaults and a fail-fast connection (as the host
+/// configures it), a call gives up about 1.5 s after Redis became unreachable.
+/// </summary>
 public sealed record RedisStoreOptions
 {
     /// <summary>The key prefix (and cluster hash tag). Default "shipbot".</summary>
     public string KeyPrefix { get; init; } = "shipbot";
 
-    /// <summary>Retries after a connection error or timeout. Default 4.</summary>
+    /// <summary>Retries after a connection error or timeout; 0 tries once. Default 4.</summary>
     public int MaxRetries { get; init; } = 4;
 
     /// <summary>First backoff delay, doubled on each retry. Default 100 ms.</summary>
@@ -28,14 +31,19 @@ public sealed record RedisStoreOptions
 /// the one-active-release lock, the active index and a halt are written together or not at all.
 /// Connection errors and timeouts are retried with backoff (Polly) for a bounded time, then surface
 /// as <see cref="StoreUnavailableException"/>. A script that timed out may have run: retrying it
-/// is safe, because the version it expects has then moved on and the retry changes nothing.
+/// is safe: every script recognises its own completed write and reports it again.
 /// </summary>
 public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore
 {
+    // A script whose reply was lost may be retried after it ran: each script recognises its own
+    // completed write (same version and same JSON, or the same claim token) and reports success again.
     private const string CreateScript = """
-        if redis.call('EXISTS', KEYS[1]) == 1 then return {'exists'} end
+        if redis.call('EXISTS', KEYS[1]) == 1 then
+          if redis.call('HGET', KEYS[1], 'json') == ARGV[2] then return {'created'} end
+          return {'exists'}
+        end
         local holder = redis.call('GET', KEYS[2])
-        if ARGV[5] == '1' and holder then return {'busy', holder} end
+        if holder then return {'busy', holder} end
         redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
         if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
         if ARGV[6] == '0' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
@@ -46,6 +54,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private const string SaveScript = """
         local v = redis.call('HGET', KEYS[1], 'version')
+        if v == ARGV[3] and redis.call('HGET', KEYS[1], 'json') == ARGV[2] then return 1 end
         if not v or v ~= ARGV[4] then return 0 end
         redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
         if ARGV[5] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
@@ -61,9 +70,22 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         return h
         """;
 
+    private const string ClaimScript = """
+        local v = redis.call('GET', KEYS[1])
+        if not v then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+        if v == ARGV[1] then return 1 end
+        return 0
+        """;
+
+    private const string AppendAuditScript = """
+        if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
+        return 1
+        """;
+
     private const string SetAnswerScript = """
         local v = redis.call('GET', KEYS[1])
-        if v and v ~= '' then return 0 end
+        if v and string.sub(v, 1, 7) ~= 'claim:\0' then return 0 end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         return 1
         """;
@@ -80,6 +102,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         return 0
         """;
 
+    /// <summary>Marks a claimed request id whose answer is not stored yet ("claim:" and a NUL, which no JSON answer starts with).</summary>
+    private const string ClaimPrefix = "claim:\0";
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly ResiliencePipeline _retry;
@@ -89,16 +114,20 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         ArgumentNullException.ThrowIfNull(options);
         _redis = redis;
         _keys = new RedisKeys(options.KeyPrefix);
-        _retry = new ResiliencePipelineBuilder { TimeProvider = time }
-            .AddRetry(new RetryStrategyOptions
+        var pipeline = new ResiliencePipelineBuilder { TimeProvider = time };
+        if (options.MaxRetries > 0)
+        {
+            pipeline.AddRetry(new RetryStrategyOptions
             {
                 MaxRetryAttempts = options.MaxRetries,
                 Delay = options.BaseDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 ShouldHandle = new PredicateBuilder().Handle<RedisConnectionException>().Handle<RedisTimeoutException>()
                     .Handle<RedisServerException>(e => e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("READONLY", StringComparison.Ordinal)),
-            })
-            .Build();
+            });
+        }
+
+        _retry = pipeline.Build();
     }
 
     public RedisKeys Keys => _keys;
@@ -167,7 +196,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     }
 
     public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) =>
-        RunAsync(async db => await db.StreamAddAsync(_keys.Audit(id), "e", Json(entry)).ConfigureAwait(false), cancellationToken);
+        RunAsync(db => db.ScriptEvaluateAsync(AppendAuditScript, [_keys.Release(id), _keys.Audit(id)], [Json(entry)]), cancellationToken);
 
     public Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<AuditEntry>>(async db =>
@@ -207,11 +236,15 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         RunAsync(async db =>
         {
             var value = await db.StringGetAsync(_keys.Request(requestId)).ConfigureAwait(false);
-            return value.IsNullOrEmpty ? null : (string?)value;
+            return value.IsNullOrEmpty || ((string)value!).StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null : (string?)value;
         }, cancellationToken);
 
-    Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken) =>
-        RunAsync(db => db.StringSetAsync(_keys.Request(requestId), string.Empty, ttl, When.NotExists), cancellationToken);
+    Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        // A token per claim, so a retry after a lost reply recognises its own claim.
+        var token = ClaimPrefix + Guid.NewGuid().ToString("N");
+        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(ClaimScript, [_keys.Request(requestId)], [token, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken);
+    }
 
     Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken) =>
         RunAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [answer, Millis(ttl)]), cancellationToken);

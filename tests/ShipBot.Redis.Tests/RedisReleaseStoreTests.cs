@@ -1,0 +1,228 @@
+using System.Globalization;
+using System.Text.Json;
+using ShipBot.Core.Commands;
+using ShipBot.Core.Plans;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Settings;
+using StackExchange.Redis;
+
+namespace ShipBot.Redis.Tests;
+
+/// <summary>What the Redis store writes (key names, hash tag, types) and its real-time expiry.</summary>
+public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
+{
+    private static readonly DateTimeOffset T0 = new(2025, 6, 2, 9, 0, 0, TimeSpan.Zero);
+
+    private IDatabase Db => redis.Redis.GetDatabase();
+
+    // ================================================================ key layout
+
+    [Fact]
+    public async Task Keys_AfterEveryKindOfWrite_ExactlyThoseOfRedisKeysAllInOneHashSlot()
+    {
+        var (store, prefix) = CreateStore();
+        var release = NewRelease("checkout", "1.0.0");
+        var keys = new RedisKeys(prefix);
+        IIdempotencyStore idempotency = store;
+
+        await store.TryCreateAsync(release, [Entry("Created")]);
+        await store.TrySaveAsync(Next(release, ReleaseState.Staging), release.Version, [Entry("Approved")], new ServiceHalt("checkout", "test", "carol", T0));
+        await store.AppendAuditAsync(release.Id, Entry("chat post"));
+        await store.AddSignalAsync(new Signal("friction:1", SignalKind.Friction, null, "slow", "bob", T0));
+        await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1));
+        await idempotency.SetAsync("req-2", "answer", TimeSpan.FromMinutes(1));
+        await store.TryAcquireAsync("tick:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+
+        string[] expected =
+        [
+            keys.Release(release.Id), keys.Audit(release.Id), keys.Lock("checkout"), keys.Active, keys.Service("checkout"),
+            keys.Halts, keys.Signals, keys.Request("req-1"), keys.Request("req-2"), keys.Lease("tick:checkout@1.0.0"),
+        ];
+        var written = AllKeysMentioning(prefix);
+        Assert.Equal(expected.Order(StringComparer.Ordinal), written);
+        Assert.All(written, k => Assert.StartsWith($"{{{prefix}}}:", k, StringComparison.Ordinal));
+        Assert.Single(written.Select(k => redis.Redis.HashSlot(k)).Distinct());
+        Assert.Equal(written, redis.KeysOf(prefix));
+    }
+
+    [Fact]
+    public void RedisKeys_DefaultPrefix_ShipbotHashTag()
+    {
+        var keys = new RedisKeys();
+        var id = new ReleaseId("checkout", "1.4.2");
+
+        Assert.Equal("{shipbot}:release:checkout@1.4.2", keys.Release(id));
+        Assert.Equal("{shipbot}:audit:checkout@1.4.2", keys.Audit(id));
+        Assert.Equal("{shipbot}:lock:checkout", keys.Lock("checkout"));
+        Assert.Equal("{shipbot}:active", keys.Active);
+        Assert.Equal("{shipbot}:service:checkout", keys.Service("checkout"));
+        Assert.Equal("{shipbot}:halts", keys.Halts);
+        Assert.Equal("{shipbot}:signals", keys.Signals);
+        Assert.Equal("{shipbot}:request:r1", keys.Request("r1"));
+        Assert.Equal("{shipbot}:lease:tick", keys.Lease("tick"));
+    }
+
+    [Fact]
+    public async Task ReleaseHash_AfterCreateAndSave_HasOnlyJsonAndVersionFields()
+    {
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var next = Next(release, ReleaseState.AwaitingApproval);
+
+        await store.TrySaveAsync(next, release.Version, []);
+
+        Assert.Equal(RedisType.Hash, await Db.KeyTypeAsync(keys.Release(release.Id)));
+        var fields = (await Db.HashGetAllAsync(keys.Release(release.Id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
+        Assert.Equal(["json", "version"], fields.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(next.Version.ToString(CultureInfo.InvariantCulture), fields["version"]);
+        using var json = JsonDocument.Parse(fields["json"]);
+        Assert.Equal(next.Version, json.RootElement.GetProperty("version").GetInt64());
+        Assert.Equal("AwaitingApproval", json.RootElement.GetProperty("state").GetString());
+    }
+
+    [Fact]
+    public async Task Audit_WrittenByCreateSaveAndAppend_IsOneStreamInOrder()
+    {
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created", 0)]);
+        await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("a", 1), Entry("b", 2)]);
+        await store.AppendAuditAsync(release.Id, Entry("c", 3));
+
+        Assert.Equal(RedisType.Stream, await Db.KeyTypeAsync(keys.Audit(release.Id)));
+        var entries = await Db.StreamRangeAsync(keys.Audit(release.Id));
+        Assert.Equal(4, entries.Length);
+        Assert.All(entries, e => Assert.Equal("e", Assert.Single(e.Values).Name.ToString()));
+        Assert.Equal(["Created", "a", "b", "c"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
+    }
+
+    [Fact]
+    public async Task LockAndIndexes_ActiveRelease_LockNamesItAndIndexesScoreByCreation()
+    {
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+
+        await store.TryCreateAsync(release, []);
+
+        Assert.Equal("checkout@1.0.0", (string?)await Db.StringGetAsync(keys.Lock("checkout")));
+        Assert.Equal(release.CreatedAt.ToUnixTimeMilliseconds(), await Db.SortedSetScoreAsync(keys.Active, "checkout@1.0.0"));
+        Assert.Equal(release.CreatedAt.ToUnixTimeMilliseconds(), await Db.SortedSetScoreAsync(keys.Service("checkout"), "checkout@1.0.0"));
+
+        await store.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Version, []);
+
+        Assert.False(await Db.KeyExistsAsync(keys.Lock("checkout")));
+        Assert.Null(await Db.SortedSetScoreAsync(keys.Active, "checkout@1.0.0"));
+        Assert.NotNull(await Db.SortedSetScoreAsync(keys.Service("checkout"), "checkout@1.0.0"));
+    }
+
+    // ================================================================ real-time expiry (short TTLs)
+
+    [Fact]
+    public async Task TryClaimAsync_NotAnsweredWithinItsTtl_ClaimableAgain()
+    {
+        IIdempotencyStore store = CreateStore().Store;
+
+        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        Assert.False(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        await Task.Delay(300);
+
+        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        Assert.Null(await store.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task SetAsync_AnswerAfterAShortClaim_KeptForTheAnswersTtl()
+    {
+        IIdempotencyStore store = CreateStore().Store;
+        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+
+        await store.SetAsync("req-1", "answer", TimeSpan.FromMinutes(1));
+        await Task.Delay(300);
+
+        Assert.Equal("answer", await store.GetAsync("req-1"));
+        Assert.False(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task GetAsync_AnswerAfterItsTtl_ForgottenAndANewAnswerCanBeKept()
+    {
+        IIdempotencyStore store = CreateStore().Store;
+        await store.SetAsync("req-1", "first", TimeSpan.FromMilliseconds(200));
+        Assert.Equal("first", await store.GetAsync("req-1"));
+
+        await Task.Delay(300);
+
+        Assert.Null(await store.GetAsync("req-1"));
+        await store.SetAsync("req-1", "second", TimeSpan.FromMinutes(1));
+        Assert.Equal("second", await store.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task TryAcquireAsync_LeaseAfterItsTtl_AnotherOwnerAcquires()
+    {
+        ILeaseStore store = CreateStore().Store;
+        Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
+        Assert.False(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
+
+        await Task.Delay(300);
+
+        Assert.True(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
+        Assert.False(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
+    }
+
+    [Fact]
+    public async Task TryAcquireAsync_ReacquiredByTheHolder_TheLeaseIsExtended()
+    {
+        var (store, prefix) = CreateStore();
+        Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
+
+        Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMinutes(1)));
+        await Task.Delay(300);
+
+        Assert.False(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
+        Assert.True(await Db.KeyTimeToLiveAsync(new RedisKeys(prefix).Lease("tick")) > TimeSpan.FromSeconds(50));
+    }
+
+    // ================================================================ options
+
+    [Fact]
+    public async Task Constructor_MaxRetriesZero_TriesOnceWithoutRetrying()
+    {
+        var store = redis.CreateStore(new RedisStoreOptions { MaxRetries = 0 });
+
+        Assert.Null(await store.GetAsync(new ReleaseId("checkout", "1.0.0")));
+    }
+
+    // ================================================================ helpers
+
+    private (RedisReleaseStore Store, string Prefix) CreateStore()
+    {
+        var store = redis.CreateStore();
+        var prefix = store.Keys.Active[1..store.Keys.Active.IndexOf('}', StringComparison.Ordinal)];
+        return (store, prefix);
+    }
+
+    private string[] AllKeysMentioning(string prefix) =>
+        [.. redis.Redis.GetServer(redis.Redis.GetEndPoints()[0]).Keys(pattern: "*").Select(k => k.ToString()).Where(k => k.Contains(prefix, StringComparison.Ordinal)).Order(StringComparer.Ordinal)];
+
+    internal static Release NewRelease(string service, string version) =>
+        Release.Create(
+            new ReleaseId(service, version),
+            ReleaseKind.Standard,
+            new Person("alice", "Alice"),
+            new Conversation("console", "releases"),
+            new ServicePolicy { Name = service, Requesters = ["alice"], Approvers = ["bob"], OnCall = ["carol"] },
+            new ReleaseContract(["a change"], "notes", "roll back", [], []),
+            null,
+            T0).Next;
+
+    internal static Release Next(Release release, ReleaseState state) =>
+        release with { State = state, Version = release.Version + 1, UpdatedAt = release.UpdatedAt + TimeSpan.FromSeconds(1) };
+
+    internal static AuditEntry Entry(string action, int second = 0) => new(T0 + TimeSpan.FromSeconds(second), "alice", action, $"{action} detail");
+}
