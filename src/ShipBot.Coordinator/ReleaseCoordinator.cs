@@ -30,8 +30,8 @@ public sealed partial class ReleaseCoordinator
     /// <summary>How long a request id stays claimed without an answer (a crash mid-request frees it after this).</summary>
     private static readonly TimeSpan ClaimTimeToLive = TimeSpan.FromSeconds(30);
 
-    /// <summary>Longest a deployment call may hold a release's work lease (longer than the target's own timeouts).</summary>
-    private static readonly TimeSpan WorkLease = TimeSpan.FromMinutes(3);
+    /// <summary>A release's work lease; renewed every third of it while the work runs.</summary>
+    private static readonly TimeSpan WorkLease = TimeSpan.FromSeconds(15);
 
     /// <summary>Set once the current command has stored something, so a later store failure is not reported as "nothing was changed".</summary>
     private static readonly AsyncLocal<StrongBox<bool>?> _written = new();
@@ -705,6 +705,10 @@ public sealed partial class ReleaseCoordinator
             return;
         }
 
+        // The lease is short and renewed while the work runs, so a replica that dies mid-call
+        // holds up the release for at most one lease period.
+        using var working = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var renewal = RenewLeaseAsync(lease, owner, working.Token);
         try
         {
             var fresh = await _store.GetAsync(release.Id, ct).ConfigureAwait(false) ?? release;
@@ -712,7 +716,29 @@ public sealed partial class ReleaseCoordinator
         }
         finally
         {
+            await working.CancelAsync().ConfigureAwait(false);
+            await renewal.ConfigureAwait(false);
             await _leases.ReleaseAsync(lease, owner, CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    private async Task RenewLeaseAsync(string lease, string owner, CancellationToken ct)
+    {
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(WorkLease / 3, _time, ct).ConfigureAwait(false);
+                await _leases.TryAcquireAsync(lease, owner, WorkLease, ct).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            // The work is done.
+        }
+        catch (StoreUnavailableException)
+        {
+            // The lease lapses; at worst another replica repeats an idempotent call.
         }
     }
 
