@@ -1148,8 +1148,8 @@ public sealed partial class ReleaseCoordinator
             throw new ReleaseRuleException($"{service} has no active release. Recent: {string.Join(", ", releases.Take(5).Select(r => r.Id))}.");
         }
 
-        var all = await _store.ListActiveAsync(ct).ConfigureAwait(false);
-        throw new ReleaseRuleException($"'{name}' is not a release (service@version). Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Select(r => r.Id)))}.");
+        var all = await _store.ListActiveIdsAsync(ct).ConfigureAwait(false);
+        throw new ReleaseRuleException($"'{name}' is not a release (service@version). Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Take(20)))}.");
     }
 
     private ServicePolicy PolicyOf(string service) =>

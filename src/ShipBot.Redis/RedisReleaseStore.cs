@@ -260,10 +260,16 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private async Task<IReadOnlyList<Release>> LoadAsync(IDatabase db, IReadOnlyList<ReleaseId> ids)
     {
-        // One round trip for many releases: the reads are pipelined.
-        var reads = ids.Select(id => db.HashGetAsync(_keys.Release(id), "json")).ToArray();
-        var values = await Task.WhenAll(reads).ConfigureAwait(false);
-        return values.Select(Parse<Release>).OfType<Release>().ToList();
+        // Pipelined reads in chunks: few round trips, without growing the connection's buffers to
+        // the size of every release at once (that memory stays with the connection).
+        var releases = new List<Release>(ids.Count);
+        foreach (var chunk in ids.Chunk(256))
+        {
+            var values = await Task.WhenAll(chunk.Select(id => db.HashGetAsync(_keys.Release(id), "json"))).ConfigureAwait(false);
+            releases.AddRange(values.Select(Parse<Release>).OfType<Release>());
+        }
+
+        return releases;
     }
 
     private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken)

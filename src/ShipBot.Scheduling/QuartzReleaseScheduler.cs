@@ -35,11 +35,14 @@ public sealed class QuartzReleaseScheduler(ISchedulerFactory factory, TimeProvid
             return;
         }
 
+        // Each release ticks at its own phase within the interval (a stable hash of its id), so the
+        // thousands of ticks armed together at start-up do not all come due at the same instant.
+        // A tick that misfires (the pool was busy) runs at once rather than being skipped.
         var trigger = TriggerBuilder.Create<ReleaseTimerJob>(time)
             .WithIdentity(key)
-            .StartAt(time.GetUtcNow() + interval)
+            .StartAt(time.GetUtcNow() + Phase(release, interval))
             .WithSchedule(SimpleScheduleBuilder.Create().WithInterval(interval).RepeatForever()
-                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NextWithRemainingCount))
+                .WithMisfireInstruction(SimpleTriggerMisfireInstruction.NowWithRemainingCount))
             .Build();
         await scheduler.ScheduleJob(Job(release, kind), trigger, ScheduleJobOptions.Replacing, cancellationToken).ConfigureAwait(false);
     }
@@ -60,4 +63,17 @@ public sealed class QuartzReleaseScheduler(ISchedulerFactory factory, TimeProvid
             .Build();
 
     private static string Key(ReleaseId release, TimerKind kind) => $"{release}:{kind}";
+
+    /// <summary>A stable offset in (0, interval] derived from the release id (FNV-1a).</summary>
+    internal static TimeSpan Phase(ReleaseId release, TimeSpan interval)
+    {
+        var hash = 2166136261u;
+        foreach (var ch in release.ToString())
+        {
+            hash = (hash ^ ch) * 16777619u;
+        }
+
+        var ticks = interval.Ticks <= 0 ? 0 : (long)(hash % (ulong)interval.Ticks);
+        return TimeSpan.FromTicks(ticks == 0 ? interval.Ticks : ticks);
+    }
 }

@@ -142,16 +142,33 @@ public sealed class QuartzReleaseSchedulerTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task ScheduleRecurringAsync_Interval_FiresRepeatedlyStartingOneIntervalLater()
+    public async Task ScheduleRecurringAsync_Interval_FiresRepeatedlyStartingAtTheReleasesPhase()
     {
         var ghost = Ghost("recurring");
         var sut = CreateSut();
+        var interval = TimeSpan.FromMilliseconds(250);
         var scheduledAt = Now;
 
-        await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, TimeSpan.FromMilliseconds(250));
+        await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, interval);
 
         Assert.True(await Eventually.TrueAsync(() => _harness.Store.ReadsOf(ghost).Count >= 3));
-        Assert.True(_harness.Store.ReadsOf(ghost)[0] >= scheduledAt.AddMilliseconds(200), "the first evaluation should come one interval after scheduling");
+        var phase = QuartzReleaseScheduler.Phase(ghost, interval);
+        Assert.InRange(phase, TimeSpan.FromTicks(1), interval);
+        Assert.True(_harness.Store.ReadsOf(ghost)[0] >= scheduledAt + phase - TimeSpan.FromMilliseconds(50), "the first tick comes at the release's own phase within the interval");
+    }
+
+    [Fact]
+    public void Phase_ManyReleases_SpreadAcrossTheIntervalAndStable()
+    {
+        var interval = TimeSpan.FromSeconds(30);
+        var phases = Enumerable.Range(0, 10_000).Select(i => QuartzReleaseScheduler.Phase(new ShipBot.Core.Releases.ReleaseId($"svc{i}", "1.0.0"), interval)).ToList();
+
+        Assert.All(phases, p => Assert.InRange(p, TimeSpan.FromTicks(1), interval));
+        // spread: every tenth of the interval gets roughly a tenth of the releases
+        var buckets = phases.GroupBy(p => (int)(p / interval * 10)).Select(g => g.Count()).ToList();
+        Assert.Equal(10, buckets.Count);
+        Assert.All(buckets, c => Assert.InRange(c, 700, 1300));
+        Assert.Equal(phases[42], QuartzReleaseScheduler.Phase(new ShipBot.Core.Releases.ReleaseId("svc42", "1.0.0"), interval));
     }
 
     [Fact]

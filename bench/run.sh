@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# ShipBot's SPEC §8 benchmarks (not tests). Starts a private redis-server on a free loopback port
+# with a temporary directory and persistence off, runs the benchmark against it, stops it.
+# Every option is passed through, for example:
+#   bash bench/run.sh                                   # everything (about 18 minutes on 2 cores)
+#   bash bench/run.sh --only transitions,store --seconds 3   # sections: transitions, breakdown, ticks, store, calls, recovery, lag
+#   bash bench/run.sh --only recovery --releases 10000
+#   bash bench/run.sh --only lag --lag-modes real --runs 1
+# The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
+# Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
+# benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
+dir="$(mktemp -d -t shipbot-bench-redis-XXXXXX)"
+report="$(mktemp -t shipbot-bench-report-XXXXXX.md)"
+redis_pid=""
+cleanup() {
+  if [ -n "$redis_pid" ] && kill -0 "$redis_pid" 2>/dev/null; then
+    kill "$redis_pid" 2>/dev/null || true
+    wait "$redis_pid" 2>/dev/null || true
+  fi
+  rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+redis-server --port "$port" --bind 127.0.0.1 --dir "$dir" --save "" --appendonly no \
+  --protected-mode no --daemonize no --loglevel warning >"$dir/redis.log" 2>&1 &
+redis_pid=$!
+for _ in $(seq 1 100); do
+  if redis-cli -p "$port" ping >/dev/null 2>&1; then break; fi
+  kill -0 "$redis_pid" 2>/dev/null || { cat "$dir/redis.log" >&2; echo "redis-server did not start" >&2; exit 1; }
+  sleep 0.1
+done
+redis-cli -p "$port" ping >/dev/null
+
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+dotnet build bench/ShipBot.Bench -c Release --nologo -v quiet >&2
+cmd=(dotnet run -c Release --no-build --project bench/ShipBot.Bench -- --redis "127.0.0.1:$port" "$@")
+echo "Running: ${cmd[*]}" >&2
+timeout --signal=TERM --kill-after=30 "${BENCH_TIMEOUT:-45m}" "${cmd[@]}" | tee "$report"
+echo "Report kept in $report" >&2
