@@ -11,12 +11,4 @@ public sealed class RedisReleaseStoreContractTests(RedisServerFixture redis) : R
         var store = redis.CreateStore();
         return Task.FromResult<(IReleaseStore, IIdempotencyStore, ILeaseStore)>((store, store, store));
     }
-
-    [Fact]
-    public override Task TryCreateAsync_ReleaseNotHoldingTheLockWhileTheServiceIsBusy_ServiceBusyAndNothingStored() =>
-        base.TryCreateAsync_ReleaseNotHoldingTheLockWhileTheServiceIsBusy_ServiceBusyAndNothingStored();
-
-    [Fact]
-    public override Task AppendAuditAsync_UnknownRelease_NothingStoredAndALaterCreateStartsClean() =>
-        base.AppendAuditAsync_UnknownRelease_NothingStoredAndALaterCreateStartsClean();
 }
