@@ -146,11 +146,7 @@ public sealed partial class ReleaseCoordinator
     /// </summary>
     private async Task<CommandReply?> FirstAnswerAsync(string requestId, CancellationToken ct)
     {
-        if (await _idempotency.GetAsync(requestId, ct).ConfigureAwait(false) is { } answered)
-        {
-            return JsonSerializer.Deserialize<CommandReply>(answered, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
-        }
-
+        // Claim first: the common case (a new id) costs one round trip; only a duplicate reads the answer.
         if (await _idempotency.TryClaimAsync(requestId, ClaimTimeToLive, ct).ConfigureAwait(false))
         {
             return null;
@@ -158,11 +154,12 @@ public sealed partial class ReleaseCoordinator
 
         for (var i = 0; i < 20; i++)
         {
-            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
-            if (await _idempotency.GetAsync(requestId, ct).ConfigureAwait(false) is { } late)
+            if (await _idempotency.GetAsync(requestId, ct).ConfigureAwait(false) is { } answered)
             {
-                return JsonSerializer.Deserialize<CommandReply>(late, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
+                return JsonSerializer.Deserialize<CommandReply>(answered, ShipBotJson.Options) ?? CommandReply.Private("Already handled.");
             }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(100), _time, ct).ConfigureAwait(false);
         }
 
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
