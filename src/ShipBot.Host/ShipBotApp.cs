@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
+using ShipBot.Slack;
 
 namespace ShipBot.Host;
 
@@ -36,17 +37,29 @@ public static class ShipBotApp
             .AddReadinessVerifier()
             .AddQuartzScheduling()
             .AddConsole();
+        var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         builder.Services.AddRateLimiter(o =>
         {
             // Inbound commands and clicks are limited per client address (a burst of 200, then 100 a second);
-            // reads, probes and the event stream are not.
+            // chat platforms' signed deliveries come from a few addresses for a whole workspace, so they
+            // share one larger bucket per platform; reads, probes and the event stream are not limited.
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
             o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-                HttpMethods.IsPost(context.Request.Method)
-                    ? RateLimitPartition.GetTokenBucketLimiter(
-                        context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                        _ => new TokenBucketRateLimiterOptions { TokenLimit = 200, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 })
-                    : RateLimitPartition.GetNoLimiter(string.Empty));
+            {
+                if (!HttpMethods.IsPost(context.Request.Method))
+                {
+                    return RateLimitPartition.GetNoLimiter(string.Empty);
+                }
+
+                if (context.Request.Path.StartsWithSegments("/slack"))
+                {
+                    return RateLimitPartition.GetTokenBucketLimiter("platform:slack", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+                }
+
+                return RateLimitPartition.GetTokenBucketLimiter(
+                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
+                    _ => new TokenBucketRateLimiterOptions { TokenLimit = 200, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+            });
         });
 
         // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
@@ -83,6 +96,11 @@ public static class ShipBotApp
         }
 
         app.MapShipBotConsole(users);
+        if (slack)
+        {
+            app.MapShipBotSlack();
+            startup.LogInformation("Slack enabled: /slack/commands, /slack/interactions, /slack/events{SocketMode}", app.Services.GetService<ShipBot.Slack.SlackSocketMode>() is null ? string.Empty : " and Socket Mode");
+        }
         return app;
     }
 

@@ -81,6 +81,7 @@ public static class ShipBotServiceCollectionExtensions
         services.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
+        services.AddSingleton<IChatStateStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         return services;
     }
 
@@ -91,6 +92,7 @@ public static class ShipBotServiceCollectionExtensions
         services.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
         services.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
         services.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
+        services.AddSingleton<IChatStateStore>(sp => sp.GetRequiredService<InMemoryReleaseStore>());
         return services;
     }
 

@@ -32,4 +32,7 @@ public sealed class RedisKeys(string prefix = "shipbot")
     public string Request(string requestId) => $"{_p}request:{requestId}";
 
     public string Lease(string key) => $"{_p}lease:{key}";
+
+    /// <summary>A chat adapter's small state (message references, conversation references).</summary>
+    public string Chat(string key) => $"{_p}chat:{key}";
 }

@@ -33,7 +33,7 @@ public sealed record RedisStoreOptions
 /// as <see cref="StoreUnavailableException"/>. A script that timed out may have run: retrying it
 /// is safe: every script recognises its own completed write and reports it again.
 /// </summary>
-public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore
+public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore, IChatStateStore
 {
     // A script whose reply was lost may be retried after it ran: each script recognises its own
     // completed write (same version and same JSON, or the same claim token) and reports success again.
@@ -254,6 +254,12 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     public Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default) =>
         RunAsync(db => db.ScriptEvaluateAsync(ReleaseLeaseScript, [_keys.Lease(key)], [owner]), cancellationToken);
+
+    Task<string?> IChatStateStore.GetAsync(string key, CancellationToken cancellationToken) =>
+        RunAsync(async db => (string?)await db.StringGetAsync(_keys.Chat(key)).ConfigureAwait(false), cancellationToken);
+
+    Task IChatStateStore.SetAsync(string key, string value, TimeSpan ttl, CancellationToken cancellationToken) =>
+        RunAsync(db => db.StringSetAsync(_keys.Chat(key), value, ttl), cancellationToken);
 
     /// <summary>Whether Redis answers a PING (for /readyz).</summary>
     public async Task<TimeSpan> PingAsync() => await Db.PingAsync().ConfigureAwait(false);

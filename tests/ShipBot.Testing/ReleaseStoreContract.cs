@@ -820,6 +820,20 @@ public abstract class ReleaseStoreContract
         };
     }
 
+    // ================================================================ chat state
+
+    [Fact]
+    public async Task ChatState_SetThenGet_LastWriteWinsAndUnknownKeysAreNull()
+    {
+        var (store, _, _) = await CreateAsync();
+        var chat = Assert.IsAssignableFrom<IChatStateStore>(store);
+        Assert.Null(await chat.GetAsync("slack:msg:card:a@1"));
+        await chat.SetAsync("slack:msg:card:a@1", "C1|1.000", TimeSpan.FromMinutes(5));
+        await chat.SetAsync("slack:msg:card:a@1", "C1|2.000", TimeSpan.FromMinutes(5));
+        Assert.Equal("C1|2.000", await chat.GetAsync("slack:msg:card:a@1"));
+        Assert.Null(await chat.GetAsync("slack:msg:card:b@1"));
+    }
+
     /// <summary>The store gave back what it was given: structurally equal, with the fiddly fields spelled out for a readable failure.</summary>
     protected static void AssertSameRelease(Release expected, Release? actual)
     {

@@ -8,7 +8,7 @@ namespace ShipBot.Coordinator.InMemory;
 /// audit, lock and halt in one write) inside one process. Everything is lost when the process ends;
 /// configure <c>ConnectionStrings:Redis</c> for durability.
 /// </summary>
-public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore
+public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILeaseStore, IChatStateStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<ReleaseId, Release> _releases = [];
@@ -18,6 +18,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     private readonly List<Signal> _signals = [];
     private readonly Dictionary<string, (string? Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (string Value, DateTimeOffset Expires)> _chat = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
 
     public InMemoryReleaseStore(TimeProvider time) => _time = time;
@@ -268,6 +269,23 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
                 _answers[requestId] = (answer, now + ttl);
             }
 
+            return Task.CompletedTask;
+        }
+    }
+
+    Task<string?> IChatStateStore.GetAsync(string key, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            return Task.FromResult(_chat.TryGetValue(key, out var entry) && entry.Expires > _time.GetUtcNow() ? entry.Value : null);
+        }
+    }
+
+    Task IChatStateStore.SetAsync(string key, string value, TimeSpan ttl, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            _chat[key] = (value, _time.GetUtcNow() + ttl);
             return Task.CompletedTask;
         }
     }

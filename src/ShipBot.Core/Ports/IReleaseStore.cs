@@ -114,3 +114,15 @@ public interface ILeaseStore
 
 /// <summary>The state store cannot be reached: nothing was changed.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>
+/// Small state a chat adapter shares across restarts and replicas: which platform message a card
+/// key became (Slack channel and ts, Teams activity id), conversation references for proactive
+/// posts. Last write wins; entries expire after their time to live.
+/// </summary>
+public interface IChatStateStore
+{
+    Task<string?> GetAsync(string key, CancellationToken cancellationToken = default);
+
+    Task SetAsync(string key, string value, TimeSpan ttl, CancellationToken cancellationToken = default);
+}
