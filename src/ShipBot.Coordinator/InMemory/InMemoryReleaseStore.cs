@@ -17,6 +17,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     private readonly Dictionary<string, ServiceHalt> _halts = new(StringComparer.Ordinal);
     private readonly List<Signal> _signals = [];
     private readonly Dictionary<string, (string? Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
+    private DateTimeOffset _nextPrune;
     private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Value, DateTimeOffset Expires)> _chat = new(StringComparer.Ordinal);
     private readonly TimeProvider _time;
@@ -218,8 +219,24 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
                 return Task.FromResult(false);
             }
 
+            PruneAnswers(now);
             _answers[requestId] = (null, now + ttl);
             return Task.FromResult(true);
+        }
+    }
+
+    /// <summary>Drops expired request ids, at most once a minute (a scan per request would make a busy store quadratic).</summary>
+    private void PruneAnswers(DateTimeOffset now)
+    {
+        if (now < _nextPrune)
+        {
+            return;
+        }
+
+        _nextPrune = now + TimeSpan.FromMinutes(1);
+        foreach (var expired in _answers.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList())
+        {
+            _answers.Remove(expired);
         }
     }
 
@@ -256,14 +273,6 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         lock (_gate)
         {
             var now = _time.GetUtcNow();
-            if (_answers.Count > 100_000)
-            {
-                foreach (var expired in _answers.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList())
-                {
-                    _answers.Remove(expired);
-                }
-            }
-
             if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now || existing.Answer is null)
             {
                 _answers[requestId] = (answer, now + ttl);
