@@ -150,10 +150,7 @@ public sealed partial class SlackInbound(
                     ["type"] = "section",
                     ["text"] = new JsonObject { ["type"] = "mrkdwn", ["text"] = SlackBlockKit.Truncate(SlackBlockKit.Mrkdwn(reply.Text, card.Mentions), SlackBlockKit.MaxSectionText) },
                 });
-                if (blocks.Count > SlackBlockKit.MaxBlocks)
-                {
-                    blocks.RemoveAt(SlackBlockKit.MaxBlocks);
-                }
+                message["blocks"] = SlackBlockKit.Fit(blocks);
             }
         }
         else
