@@ -54,10 +54,18 @@ public sealed partial class SlackWebApi
         _logger = logger;
         _time = time;
         _http.BaseAddress ??= _options.ApiBaseUrl;
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
+        if (_options.MaxRetries <= 0)
+        {
+            // Polly needs at least one retry; 0 means "call once".
+            _pipeline = builder.Build();
+            return;
+        }
+
+        _pipeline = builder
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
-                MaxRetryAttempts = Math.Max(0, _options.MaxRetries),
+                MaxRetryAttempts = _options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(200),
