@@ -73,14 +73,28 @@ public static partial class SlackBlockKit
         return new JsonArray([.. Fit(blocks)]);
     }
 
+    /// <summary>Fits a rendered block list into 50 blocks the same way (head, then body, then the buttons and footer).</summary>
+    public static JsonArray Fit(JsonArray blocks)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        var list = blocks.OfType<JsonObject>().Select(b => (JsonObject)b.DeepClone()).ToList();
+        return new JsonArray([.. Fit(list)]);
+    }
+
     /// <summary>The plain-text fallback (notifications, screen readers, clients without blocks); mentions are real mentions so they notify.</summary>
     public static string Fallback(Card card)
     {
         ArgumentNullException.ThrowIfNull(card);
-        var text = Mrkdwn(card.Fallback, card.Mentions);
-        if (card.Mentions.Count > 0 && !card.Mentions.Any(m => text.Contains(MentionOf(m), StringComparison.Ordinal)))
+        var text = Mrkdwn(string.IsNullOrWhiteSpace(card.Fallback) ? card.Title : card.Fallback, card.Mentions);
+        var missing = card.Mentions.Select(MentionOf).Where(m => !text.Contains(m, StringComparison.Ordinal)).ToList();
+        if (missing.Count > 0)
         {
-            text = string.Join(" ", card.Mentions.Select(MentionOf)) + " " + text;
+            text = string.Join(" ", missing) + " " + text;
+        }
+
+        if (string.IsNullOrWhiteSpace(text))
+        {
+            text = "ShipBot";
         }
 
         return Truncate(text, MaxFallbackText);
@@ -310,7 +324,7 @@ public static partial class SlackBlockKit
     private static JsonObject Context(string mrkdwn) => new()
     {
         ["type"] = "context",
-        ["elements"] = new JsonArray(new JsonObject { ["type"] = "mrkdwn", ["text"] = Truncate(mrkdwn, MaxContextText) }),
+        ["elements"] = new JsonArray(new JsonObject { ["type"] = "mrkdwn", ["text"] = Truncate(string.IsNullOrWhiteSpace(mrkdwn) ? " " : mrkdwn, MaxContextText) }),
     };
 
     internal static JsonObject PlainText(string text) => new()

@@ -116,7 +116,8 @@ public static partial class SlackEndpoints
         {
             try
             {
-                if (!await services.GetRequiredService<IIdempotencyStore>().TryClaimAsync($"slack:sig:{signature}", ReplayWindow, context.RequestAborted).ConfigureAwait(false))
+                // Hex is case-insensitive, so the replay key is too: a re-cased copy is the same request.
+                if (!await services.GetRequiredService<IIdempotencyStore>().TryClaimAsync($"slack:sig:{signature!.ToLowerInvariant()}", ReplayWindow, context.RequestAborted).ConfigureAwait(false))
                 {
                     LogRejected(logger, context.Request.Path, "replayed request");
                     return null;

@@ -51,7 +51,7 @@ public sealed partial class SlackInbound(
     public async Task<JsonObject> OnSlashCommandAsync(SlashCommand command, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(command);
-        var text = $"/ship {command.Text}".Trim();
+        var text = $"/ship {Unescape(command.Text)}".Trim();
         var conversation = new Conversation(SlackChatNotifier.PlatformName, command.ChannelId);
         var requestId = $"slack:cmd:{command.TriggerId ?? Guid.NewGuid().ToString("N")}";
         var work = RunAsync(requestId, command.UserId, command.UserName, conversation, text);
@@ -116,13 +116,14 @@ public sealed partial class SlackInbound(
             return;
         }
 
-        var text = LeadingMentions().Replace((string?)e["text"] ?? string.Empty, string.Empty).Trim();
+        var text = Unescape(LeadingMentions().Replace((string?)e["text"] ?? string.Empty, string.Empty)).Trim();
         if (!text.StartsWith("ship", StringComparison.OrdinalIgnoreCase) && !text.StartsWith("/ship", StringComparison.OrdinalIgnoreCase))
         {
             text = "/ship " + text;
         }
 
-        var reply = await RunAsync($"slack:event:{eventId}", user, null, new Conversation(SlackChatNotifier.PlatformName, channel), text).ConfigureAwait(false);
+        // The adapter's claim above and the coordinator's own request-id claim must not share a key.
+        var reply = await RunAsync($"slack:evcmd:{eventId}", user, null, new Conversation(SlackChatNotifier.PlatformName, channel), text).ConfigureAwait(false);
         var message = Render(reply);
         message.Remove("response_type");
         if (reply.Visibility == ReplyVisibility.Ephemeral && !isDirect)
@@ -150,10 +151,7 @@ public sealed partial class SlackInbound(
                     ["type"] = "section",
                     ["text"] = new JsonObject { ["type"] = "mrkdwn", ["text"] = SlackBlockKit.Truncate(SlackBlockKit.Mrkdwn(reply.Text, card.Mentions), SlackBlockKit.MaxSectionText) },
                 });
-                if (blocks.Count > SlackBlockKit.MaxBlocks)
-                {
-                    blocks.RemoveAt(SlackBlockKit.MaxBlocks);
-                }
+                message["blocks"] = SlackBlockKit.Fit(blocks);
             }
         }
         else
@@ -351,6 +349,10 @@ public sealed partial class SlackInbound(
         var use = _responseUrls.AddOrUpdate(responseUrl, _ => new ResponseUrlUse(now, 1), (_, u) => u with { Count = u.Count + 1 });
         return use.Count <= 5 && now - use.First < TimeSpan.FromMinutes(30);
     }
+
+    /// <summary>Slack escapes &amp;, &lt; and &gt; in the text it sends; the parser wants what the user typed.</summary>
+    private static string Unescape(string text) =>
+        text.Replace("&lt;", "<", StringComparison.Ordinal).Replace("&gt;", ">", StringComparison.Ordinal).Replace("&amp;", "&", StringComparison.Ordinal);
 
     [GeneratedRegex(@"^(\s*<@[A-Z0-9]+(\|[^>]*)?>\s*)+")]
     private static partial Regex LeadingMentions();

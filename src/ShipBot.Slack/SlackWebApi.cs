@@ -43,6 +43,7 @@ public sealed partial class SlackWebApi
     private readonly SlackOptions _options;
     private readonly ILogger<SlackWebApi> _logger;
     private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
+    private readonly TimeProvider _time;
 
     public SlackWebApi(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackWebApi> logger)
     {
@@ -51,6 +52,7 @@ public sealed partial class SlackWebApi
         _http = http;
         _options = options.Value;
         _logger = logger;
+        _time = time;
         _http.BaseAddress ??= _options.ApiBaseUrl;
         _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
@@ -217,17 +219,17 @@ public sealed partial class SlackWebApi
             throw new SlackApiException(method, $"http_{(int)response.StatusCode}", Shorten(text));
         }
 
-        if ((bool?)answer["ok"] != true)
+        if (!(answer["ok"] is JsonValue ok && ok.TryGetValue<bool>(out var isOk) && isOk))
         {
-            var error = (string?)answer["error"] ?? "unknown_error";
+            var error = answer["error"] is JsonValue e && e.TryGetValue<string>(out var code) ? code : "unknown_error";
             LogCallFailed(method, error);
-            throw new SlackApiException(method, error, answer["response_metadata"]?["messages"]?.ToJsonString());
+            throw new SlackApiException(method, error, (answer["response_metadata"] as JsonObject)?["messages"]?.ToJsonString());
         }
 
         return answer;
     }
 
-    private static TimeSpan RetryAfter(HttpResponseMessage response)
+    private TimeSpan RetryAfter(HttpResponseMessage response)
     {
         if (response.Headers.RetryAfter is { } header)
         {
@@ -238,7 +240,7 @@ public sealed partial class SlackWebApi
 
             if (header.Date is { } date)
             {
-                return TimeSpan.FromTicks(Math.Max(0, (date - DateTimeOffset.UtcNow).Ticks));
+                return TimeSpan.FromTicks(Math.Max(0, (date - _time.GetUtcNow()).Ticks));
             }
         }
 
