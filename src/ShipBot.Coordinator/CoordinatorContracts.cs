@@ -9,6 +9,28 @@ namespace ShipBot.Coordinator;
 /// <summary>A command from any chat channel: who typed or clicked it, where, and the platform's (or the adapter's) request id.</summary>
 public sealed record InboundCommand(string RequestId, Actor Actor, Conversation Conversation, string Text);
 
+/// <summary>A firing alert pushed by a monitoring system (Alertmanager), already matched to a service (and optionally a version).</summary>
+/// <param name="DedupKey">Identifies one firing of the alert: it acts once per release, however often it is delivered.</param>
+public sealed record ExternalAlert(string Service, string? Version, string Name, string Severity, string Summary, string Source, DateTimeOffset StartsAt, string DedupKey)
+{
+    /// <summary>The metric name alerts are judged under (<c>Thresholds:Actions:alert</c> = Consult makes them consult on-call).</summary>
+    public const string Metric = "alert";
+}
+
+public enum AlertOutcome
+{
+    /// <summary>The alert rolled the release back (or consulted on-call).</summary>
+    Acted,
+
+    /// <summary>This firing already acted on the release: a repeated notification.</summary>
+    AlreadyActed,
+
+    /// <summary>The service has no release with production traffic to act on (yet).</summary>
+    NoRollout,
+}
+
+public sealed record AlertResult(AlertOutcome Outcome, ReleaseId? Release = null);
+
 public enum ReplyVisibility
 {
     /// <summary>Only the person who asked sees it (errors, usage, denials, acknowledgements).</summary>

@@ -224,7 +224,7 @@ public sealed partial class ReleaseCoordinator
         var contract = new ReleaseContract(
             changes,
             ContractDocument.DefaultNotes(id, changes),
-            $"ShipBot sets {id.Service}'s traffic back to the previous version through the '{_deployment.Name}' deployment target and halts {id.Service}; on-call reviews and unhalts.",
+            $"ShipBot sets {id.Service}'s traffic back to the previous version through the '{_deployment.NameFor(id.Service)}' deployment target and halts {id.Service}; on-call reviews and unhalts.",
             flags,
             [
                 $"error rate ≤ baseline + {t.MaxErrorRateIncrease * 100:0.##} pt",
@@ -567,6 +567,71 @@ public sealed partial class ReleaseCoordinator
     /// Runs one timer. Safe to call twice or on two replicas: it re-reads the release and does only
     /// what is still due, and every change is a compare-and-set.
     /// </summary>
+    /// <summary>
+    /// A pushed alert (Alertmanager) about a service: if the service has a release with production
+    /// traffic, the alert is judged like a failed health check at once, without waiting for a poll:
+    /// it rolls the release back (or consults on-call when the service sets <c>alert</c> to Consult).
+    /// One firing acts once per release, however often it is delivered; a firing that finds no
+    /// rollout yet is not used up, so a repeat acts once the release reaches production.
+    /// </summary>
+    public async Task<AlertResult> OnAlertAsync(ExternalAlert alert, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        if (!_access.Services.TryGetValue(alert.Service, out var policy))
+        {
+            return new AlertResult(AlertOutcome.NoRollout);
+        }
+
+        foreach (var id in await _store.ListActiveIdsAsync(cancellationToken).ConfigureAwait(false))
+        {
+            if (!string.Equals(id.Service, policy.Name, StringComparison.OrdinalIgnoreCase)
+                || (alert.Version is { } v && !string.Equals(v, id.Version, StringComparison.OrdinalIgnoreCase)))
+            {
+                continue;
+            }
+
+            // Production traffic, even while a stage's deployment call is in flight, and not rolling back already.
+            var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            if (release is null || release.StageIndex < 0 || release.State.IsTerminal() || release.State is ReleaseState.RollingBack)
+            {
+                continue;
+            }
+
+            var action = policy.Thresholds.Actions.TryGetValue(ExternalAlert.Metric, out var a) ? a : BreachAction.Rollback;
+            if (action == BreachAction.Consult && !release.IsUnderEvaluation)
+            {
+                // A decision needs a settled stage; the next notification of this firing asks once the deployment call is done.
+                continue;
+            }
+
+            if (!await _idempotency.TryClaimAsync($"alert:{alert.DedupKey}:{id}", _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false))
+            {
+                return new AlertResult(AlertOutcome.AlreadyActed, id);
+            }
+
+            // Remembers which release this firing acted on, to say so when it is delivered again after the rollback.
+            await _idempotency.SetAsync($"alert:{alert.DedupKey}", id.ToString(), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
+
+            var check = new CheckResult(
+                $"{ExternalAlert.Metric} {alert.Name}",
+                CheckStatus.Breach,
+                null,
+                $"firing ({alert.Severity}, since {ReleaseCards.Clock(alert.StartsAt)}){(string.IsNullOrWhiteSpace(alert.Summary) ? string.Empty : $": {alert.Summary}")}",
+                null,
+                action,
+                alert.Source);
+            var verdict = new HealthVerdict(HealthStatus.Breached, [check], _time.GetUtcNow());
+            await MutateAsync(id, Actor.System, "alert", r => r.IsUnderEvaluation
+                ? r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow())
+                : r.BeginRollback($"automatic: {check.DescribeBreach()}", "shipbot", [check], _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
+            return new AlertResult(AlertOutcome.Acted, id);
+        }
+
+        return await _idempotency.GetAsync($"alert:{alert.DedupKey}", cancellationToken).ConfigureAwait(false) is { } acted && ReleaseId.TryParse(acted, out var actedOn)
+            ? new AlertResult(AlertOutcome.AlreadyActed, actedOn)
+            : new AlertResult(AlertOutcome.NoRollout);
+    }
+
     public async Task OnTimerAsync(ReleaseId id, TimerKind kind, CancellationToken cancellationToken = default)
     {
         var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
@@ -763,7 +828,7 @@ public sealed partial class ReleaseCoordinator
                 result = new DeploymentResult(false, $"{ex.GetType().Name}: {ex.Message}", watch.Elapsed);
             }
 
-            var detail = $"{_deployment.Name} → {(result.Succeeded ? "ok" : "failed")} in {result.Duration.TotalMilliseconds:0} ms: {result.Detail}";
+            var detail = $"{_deployment.NameFor(id.Service)} → {(result.Succeeded ? "ok" : "failed")} in {result.Duration.TotalMilliseconds:0} ms: {result.Detail}";
             await _store.AppendAuditAsync(id, new AuditEntry(_time.GetUtcNow(), "shipbot", "deployment call", $"{intent.Describe()}: {detail}"), ct).ConfigureAwait(false);
             var change = await MutateAsync(id, Actor.System, "deployment result", r => r.RecordDeployment(intent, result.Succeeded, detail, _time.GetUtcNow()), ct).ConfigureAwait(false);
             release = change.Next;
@@ -822,7 +887,7 @@ public sealed partial class ReleaseCoordinator
 
         var verdict = await EvaluateAsync(release, ct).ConfigureAwait(false);
         var policy = PolicyOf(release.Id.Service);
-        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
         var next = change.Next;
         if (next.State == ReleaseState.Validating)
         {
@@ -872,8 +937,9 @@ public sealed partial class ReleaseCoordinator
                 return;
             }
 
-            var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, HealthPolicy.MetricsFor(StageKind.Full)), ct).ConfigureAwait(false);
-            var verdict = HealthPolicy.Evaluate(sample, HealthPolicy.MetricsFor(StageKind.Full), release.Baseline, policy.Thresholds, now);
+            var operatingMetrics = HealthPolicy.MetricsFor(StageKind.Full, policy.Thresholds);
+            var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, operatingMetrics), ct).ConfigureAwait(false);
+            var verdict = HealthPolicy.Evaluate(sample, operatingMetrics, release.Baseline, policy.Thresholds, now);
             var lines = verdict.Checks.Select(c => $"{Metrics.Label(c.Metric)}: actual {(c.Value is { } v ? Metrics.Format(c.Metric, v) : "unreadable")} vs target {c.Threshold} {(c.Status == CheckStatus.Pass ? "✓" : c.Status == CheckStatus.Breach ? "✗ missed" : "?")}").ToList();
             var report = new OutcomeReport(index + 1, now, lines);
             var last = index + 1 >= policy.OutcomeCheckpoints.Count && !await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
@@ -973,13 +1039,39 @@ public sealed partial class ReleaseCoordinator
         var release = change.Next;
         var policy = PolicyOf(release.Id.Service);
         var now = _time.GetUtcNow();
+        var timersChanged = previous.State != release.State || previous.PendingDeployment != release.PendingDeployment || previous.BakeEndsAt != release.BakeEndsAt
+            || previous.Decision != release.Decision || previous.ValidationEndsAt != release.ValidationEndsAt || previous.StagingStep != release.StagingStep
+            || previous.Outcomes.Count != release.Outcomes.Count || previous.AwaitingPromotionApproval != release.AwaitingPromotionApproval;
+        var rollingBack = change.Events.Any(e => e.Kind == ReleaseEventKind.RollbackStarted);
+        if (rollingBack && timersChanged)
+        {
+            // A rollback's deployment call must not wait for chat: arm the work first, announce after.
+            await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
+        }
+
         await PublishCardAsync(release, ct).ConfigureAwait(false);
         foreach (var e in change.Events)
         {
             switch (e.Kind)
             {
                 case ReleaseEventKind.RollbackStarted:
-                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "rollback"), ReleaseCards.RollbackAlert(release, policy, null, now), ct).ConfigureAwait(false);
+                    // The rollback may already be done (a fast target): then its completion posts the alert, and a
+                    // late "rolling back" must not overwrite it.
+                    if (await _store.GetAsync(release.Id, ct).ConfigureAwait(false) is not { State: ReleaseState.RolledBack })
+                    {
+                        await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "rollback"), ReleaseCards.RollbackAlert(release, policy, null, now), ct).ConfigureAwait(false);
+                    }
+
+                    break;
+                case ReleaseEventKind.HealthInconclusive:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "halt"), ReleaseCards.HaltAlert(
+                        $"{release.Id} at {release.Where}: health unreadable",
+                        $"{release.HaltReason}. ShipBot never takes an unreadable source as healthy, so the rollout is halted and waits for a human: fix the source and resume, or roll back.",
+                        policy,
+                        [
+                            new CardAction("resume", "Resume", $"resume {release.Id}", ActionStyle.Primary),
+                            new CardAction("rollback", "Roll back…", $"rollback {release.Id}", ActionStyle.Danger, $"Roll back {release.Id}?", "Reason for the rollback"),
+                        ]), ct).ConfigureAwait(false);
                     break;
                 case ReleaseEventKind.StagingFailed:
                     await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "halt"), ReleaseCards.HaltAlert(
@@ -1000,9 +1092,7 @@ public sealed partial class ReleaseCoordinator
             }
         }
 
-        if (previous.State != release.State || previous.PendingDeployment != release.PendingDeployment || previous.BakeEndsAt != release.BakeEndsAt
-            || previous.Decision != release.Decision || previous.ValidationEndsAt != release.ValidationEndsAt || previous.StagingStep != release.StagingStep
-            || previous.Outcomes.Count != release.Outcomes.Count || previous.AwaitingPromotionApproval != release.AwaitingPromotionApproval)
+        if (timersChanged && !rollingBack)
         {
             await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
         }
@@ -1077,14 +1167,14 @@ public sealed partial class ReleaseCoordinator
     {
         var policy = PolicyOf(release.Id.Service);
         var stage = release.CurrentStage;
-        var metrics = HealthPolicy.MetricsFor(stage?.Kind);
+        var metrics = HealthPolicy.MetricsFor(stage?.Kind, policy.Thresholds);
         var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
         return HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
     }
 
     private async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)
     {
-        var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "baseline", 0, HealthPolicy.BaselineMetrics), ct).ConfigureAwait(false);
+        var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "baseline", 0, HealthPolicy.BaselineMetricsFor(PolicyOf(release.Id.Service).Thresholds)), ct).ConfigureAwait(false);
         if (sample.Error is not null)
         {
             // Without a baseline, relative thresholds judge against zero: stricter, never looser.

@@ -33,7 +33,7 @@ public static class ShipBotApp
 
         builder.Services
             .AddShipBotCore()
-            .AddSimulation()
+            .AddHealthAndDeployment()
             .AddReadinessVerifier()
             .AddQuartzScheduling()
             .AddConsole();
@@ -51,9 +51,9 @@ public static class ShipBotApp
                     return RateLimitPartition.GetNoLimiter(string.Empty);
                 }
 
-                if (context.Request.Path.StartsWithSegments("/slack"))
+                if (context.Request.Path.StartsWithSegments("/slack") || context.Request.Path.StartsWithSegments("/hooks"))
                 {
-                    return RateLimitPartition.GetTokenBucketLimiter("platform:slack", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+                    return RateLimitPartition.GetTokenBucketLimiter(context.Request.Path.StartsWithSegments("/slack") ? "platform:slack" : "platform:hooks", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
                 }
 
                 return RateLimitPartition.GetTokenBucketLimiter(
@@ -96,6 +96,15 @@ public static class ShipBotApp
         }
 
         app.MapShipBotConsole(users);
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShipBotOptions>>().Value.Alertmanager.IsEnabled)
+        {
+            app.MapAlertmanager();
+        }
+        else
+        {
+            startup.LogInformation("Alertmanager receiver off: set ShipBot:Alertmanager:BearerToken (or Username and Password) to enable POST /hooks/alertmanager.");
+        }
+
         if (slack)
         {
             app.MapShipBotSlack();

@@ -33,6 +33,9 @@ public sealed class ShipBotOptions
     /// <summary>Redis store settings (key prefix, retries); used when <c>ConnectionStrings:Redis</c> is set.</summary>
     public ShipBot.Redis.RedisStoreOptions Redis { get; set; } = new();
 
+    /// <summary>The Alertmanager webhook receiver (<c>POST /hooks/alertmanager</c>); enabled when credentials are set.</summary>
+    public ShipBot.Health.Alertmanager.AlertmanagerOptions Alertmanager { get; set; } = new();
+
     /// <summary>How often a replica arms the timers of active releases it does not know yet (started elsewhere, or orphaned by a lost replica). Default 10 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 }
@@ -46,8 +49,70 @@ public sealed class UserOptions
 
 public sealed class HealthOptions
 {
-    /// <summary>"Simulated" (default, for demos and tests). Prometheus, probes and Alertmanager come next.</summary>
+    /// <summary>
+    /// The health source of services that configure none of their own (<c>Health:Prometheus</c>,
+    /// <c>Health:Probes</c>): "Simulated" (default, for demos and tests) or "None" (such a service's
+    /// health is inconclusive, so it never promotes; start-up refuses it).
+    /// </summary>
     public string Source { get; set; } = "Simulated";
+}
+
+/// <summary>A service's health sources and checks (<c>ShipBot:Services:&lt;name&gt;:Health</c>).</summary>
+public sealed class ServiceHealthOptions
+{
+    public ShipBot.Health.Prometheus.PrometheusOptions? Prometheus { get; set; }
+
+    public ShipBot.Health.Probes.ProbeOptions? Probes { get; set; }
+
+    /// <summary>Inconclusive evaluations in a row that halt a release for a human. Default 3; 0 never halts.</summary>
+    public int MaxInconclusive { get; set; } = 3;
+
+    /// <summary>Extra checks (or new limits for a built-in metric): absolute or relative to the baseline, from a stage on.</summary>
+    public List<CustomCheckOptions> Checks { get; set; } = [];
+
+    public bool HasSources => Prometheus is not null || Probes is not null;
+}
+
+public sealed class CustomCheckOptions
+{
+    public string Metric { get; set; } = string.Empty;
+
+    public double? Max { get; set; }
+
+    public double? Min { get; set; }
+
+    public double? MaxAboveBaseline { get; set; }
+
+    public double? MaxRatioToBaseline { get; set; }
+
+    public StageKind FromStage { get; set; } = StageKind.Canary;
+
+    public BreachAction Action { get; set; } = BreachAction.Rollback;
+
+    public CustomCheck ToCheck() => new()
+    {
+        Metric = Metric,
+        Max = Max,
+        Min = Min,
+        MaxAboveBaseline = MaxAboveBaseline,
+        MaxRatioToBaseline = MaxRatioToBaseline,
+        FromStage = FromStage,
+        Action = Action,
+    };
+}
+
+/// <summary>A service's deployment target (<c>ShipBot:Services:&lt;name&gt;:Deployment</c>).</summary>
+public sealed class ServiceDeploymentOptions
+{
+    /// <summary>"Webhook", "Command" or "Simulated". Default: Webhook when a webhook URL is set, Command when a command path is set, else ShipBot:Deployment:Target.</summary>
+    public string? Target { get; set; }
+
+    public ShipBot.Deploy.Webhook.WebhookTargetOptions? Webhook { get; set; }
+
+    public ShipBot.Deploy.Command.CommandTargetOptions? Command { get; set; }
+
+    public string EffectiveTarget(string fallback) =>
+        Target ?? (Webhook?.Url is not null ? "Webhook" : Command?.Path is not null ? "Command" : fallback);
 }
 
 public sealed class DeploymentOptions
@@ -99,6 +164,13 @@ public sealed class ServiceOptions
 
     public string? Runbook { get; set; }
 
+    public ServiceHealthOptions Health { get; set; } = new();
+
+    public ServiceDeploymentOptions Deployment { get; set; } = new();
+
+    /// <summary>HTTP smoke checks run after the staging deployment (and by webhook and command targets).</summary>
+    public ShipBot.Deploy.Smoke.SmokeCheckOptions SmokeChecks { get; set; } = new();
+
     public TimeSpan? ConsultTimeout { get; set; }
 
     public List<TimeSpan>? OutcomeCheckpoints { get; set; }
@@ -121,7 +193,8 @@ public sealed class ServiceOptions
             OnCall = OnCall,
             RequiredApprovals = RequiredApprovals,
             Plan = plan,
-            Thresholds = Thresholds,
+            Thresholds = Health.Checks.Count == 0 ? Thresholds : Thresholds with { Checks = [.. Health.Checks.Select(c => c.ToCheck())] },
+            MaxInconclusive = Health.MaxInconclusive,
             HealthUrl = HealthUrl,
             Runbook = Runbook,
         };

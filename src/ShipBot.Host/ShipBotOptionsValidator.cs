@@ -16,14 +16,26 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             errors.Add("ShipBot:EvaluationInterval must be at least 1 second.");
         }
 
-        if (!string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase))
+        var simulatedHealth = string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase);
+        if (!simulatedHealth && !string.Equals(options.Health.Source, "None", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"ShipBot:Health:Source '{options.Health.Source}' is not supported yet; use Simulated.");
+            errors.Add($"ShipBot:Health:Source '{options.Health.Source}' is unknown: use Simulated, or None and give every service its own Health:Prometheus or Health:Probes.");
         }
 
         if (!string.Equals(options.Deployment.Target, "Simulated", StringComparison.OrdinalIgnoreCase))
         {
-            errors.Add($"ShipBot:Deployment:Target '{options.Deployment.Target}' is not supported yet; use Simulated.");
+            errors.Add($"ShipBot:Deployment:Target '{options.Deployment.Target}' is unknown: the default target is Simulated; give a service its own Deployment:Webhook or Deployment:Command.");
+        }
+
+        var am = options.Alertmanager;
+        if (!string.IsNullOrEmpty(am.Username) != !string.IsNullOrEmpty(am.Password))
+        {
+            errors.Add("ShipBot:Alertmanager: set both Username and Password for basic auth (or a BearerToken).");
+        }
+
+        if (!string.IsNullOrEmpty(am.BearerToken) && am.BearerToken.Length < 16)
+        {
+            errors.Add("ShipBot:Alertmanager:BearerToken is too short: use at least 16 random characters.");
         }
 
         foreach (var (service, settings) in options.Services)
@@ -50,6 +62,9 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
                 errors.Add($"{key}:HealthUrl '{settings.HealthUrl}' is not an absolute http(s) URL.");
             }
 
+            ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
+            ValidateDeployment(key, settings, options.Deployment.Target, errors);
+
             var policy = settings.ToPolicy(service);
             foreach (var problem in policy.Plan.Validate(ReleaseKind.Standard))
             {
@@ -59,4 +74,128 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
 
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
+
+    private static void ValidateHealth(string key, ServiceHealthOptions health, bool simulatedFallback, List<string> errors)
+    {
+        if (!health.HasSources && !simulatedFallback)
+        {
+            errors.Add($"{key}: no health source (Prometheus or Probes) and ShipBot:Health:Source is None: this service could never be judged healthy.");
+        }
+
+        if (health.Prometheus is { } prometheus)
+        {
+            if (prometheus.Url is null || !IsHttp(prometheus.Url))
+            {
+                errors.Add($"{key}:Prometheus:Url must be an absolute http(s) URL such as http://prometheus:9090/.");
+            }
+
+            if (prometheus.Timeout <= TimeSpan.Zero)
+            {
+                errors.Add($"{key}:Prometheus:Timeout must be positive.");
+            }
+
+            foreach (var stage in prometheus.StageQueries.Keys.Where(k => !Enum.TryParse<StageKind>(k, true, out _)))
+            {
+                errors.Add($"{key}:Prometheus:StageQueries: '{stage}' is not a stage kind (Canary, EarlyAdopters, GeneralAvailability, Full).");
+            }
+
+            foreach (var (metric, query) in prometheus.Queries.Concat(prometheus.StageQueries.Values.SelectMany(q => q)))
+            {
+                if (query.Contains("{{", StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.Matches(query, @"\{\{(\w+)\}\}").Any(m => m.Groups[1].Value is not ("service" or "version" or "stage" or "percent" or "window" or "selector")))
+                {
+                    errors.Add($"{key}:Prometheus:Queries:{metric}: unknown placeholder; use {{{{service}}}}, {{{{version}}}}, {{{{stage}}}}, {{{{percent}}}}, {{{{window}}}} or {{{{selector}}}}.");
+                }
+            }
+        }
+
+        if (health.Probes is { } probes)
+        {
+            if (probes.Instances.Count == 0)
+            {
+                errors.Add($"{key}:Probes:Instances is empty: list the base URL of every instance.");
+            }
+
+            foreach (var instance in probes.Instances.Where(i => !IsHttp(i)))
+            {
+                errors.Add($"{key}:Probes:Instances: '{instance}' is not an absolute http(s) URL.");
+            }
+
+            if (probes.Timeout <= TimeSpan.Zero)
+            {
+                errors.Add($"{key}:Probes:Timeout must be positive.");
+            }
+        }
+
+        if (health.MaxInconclusive < 0)
+        {
+            errors.Add($"{key}:MaxInconclusive must be 0 (never halt) or more.");
+        }
+
+        for (var i = 0; i < health.Checks.Count; i++)
+        {
+            var check = health.Checks[i];
+            if (string.IsNullOrWhiteSpace(check.Metric))
+            {
+                errors.Add($"{key}:Checks:{i}:Metric is empty.");
+            }
+
+            if (check.Max is null && check.Min is null && check.MaxAboveBaseline is null && check.MaxRatioToBaseline is null)
+            {
+                errors.Add($"{key}:Checks:{i} ({check.Metric}) has no limit: set Max, Min, MaxAboveBaseline or MaxRatioToBaseline.");
+            }
+        }
+    }
+
+    private static void ValidateDeployment(string key, ServiceOptions settings, string fallback, List<string> errors)
+    {
+        var deployment = settings.Deployment;
+        switch (deployment.EffectiveTarget(fallback).ToLowerInvariant())
+        {
+            case "webhook":
+                if (deployment.Webhook?.Url is not { } url || !IsHttp(url))
+                {
+                    errors.Add($"{key}:Deployment:Webhook:Url must be an absolute http(s) URL.");
+                }
+
+                if (deployment.Webhook?.Secret is not { Length: >= 16 })
+                {
+                    errors.Add($"{key}:Deployment:Webhook:Secret must be set (at least 16 characters; through the environment, e.g. ShipBot__Services__<name>__Deployment__Webhook__Secret): every webhook is signed.");
+                }
+
+                if (deployment.Webhook is { } w && (w.Timeout <= TimeSpan.Zero || w.MaxRetries < 0 || w.FailuresBeforeBreaking < 1))
+                {
+                    errors.Add($"{key}:Deployment:Webhook: Timeout must be positive, MaxRetries 0 or more, FailuresBeforeBreaking 1 or more.");
+                }
+
+                break;
+            case "command":
+                if (string.IsNullOrWhiteSpace(deployment.Command?.Path))
+                {
+                    errors.Add($"{key}:Deployment:Command:Path is empty.");
+                }
+                else if (Path.IsPathRooted(deployment.Command.Path) && !File.Exists(deployment.Command.Path))
+                {
+                    errors.Add($"{key}:Deployment:Command:Path '{deployment.Command.Path}' does not exist.");
+                }
+
+                if (deployment.Command is { Timeout: var t } && t <= TimeSpan.Zero)
+                {
+                    errors.Add($"{key}:Deployment:Command:Timeout must be positive.");
+                }
+
+                break;
+            case "simulated":
+                break;
+            default:
+                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command or Simulated.");
+                break;
+        }
+
+        foreach (var url in settings.SmokeChecks.Urls.Where(u => !Uri.TryCreate(u.Replace("{{", string.Empty, StringComparison.Ordinal).Replace("}}", string.Empty, StringComparison.Ordinal), UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        {
+            errors.Add($"{key}:SmokeChecks:Urls: '{url}' is not an absolute http(s) URL.");
+        }
+    }
+
+    private static bool IsHttp(Uri url) => url.IsAbsoluteUri && url.Scheme is "http" or "https";
 }

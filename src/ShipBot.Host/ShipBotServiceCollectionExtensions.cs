@@ -6,7 +6,13 @@ using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
 using ShipBot.Deploy;
+using ShipBot.Deploy.Command;
 using ShipBot.Deploy.Simulated;
+using ShipBot.Deploy.Smoke;
+using ShipBot.Deploy.Webhook;
+using ShipBot.Health;
+using ShipBot.Health.Probes;
+using ShipBot.Health.Prometheus;
 using ShipBot.Health.Readiness;
 using ShipBot.Health.Simulated;
 using ShipBot.Redis;
@@ -96,17 +102,79 @@ public static class ShipBotServiceCollectionExtensions
         return services;
     }
 
-    /// <summary>The simulated deployment target and health source, and the <c>/ship simulate</c> controls over both.</summary>
-    public static IServiceCollection AddSimulation(this IServiceCollection services)
+    /// <summary>
+    /// Health sources and deployment targets: each service's own (Prometheus, HTTP probes; webhook,
+    /// command) and the simulated ones as the default for services without their own, with the
+    /// <c>/ship simulate</c> controls over those.
+    /// </summary>
+    public static IServiceCollection AddHealthAndDeployment(this IServiceCollection services)
     {
+        services.AddHttpClient("health");
+        services.AddHttpClient("deployment", c => c.Timeout = Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));
-        services.AddSingleton<IDeploymentTarget>(sp => new ResilientDeploymentTarget(
-            sp.GetRequiredService<SimulatedDeploymentTarget>(), new DeploymentResilienceOptions(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SimulatedHealthSource>();
-        services.AddSingleton<IHealthSource>(sp => sp.GetRequiredService<SimulatedHealthSource>());
         services.AddSingleton<IHealthSimulator, SimulationControls>();
+        services.AddSingleton<IHealthSource>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
+            var http = sp.GetRequiredService<IHttpClientFactory>();
+            var byService = new Dictionary<string, IReadOnlyList<IHealthSource>>(StringComparer.OrdinalIgnoreCase);
+            foreach (var (name, service) in options.Services)
+            {
+                var sources = new List<IHealthSource>();
+                if (service.Health.Prometheus is { } prometheus)
+                {
+                    sources.Add(new PrometheusHealthSource(http.CreateClient("health"), prometheus, time));
+                }
+
+                if (service.Health.Probes is { } probes)
+                {
+                    sources.Add(new HttpProbeHealthSource(http.CreateClient("health"), probes, time));
+                }
+
+                if (sources.Count > 0)
+                {
+                    byService[name.ToLowerInvariant()] = sources;
+                }
+            }
+
+            var simulated = string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase);
+            return new ServiceHealthSources(byService, simulated ? sp.GetRequiredService<SimulatedHealthSource>() : null);
+        });
+        services.AddSingleton<IDeploymentTarget>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
+            var http = sp.GetRequiredService<IHttpClientFactory>();
+            var byService = new Dictionary<string, IDeploymentTarget>(StringComparer.OrdinalIgnoreCase);
+            var simulated = new ResilientDeploymentTarget(sp.GetRequiredService<SimulatedDeploymentTarget>(), new DeploymentResilienceOptions(), time);
+            foreach (var (name, service) in options.Services)
+            {
+                var smoke = new HttpSmokeChecks(http.CreateClient("health"), service.SmokeChecks, time);
+                switch (service.Deployment.EffectiveTarget(options.Deployment.Target).ToLowerInvariant())
+                {
+                    case "webhook":
+                        byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(http.CreateClient("deployment"), service.Deployment.Webhook!, smoke, time);
+                        break;
+                    case "command":
+                        byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
+                        break;
+                    default:
+                        if (service.SmokeChecks.Urls.Count > 0)
+                        {
+                            // Configured smoke checks run whatever the target: a simulated deployment still gets real checks.
+                            byService[name.ToLowerInvariant()] = new SmokeCheckedTarget(simulated, smoke);
+                        }
+
+                        break;
+                }
+            }
+
+            return new ServiceDeploymentTargets(byService, simulated);
+        });
         return services;
     }
 

@@ -115,7 +115,7 @@ public static class ReleaseCards
             foreach (var e in rb.Evidence)
             {
                 var baseline = e.Baseline is { } b ? $", baseline {Metrics.Format(e.Metric, b)}" : string.Empty;
-                facts.Add(new CardFact("Trigger", $"{Metrics.Label(e.Metric)} {(e.Value is { } v ? Metrics.Format(e.Metric, v) : "unreadable")} breaches {e.Threshold}{baseline} ({e.Source}, {Clock(rb.At)})"));
+                facts.Add(new CardFact("Trigger", $"{e.DescribeBreach()}{baseline} ({e.Source}, {Clock(rb.At)})"));
             }
         }
         else
@@ -160,7 +160,7 @@ public static class ReleaseCards
         }
 
         var breach = d.Breach;
-        var title = $"🟠 {release.Id} at {d.Stage}: {Metrics.Label(breach.Metric)} {(breach.Value is { } v ? Metrics.Format(breach.Metric, v) : "unreadable")} breaches {breach.Threshold}";
+        var title = $"🟠 {release.Id} at {d.Stage}: {breach.DescribeBreach()}";
         var waited = now - d.RaisedAt;
         var blocks = new List<CardBlock>
         {

@@ -55,7 +55,12 @@ public sealed record HealthReading(string Metric, double Value, string Source, D
 public sealed record HealthQuery(string Service, string Version, string Stage, int Percent, IReadOnlyList<string> Metrics);
 
 /// <summary>A health source's answer: readings, or why it could not read (never taken as healthy).</summary>
-public sealed record HealthSample(IReadOnlyList<HealthReading> Readings, string? Error = null)
+/// <param name="Provided">
+/// The metrics the sources were configured to read (null: unknown, every core metric is expected).
+/// A core metric no configured source measures (error rate of a probes-only service) is not
+/// required; one a source should have read and did not makes the verdict inconclusive.
+/// </param>
+public sealed record HealthSample(IReadOnlyList<HealthReading> Readings, string? Error = null, IReadOnlyCollection<string>? Provided = null)
 {
     public static HealthSample Failed(string error) => new([], error);
 }
@@ -85,8 +90,11 @@ public sealed record CheckResult(
     string Source)
 {
     /// <summary>"error rate 4.8 % breaches limit baseline 0.3 % + 1 pt": a breach in words, for reasons and alerts.</summary>
-    public string DescribeBreach() =>
-        $"{Metrics.Label(Metric)} {(Value is { } v ? Metrics.Format(Metric, v) : "unreadable")} breaches {Threshold}";
+    public string DescribeBreach() => Value is { } v
+        ? $"{Metrics.Label(Metric)} {Metrics.Format(Metric, v)} breaches {Threshold}"
+        : Status == CheckStatus.Breach
+            ? $"{Metrics.Label(Metric)} {Threshold}"
+            : $"{Metrics.Label(Metric)} unreadable breaches {Threshold}";
 
     /// <summary>"error rate 4.8 % (limit baseline 0.3 % + 1 pt) ✗" style summary.</summary>
     public string Describe()

@@ -37,12 +37,59 @@ public sealed record HealthThresholds
         [Metrics.UserFeedback] = BreachAction.Consult,
         [Metrics.Business] = BreachAction.Consult,
     };
+
+    /// <summary>Checks configured for the service on top of the built-in ones (or replacing a built-in metric's limit).</summary>
+    public IReadOnlyList<CustomCheck> Checks { get; init; } = [];
+}
+
+/// <summary>
+/// A check configured for a service: a metric its health sources read, judged against an absolute
+/// limit (<see cref="Max"/>, <see cref="Min"/>) or one relative to the baseline captured before the
+/// rollout (<see cref="MaxAboveBaseline"/>: baseline + x; <see cref="MaxRatioToBaseline"/>:
+/// baseline × x), from <see cref="FromStage"/> on. A configured metric that cannot be read is
+/// inconclusive, never healthy.
+/// </summary>
+public sealed record CustomCheck
+{
+    public required string Metric { get; init; }
+
+    public double? Max { get; init; }
+
+    public double? Min { get; init; }
+
+    public double? MaxAboveBaseline { get; init; }
+
+    public double? MaxRatioToBaseline { get; init; }
+
+    public StageKind FromStage { get; init; } = StageKind.Canary;
+
+    public BreachAction Action { get; init; } = BreachAction.Rollback;
+
+    public bool IsRelative => MaxAboveBaseline is not null || MaxRatioToBaseline is not null;
 }
 
 /// <summary>Judges readings against thresholds and the baseline; pure.</summary>
 public static class HealthPolicy
 {
     /// <summary>The metrics checked at a stage: canary — error rate, latency, resources; early adopters — plus feedback and adoption; GA onwards — plus business.</summary>
+    public static IReadOnlyList<string> MetricsFor(StageKind? stage, HealthThresholds? thresholds)
+    {
+        var metrics = MetricsFor(stage).ToList();
+        foreach (var check in thresholds?.Checks ?? [])
+        {
+            if (stage is { } s && s >= check.FromStage && !metrics.Contains(check.Metric))
+            {
+                metrics.Add(check.Metric);
+            }
+        }
+
+        return metrics;
+    }
+
+    /// <summary>The baseline metrics, plus every custom check judged relative to its baseline.</summary>
+    public static IReadOnlyList<string> BaselineMetricsFor(HealthThresholds? thresholds) =>
+        [.. BaselineMetrics, .. (thresholds?.Checks ?? []).Where(c => c.IsRelative).Select(c => c.Metric).Where(m => !BaselineMetrics.Contains(m)).Distinct()];
+
     public static IReadOnlyList<string> MetricsFor(StageKind? stage)
     {
         var metrics = new List<string> { Metrics.ErrorRate, Metrics.LatencyP99, Metrics.Cpu, Metrics.ProbeFailures };
@@ -78,8 +125,9 @@ public static class HealthPolicy
             var reading = sample.Readings.LastOrDefault(r => r.Metric == metric);
             baseline.TryGetValue(metric, out var baseValue);
             var hasBaseline = baseline.ContainsKey(metric);
-            var action = thresholds.Actions.TryGetValue(metric, out var a) ? a : BreachAction.Rollback;
-            var (threshold, limitOk) = metric switch
+            var custom = thresholds.Checks.LastOrDefault(c => c.Metric == metric);
+            var action = custom?.Action ?? (thresholds.Actions.TryGetValue(metric, out var a) ? a : BreachAction.Rollback);
+            var (threshold, limitOk) = custom is not null ? CustomLimit(custom, metric, hasBaseline, baseValue) : metric switch
             {
                 Metrics.ErrorRate => Limit(
                     $"limit baseline {Metrics.Format(metric, baseValue)} + {thresholds.MaxErrorRateIncrease * 100:0.##} pt",
@@ -102,7 +150,8 @@ public static class HealthPolicy
             {
                 // An optional signal (adoption, feedback, business) the source does not provide is not a
                 // breach; a core metric that cannot be read makes the verdict unknown.
-                var core = metric is Metrics.ErrorRate or Metrics.LatencyP99;
+                var core = (metric is Metrics.ErrorRate or Metrics.LatencyP99 && (sample.Provided is null || sample.Provided.Contains(metric)))
+                    || custom is not null || sample.Provided?.Contains(metric) == true;
                 if (core || sample.Error is not null)
                 {
                     checks.Add(new CheckResult(metric, CheckStatus.Unknown, null, threshold, hasBaseline ? baseValue : null, action, "—"));
@@ -128,6 +177,39 @@ public static class HealthPolicy
                 ? HealthStatus.Unknown
                 : HealthStatus.Healthy;
         return new HealthVerdict(status, checks, now, sample.Error);
+    }
+
+    private static (string Threshold, Func<double, bool> Ok) CustomLimit(CustomCheck check, string metric, bool hasBaseline, double baseValue)
+    {
+        var parts = new List<string>();
+        var limits = new List<Func<double, bool>>();
+        if (check.Max is { } max)
+        {
+            parts.Add($"max {Metrics.Format(metric, max)}");
+            limits.Add(v => v <= max);
+        }
+
+        if (check.Min is { } min)
+        {
+            parts.Add($"min {Metrics.Format(metric, min)}");
+            limits.Add(v => v >= min);
+        }
+
+        // Without a baseline a relative limit judges against zero: stricter, never looser.
+        var b = hasBaseline ? baseValue : 0;
+        if (check.MaxAboveBaseline is { } above)
+        {
+            parts.Add($"limit baseline {Metrics.Format(metric, b)} + {Metrics.Format(metric, above)}");
+            limits.Add(v => v <= b + above);
+        }
+
+        if (check.MaxRatioToBaseline is { } ratio)
+        {
+            parts.Add($"limit {ratio:0.##} × baseline {Metrics.Format(metric, b)}");
+            limits.Add(v => v <= b * ratio);
+        }
+
+        return parts.Count == 0 ? ("recorded", _ => true) : (string.Join(", ", parts), v => limits.All(l => l(v)));
     }
 
     private static (string Threshold, Func<double, bool> Ok) Limit(string threshold, Func<double, bool> ok) => (threshold, ok);

@@ -50,6 +50,9 @@ public interface IDeploymentTarget
 {
     string Name { get; }
 
+    /// <summary>The name of the target that serves <paramref name="service"/> (a routing target serves several).</summary>
+    string NameFor(string service) => Name;
+
     /// <summary>Sets the new version's traffic share (or rolls back). Must be idempotent for one key.</summary>
     Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default);
 

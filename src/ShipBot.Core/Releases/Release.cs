@@ -64,6 +64,9 @@ public sealed record Release
 
     public HealthVerdict? LastHealth { get; init; }
 
+    /// <summary>How many evaluations in a row could not read health (inconclusive); reset by a conclusive one and by resume.</summary>
+    public int InconclusiveStreak { get; init; }
+
     public PendingDecision? Decision { get; init; }
 
     /// <summary>Consult breaches on-call chose to continue past, as "metric@stage".</summary>
@@ -630,7 +633,8 @@ public sealed record Release
     /// Records a health evaluation. A rollback-action breach starts a rollback at once; a consult
     /// breach asks on-call (unless they already chose to continue past it); otherwise the verdict is kept.
     /// </summary>
-    public ReleaseChange ApplyHealth(HealthVerdict verdict, TimeSpan consultTimeout, DateTimeOffset now)
+    /// <param name="maxInconclusive">How many inconclusive evaluations in a row halt the release for a human; 0 never halts.</param>
+    public ReleaseChange ApplyHealth(HealthVerdict verdict, TimeSpan consultTimeout, DateTimeOffset now, int maxInconclusive = 0)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         if (!IsUnderEvaluation)
@@ -639,6 +643,29 @@ public sealed record Release
         }
 
         var stage = Where;
+        if (verdict.Status == HealthStatus.Unknown)
+        {
+            // An unreadable source is never healthy: the bake clock does not promote on it, and after
+            // too many in a row a human must look (Jidoka), because the release is flying blind.
+            var streak = InconclusiveStreak + 1;
+            var seen = this with { LastHealth = verdict, InconclusiveStreak = streak };
+            if (maxInconclusive > 0 && streak >= maxInconclusive && State is not (ReleaseState.Halted or ReleaseState.Paused))
+            {
+                var reason = $"health unreadable in {streak} evaluations in a row ({verdict.Error ?? verdict.Summary})";
+                var halted = seen.Halt(reason, "shipbot", now);
+                return halted with { Events = [new ReleaseEvent(ReleaseEventKind.HealthInconclusive, $"{Id} halted at {stage}: {reason}"), .. halted.Events] };
+            }
+
+            var note = $"health inconclusive at {stage} ({streak} in a row): {verdict.Summary}";
+            return LastHealth?.Status != verdict.Status
+                ? Changed(seen, [new(ReleaseEventKind.HealthChanged, note)], now, note)
+                : Changed(seen, [], now, note);
+        }
+
+        if (InconclusiveStreak > 0)
+        {
+            return (this with { InconclusiveStreak = 0 }).ApplyHealth(verdict, consultTimeout, now, maxInconclusive);
+        }
         if (verdict.RequiresRollback)
         {
             var evidence = verdict.Breaches.Where(b => b.Action == BreachAction.Rollback).ToList();
@@ -790,7 +817,7 @@ public sealed record Release
         }
 
         var target = ResumeState.Value;
-        var next = this with { State = target, ResumeState = null, HaltReason = null, RemainingBake = null };
+        var next = this with { State = target, ResumeState = null, HaltReason = null, RemainingBake = null, InconclusiveStreak = 0 };
         if (target == ReleaseState.Staging && (StagingStep == StagingStep.NotStarted))
         {
             // A red staging gate: resuming runs the whole gate again.

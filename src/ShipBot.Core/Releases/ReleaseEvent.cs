@@ -18,6 +18,9 @@ public enum ReleaseEventKind
     ValidationStarted,
     HandedOver,
     HealthChanged,
+
+    /// <summary>Health could not be read for too many evaluations in a row: the release is halted for a human.</summary>
+    HealthInconclusive,
     BreachDetected,
     ConsultRequested,
     Decided,

@@ -60,6 +60,9 @@ public sealed record ServicePolicy
     /// <summary>Cap on every bake time of a hotfix plan. Default 10 minutes.</summary>
     public TimeSpan HotfixMaxBake { get; init; } = TimeSpan.FromMinutes(10);
 
+    /// <summary>How many inconclusive health evaluations in a row halt a release for a human. Default 3; 0 never halts.</summary>
+    public int MaxInconclusive { get; init; } = 3;
+
     /// <summary>The on-call mention target (a user or group), first of <see cref="OnCall"/>.</summary>
     public string? OnCallMention => OnCall.Count > 0 ? OnCall[0] : null;
 }

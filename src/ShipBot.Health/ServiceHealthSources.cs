@@ -1,0 +1,42 @@
+using ShipBot.Core.Health;
+using ShipBot.Core.Ports;
+
+namespace ShipBot.Health;
+
+/// <summary>
+/// The health source the coordinator sees: routes each query to the sources configured for its
+/// service (Prometheus, HTTP probes), reads them in parallel and merges the readings. A source
+/// that fails marks the sample failed (inconclusive) but keeps the others' readings. A service
+/// with no source of its own uses the fallback (the simulated source in demos), or, without one,
+/// is inconclusive: ShipBot never promotes on health it did not measure.
+/// </summary>
+public sealed class ServiceHealthSources(IReadOnlyDictionary<string, IReadOnlyList<IHealthSource>> byService, IHealthSource? fallback) : IHealthSource
+{
+    public string Name => "health sources";
+
+    public async Task<HealthSample> ReadAsync(HealthQuery query, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(query);
+        if (!byService.TryGetValue(query.Service, out var sources) || sources.Count == 0)
+        {
+            return fallback is null
+                ? HealthSample.Failed($"no health source is configured for {query.Service}")
+                : await fallback.ReadAsync(query, cancellationToken).ConfigureAwait(false);
+        }
+
+        var samples = await Task.WhenAll(sources.Select(async s =>
+        {
+            try
+            {
+                return await s.ReadAsync(query, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
+            {
+                return HealthSample.Failed($"{s.Name}: {ex.Message}");
+            }
+        })).ConfigureAwait(false);
+        var errors = samples.Where(s => s.Error is not null).Select(s => s.Error!).ToList();
+        var provided = samples.Any(s => s.Provided is null) ? null : samples.SelectMany(s => s.Provided!).Distinct().ToList();
+        return new HealthSample([.. samples.SelectMany(s => s.Readings)], errors.Count == 0 ? null : string.Join("; ", errors), provided);
+    }
+}

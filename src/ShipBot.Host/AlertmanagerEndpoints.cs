@@ -1,0 +1,117 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Microsoft.Extensions.Options;
+using ShipBot.Coordinator;
+using ShipBot.Core.Ports;
+using ShipBot.Health.Alertmanager;
+
+namespace ShipBot.Host;
+
+/// <summary>
+/// <c>POST /hooks/alertmanager</c> (public contract): Alertmanager's webhook, payload version 4,
+/// authenticated by a bearer token or basic auth (<c>ShipBot:Alertmanager</c>). A firing alert of a
+/// configured severity whose <c>service</c> label names a service with a rollout in production
+/// rolls it back at once (or consults on-call, if the service says so), without waiting for a poll.
+/// Repeated notifications of one firing (same fingerprint and start) act once; resolved alerts
+/// and alerts about other services are acknowledged and ignored. A store outage answers 503, so
+/// Alertmanager retries and nothing is lost.
+/// </summary>
+public static partial class AlertmanagerEndpoints
+{
+    private const int MaxBody = 1024 * 1024;
+    private static readonly TimeSpan DedupWindow = TimeSpan.FromDays(1);
+
+    public static IEndpointRouteBuilder MapAlertmanager(this IEndpointRouteBuilder app)
+    {
+        ArgumentNullException.ThrowIfNull(app);
+        app.MapPost("/hooks/alertmanager", async (HttpContext context, ReleaseCoordinator coordinator, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
+        {
+            var options = settings.Value.Alertmanager;
+            var log = loggers.CreateLogger("ShipBot.Alertmanager");
+            if (!AlertmanagerWebhook.IsAuthorized(options, context.Request.Headers.Authorization))
+            {
+                LogRejected(log, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"shipbot\", Basic realm=\"shipbot\"";
+                return Results.Json(new { error = "Authenticate with the bearer token or basic credentials of ShipBot:Alertmanager." }, statusCode: StatusCodes.Status401Unauthorized);
+            }
+
+            if (context.Request.ContentLength > MaxBody)
+            {
+                return Results.Json(new { error = "Payload larger than 1 MiB." }, statusCode: StatusCodes.Status413PayloadTooLarge);
+            }
+
+            JsonNode? body;
+            try
+            {
+                body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+            }
+            catch (JsonException)
+            {
+                body = null;
+            }
+
+            if (AlertmanagerWebhook.Parse(body) is not { } alerts)
+            {
+                return Results.Json(new { error = "Expected Alertmanager's webhook payload, version 4." }, statusCode: StatusCodes.Status400BadRequest);
+            }
+
+            var severities = options.EffectiveSeverities;
+            var acted = new List<object>();
+            var ignored = new List<object>();
+            try
+            {
+                foreach (var alert in alerts)
+                {
+                    alert.Labels.TryGetValue(options.ServiceLabel, out var service);
+                    alert.Labels.TryGetValue(options.SeverityLabel, out var severity);
+                    alert.Labels.TryGetValue(options.VersionLabel, out var version);
+                    string? reason = null;
+                    if (!alert.IsFiring)
+                    {
+                        reason = "resolved";
+                    }
+                    else if (severity is null || !severities.Contains(severity, StringComparer.OrdinalIgnoreCase))
+                    {
+                        reason = $"severity '{severity}' does not roll back (configured: {string.Join(", ", severities)})";
+                    }
+                    else if (string.IsNullOrWhiteSpace(service) || !coordinator.Access.Services.ContainsKey(service))
+                    {
+                        reason = $"label '{options.ServiceLabel}' = '{service}' is not a configured service";
+                    }
+                    else
+                    {
+                        var result = await coordinator.OnAlertAsync(new ExternalAlert(service, version, alert.Name, severity, alert.Summary, "Alertmanager", alert.StartsAt, alert.DedupKey), context.RequestAborted).ConfigureAwait(false);
+                        switch (result.Outcome)
+                        {
+                            case AlertOutcome.Acted:
+                                LogActed(log, alert.Name, result.Release.ToString()!);
+                                acted.Add(new { alert = alert.Name, fingerprint = alert.Fingerprint, release = result.Release.ToString() });
+                                continue;
+                            case AlertOutcome.AlreadyActed:
+                                reason = $"already acted on {result.Release} (repeated notification)";
+                                break;
+                            default:
+                                reason = $"{service} has no release with production traffic";
+                                break;
+                        }
+                    }
+
+                    ignored.Add(new { alert = alert.Name, fingerprint = alert.Fingerprint, reason });
+                }
+            }
+            catch (StoreUnavailableException)
+            {
+                return Results.Json(new { error = "State store unavailable — nothing was changed; Alertmanager will retry." }, statusCode: StatusCodes.Status503ServiceUnavailable);
+            }
+
+            return Results.Json(new { acted, ignored });
+        });
+        return app;
+    }
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Rejected an unauthenticated Alertmanager notification from {Remote}")]
+    private static partial void LogRejected(ILogger logger, string remote);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Alertmanager alert {Alert} acted on {Release}")]
+    private static partial void LogActed(ILogger logger, string alert, string release);
+}

@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Sockets;
+using Xunit.Abstractions;
+
+namespace ShipBot.IntegrationTests.Health;
+
+/// <summary>An unreadable health source is never taken as healthy: the release holds, then halts for a human.</summary>
+public sealed class UnreadableHealthTests(ITestOutputHelper output)
+{
+    private const string Release = PrometheusScenario.Release;
+
+    [Fact]
+    public async Task PrometheusUnreachable_EvaluationsInconclusive_DoesNotPromoteAndHaltsAfterMaxInconclusive()
+    {
+        var settings = PrometheusScenario.PrometheusSettings($"http://127.0.0.1:{ClosedPort()}/", maxInconclusive: 2);
+        await using var host = await ShipBotHost.StartAsync(settings);
+
+        await PrometheusScenario.ApproveAsync(host);
+        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(25));
+        output.WriteLine(PrometheusScenario.Describe(halted));
+
+        // It stayed at canary although the 2 s bake was over: unknown health never promotes.
+        Assert.Equal(0, halted["stageIndex"]!.GetValue<int>());
+        Assert.Contains("Canary 5 %", halted["stage"]!.GetValue<string>(), StringComparison.Ordinal);
+        var reason = halted["haltReason"]!.GetValue<string>();
+        Assert.Contains("health unreadable in 2 evaluations in a row", reason, StringComparison.Ordinal);
+        Assert.Contains("Prometheus", reason, StringComparison.Ordinal);
+        Assert.Contains("error_rate", reason, StringComparison.Ordinal);
+        Assert.Equal("unknown", halted["health"]!["status"]!.GetValue<string>());
+        Assert.Empty(halted["baseline"]!.AsObject());
+
+        var audit = PrometheusScenario.Audit(halted);
+        Assert.Contains(audit, e => e["action"]!.GetValue<string>() == "HealthChanged"
+            && e["detail"]!.GetValue<string>().StartsWith("health inconclusive at Canary 5 % (1 in a row)", StringComparison.Ordinal));
+        Assert.Single(audit, e => e["action"]!.GetValue<string>() == "HealthInconclusive");
+        Assert.DoesNotContain(audit, e => e["detail"]!.GetValue<string>().Contains("promoted to", StringComparison.Ordinal));
+
+        // The halt alert tells on-call why and offers Resume and Roll back.
+        var alert = await host.CardMessageAsync("health unreadable halted");
+        Assert.NotNull(alert);
+        Assert.Contains("carol", alert["card"]!["mentions"]!.AsArray().Select(m => m!.GetValue<string>()));
+        var alertText = ShipBotHost.Text(alert["card"]);
+        Assert.Contains("never takes an unreadable source as healthy", alertText, StringComparison.Ordinal);
+        Assert.Contains("Prometheus", alertText, StringComparison.Ordinal);
+        var actions = ShipBotHost.Actions(alert).Select(a => a["id"]!.GetValue<string>()).ToList();
+        Assert.Contains("resume", actions);
+        Assert.Contains("rollback", actions);
+
+        // Still unreadable: it stays halted at canary, and is not halted (or alerted) twice.
+        await Task.Delay(TimeSpan.FromSeconds(2.5));
+        var later = await host.ReleaseAsync(Release);
+        Assert.Equal("Halted", later["state"]!.GetValue<string>());
+        Assert.Single(PrometheusScenario.Audit(later), e => e["action"]!.GetValue<string>() == "HealthInconclusive");
+    }
+
+    private static int ClosedPort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+        listener.Stop();
+        return port;
+    }
+}
