@@ -38,14 +38,32 @@ public static partial class AdaptiveCards
             return compact;
         }
 
-        // Last resort: keep the head and the buttons, say what was left out.
+        // Last resort: keep the heading, the buttons and the footer; drop from the middle, biggest first,
+        // then shorten what is left; and say what was left out.
         var body = (JsonArray)compact["body"]!;
-        while (body.Count > 3 && Size(compact) > MaxBytes)
+        bool Pinned(JsonNode? node) => node is not null && (body.IndexOf(node) == 0 || (string?)node["type"] == "ActionSet" || body.IndexOf(node) == body.Count - 1);
+        var dropped = false;
+        while (Size(compact) > MaxBytes && body.Where(n => !Pinned(n)).OrderByDescending(n => Size(n!)).FirstOrDefault() is { } biggest)
         {
-            body.RemoveAt(body.Count - 2);
+            body.Remove(biggest);
+            dropped = true;
         }
 
-        body.Insert(body.Count - 1, Text("… more in `ship status`.", subtle: true));
+        foreach (var text in body.OfType<JsonObject>().Where(n => (string?)n["type"] == "TextBlock"))
+        {
+            if (Size(compact) <= MaxBytes)
+            {
+                break;
+            }
+
+            text["text"] = Cut((string?)text["text"] ?? string.Empty, 500);
+        }
+
+        if (dropped)
+        {
+            body.Insert(Math.Max(1, body.Count - 1), Text("… more in `ship status`.", subtle: true));
+        }
+
         return compact;
     }
 
@@ -85,7 +103,7 @@ public static partial class AdaptiveCards
             switch (block)
             {
                 case TextBlock t:
-                    body.Add(Text(Markup(t.Text, card.Mentions, names, mentions), weight: t.Emphasis ? "Bolder" : null));
+                    body.Add(Text(Markup(compact ? Cut(t.Text, 1500) : t.Text, card.Mentions, names, mentions), weight: t.Emphasis ? "Bolder" : null));
                     break;
                 case FactsBlock f:
                     body.Add(new JsonObject
@@ -112,7 +130,7 @@ public static partial class AdaptiveCards
                     body.Add(new JsonObject { ["type"] = "ActionSet", ["actions"] = new JsonArray([.. a.Actions.Select(x => (JsonNode)Action(x))]) });
                     break;
                 case ContextBlock c:
-                    body.Add(Text(Markup(c.Text, card.Mentions, names, mentions), subtle: true, size: "Small"));
+                    body.Add(Text(Markup(compact ? Cut(c.Text, 500) : c.Text, card.Mentions, names, mentions), subtle: true, size: "Small"));
                     break;
             }
         }
@@ -122,7 +140,7 @@ public static partial class AdaptiveCards
             ["type"] = "AdaptiveCard",
             ["$schema"] = Schema,
             ["version"] = Version,
-            ["fallbackText"] = Plain(card.Fallback),
+            ["fallbackText"] = Cut(Plain(card.Fallback), 300),
             ["body"] = body,
         };
         var msteams = new JsonObject { ["width"] = "Full" };
@@ -204,12 +222,14 @@ public static partial class AdaptiveCards
             body.Add(Text(Plain(action.Confirm)));
         }
 
+        // Input ids must be unique in a card; the button's data says which one carries its reason.
+        var inputId = $"input-{action.Id}-{(uint)StableHash(action.Value):x8}";
         if (action.Input is not null)
         {
             body.Add(new JsonObject
             {
                 ["type"] = "Input.Text",
-                ["id"] = "input",
+                ["id"] = inputId,
                 ["label"] = Plain(action.Input),
                 ["isRequired"] = true,
                 ["errorMessage"] = "A reason is required; it goes into the audit trail.",
@@ -226,14 +246,19 @@ public static partial class AdaptiveCards
             {
                 ["type"] = "AdaptiveCard",
                 ["body"] = body,
-                ["actions"] = new JsonArray(Execute($"Confirm: {action.Label.TrimEnd('…')}", action)),
+                ["actions"] = new JsonArray(Execute($"Confirm: {action.Label.TrimEnd('…')}", action, action.Input is null ? null : inputId)),
             },
         };
     }
 
-    private static JsonObject Execute(string title, CardAction action)
+    private static JsonObject Execute(string title, CardAction action, string? inputId = null)
     {
         var data = new JsonObject { ["command"] = action.Value };
+        if (inputId is not null)
+        {
+            data["inputId"] = inputId;
+        }
+
         var execute = new JsonObject
         {
             ["type"] = "Action.Execute",
@@ -313,6 +338,18 @@ public static partial class AdaptiveCards
 
     /// <summary>Text without anything Teams would read as markup of its own (&lt;at&gt; and other tags).</summary>
     private static string Plain(string text) => text.Replace("<", "‹", StringComparison.Ordinal).Replace(">", "›", StringComparison.Ordinal);
+
+    /// <summary>A hash that is the same in every process (string.GetHashCode is randomised per process).</summary>
+    private static int StableHash(string text)
+    {
+        var hash = 17;
+        foreach (var c in text)
+        {
+            hash = unchecked((hash * 31) + c);
+        }
+
+        return hash;
+    }
 
     private static string Cut(string text, int max) => text.Length <= max ? text : text[..(max - 1)] + "…";
 

@@ -37,10 +37,18 @@ public sealed partial class BotConnectorClient
         _options = options.Value;
         _time = time;
         _logger = logger;
-        _pipeline = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time }
+        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
+        if (_options.MaxRetries <= 0)
+        {
+            // Polly needs at least one retry; 0 means "call once".
+            _pipeline = builder.Build();
+            return;
+        }
+
+        _pipeline = builder
             .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
             {
-                MaxRetryAttempts = Math.Max(0, _options.MaxRetries),
+                MaxRetryAttempts = _options.MaxRetries,
                 BackoffType = DelayBackoffType.Exponential,
                 UseJitter = true,
                 Delay = TimeSpan.FromMilliseconds(300),

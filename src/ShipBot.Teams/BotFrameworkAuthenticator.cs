@@ -32,8 +32,8 @@ public sealed partial class BotFrameworkAuthenticator
 
     private readonly TeamsOptions _options;
     private readonly ILogger<BotFrameworkAuthenticator> _logger;
-    private readonly ConfigurationManager<OpenIdConnectConfiguration> _botFramework;
-    private readonly ConfigurationManager<OpenIdConnectConfiguration>? _entra;
+    private readonly KeySource _botFramework;
+    private readonly KeySource? _entra;
     private readonly JsonWebTokenHandler _handler = new() { MapInboundClaims = false };
     private readonly TimeProvider _time;
 
@@ -43,10 +43,10 @@ public sealed partial class BotFrameworkAuthenticator
         _options = options.Value;
         _logger = logger;
         _time = time;
-        _botFramework = Manager(_options.OpenIdMetadataUrl, http);
+        _botFramework = new KeySource(_options.OpenIdMetadataUrl, http);
         if (!string.IsNullOrWhiteSpace(_options.TenantId))
         {
-            _entra = Manager(new Uri(_options.EntraOpenIdMetadataUrl.Replace("{tenant}", _options.TenantId, StringComparison.Ordinal)), http);
+            _entra = new KeySource(new Uri(_options.EntraOpenIdMetadataUrl.Replace("{tenant}", _options.TenantId, StringComparison.Ordinal)), http);
         }
     }
 
@@ -91,7 +91,7 @@ public sealed partial class BotFrameworkAuthenticator
     }
 
     private async Task<(bool Valid, JsonWebToken? Token, IReadOnlyList<string> Endorsements, string? Failure)> ValidateWithAsync(
-        ConfigurationManager<OpenIdConnectConfiguration> manager, string token, IReadOnlyList<string> issuers, CancellationToken ct)
+        KeySource source, string token, IReadOnlyList<string> issuers, CancellationToken ct)
     {
         JsonWebToken parsed;
         try
@@ -108,7 +108,7 @@ public sealed partial class BotFrameworkAuthenticator
             OpenIdConnectConfiguration config;
             try
             {
-                config = await manager.GetConfigurationAsync(ct).ConfigureAwait(false);
+                config = attempt == 0 ? await source.CurrentAsync(_time.GetUtcNow(), ct).ConfigureAwait(false) : await source.FreshAsync(_time.GetUtcNow(), ct).ConfigureAwait(false);
             }
             catch (InvalidOperationException ex)
             {
@@ -142,8 +142,8 @@ public sealed partial class BotFrameworkAuthenticator
 
             if (attempt == 0 && result.Exception is SecurityTokenSignatureKeyNotFoundException)
             {
-                // A key we have not seen yet: the keys may have rolled over.
-                manager.RequestRefresh();
+                // A key we have not seen yet: the keys may have rolled over. Fetch them now (at most
+                // every 30 s), rather than failing this request while a background refresh runs.
                 continue;
             }
 
@@ -190,15 +190,57 @@ public sealed partial class BotFrameworkAuthenticator
     private static bool SameUrl(string? a, string? b) =>
         a is not null && b is not null && string.Equals(a.TrimEnd('/'), b.TrimEnd('/'), StringComparison.OrdinalIgnoreCase);
 
-    private static ConfigurationManager<OpenIdConnectConfiguration> Manager(Uri url, HttpClient http)
+    /// <summary>One metadata document's keys: cached by a configuration manager (refreshed daily), and fetched directly when a token names a key it does not have.</summary>
+    private sealed class KeySource
     {
-        // HTTPS always, except a loopback metadata server (tests serve their own keys).
-        var loopback = url.IsLoopback || (IPAddress.TryParse(url.Host, out var ip) && IPAddress.IsLoopback(ip));
-        return new ConfigurationManager<OpenIdConnectConfiguration>(url.AbsoluteUri, new OpenIdConnectConfigurationRetriever(), new HttpDocumentRetriever(http) { RequireHttps = !loopback })
+        private static readonly TimeSpan MinFetchInterval = TimeSpan.FromSeconds(30);
+        private readonly string _url;
+        private readonly HttpDocumentRetriever _retriever;
+        private readonly ConfigurationManager<OpenIdConnectConfiguration> _manager;
+        private readonly SemaphoreSlim _gate = new(1, 1);
+        private OpenIdConnectConfiguration? _fresh;
+        private DateTimeOffset _freshAt = DateTimeOffset.MinValue;
+
+        public KeySource(Uri url, HttpClient http)
         {
-            AutomaticRefreshInterval = TimeSpan.FromHours(24),
-            RefreshInterval = TimeSpan.FromMinutes(1),
-        };
+            // HTTPS always, except a loopback metadata server (tests serve their own keys).
+            var loopback = url.IsLoopback || (IPAddress.TryParse(url.Host, out var ip) && IPAddress.IsLoopback(ip));
+            _url = url.AbsoluteUri;
+            _retriever = new HttpDocumentRetriever(http) { RequireHttps = !loopback };
+            _manager = new ConfigurationManager<OpenIdConnectConfiguration>(_url, new OpenIdConnectConfigurationRetriever(), _retriever)
+            {
+                AutomaticRefreshInterval = TimeSpan.FromHours(24),
+                RefreshInterval = TimeSpan.FromMinutes(1),
+            };
+        }
+
+        /// <summary>The cached keys, or the directly fetched ones when they are newer.</summary>
+        public async Task<OpenIdConnectConfiguration> CurrentAsync(DateTimeOffset now, CancellationToken ct) =>
+            _fresh is { } fresh && now - _freshAt < TimeSpan.FromHours(1) ? fresh : await _manager.GetConfigurationAsync(ct).ConfigureAwait(false);
+
+        public async Task<OpenIdConnectConfiguration> FreshAsync(DateTimeOffset now, CancellationToken ct)
+        {
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            try
+            {
+                if (_fresh is null || now - _freshAt >= MinFetchInterval)
+                {
+                    _fresh = await OpenIdConnectConfigurationRetriever.GetAsync(_url, _retriever, ct).ConfigureAwait(false);
+                    _freshAt = now;
+                    _manager.RequestRefresh();
+                }
+
+                return _fresh;
+            }
+            catch (Exception ex) when (ex is IOException or HttpRequestException or InvalidOperationException)
+            {
+                throw new InvalidOperationException($"could not fetch {_url}: {ex.Message}", ex);
+            }
+            finally
+            {
+                _gate.Release();
+            }
+        }
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Bot Framework signing keys unavailable: {Reason}")]

@@ -98,7 +98,7 @@ public sealed partial class TeamsInbound(
             return InvokeMessage(400, "This card action carries no command.");
         }
 
-        var input = ((string?)data["input"])?.Trim();
+        var input = InputOf(data);
         var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct).ConfigureAwait(false);
         if (reply.Card is not null && reply.Visibility == ReplyVisibility.InChannel)
         {
@@ -119,7 +119,7 @@ public sealed partial class TeamsInbound(
     private async Task OnSubmitAsync(JsonObject activity, JsonObject data, CancellationToken ct)
     {
         var command = (string)data["command"]!;
-        var input = ((string?)data["input"])?.Trim();
+        var input = InputOf(data);
         var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct).ConfigureAwait(false);
         if (!(reply.Changed && reply.Visibility == ReplyVisibility.Ephemeral))
         {
@@ -181,6 +181,10 @@ public sealed partial class TeamsInbound(
             LogReplyFailed(ex.Message);
         }
     }
+
+    /// <summary>The reason typed into the button's input (its id is in data.inputId; inputs are merged into data by id).</summary>
+    private static string? InputOf(JsonObject data) =>
+        ((string?)data["inputId"] is { Length: > 0 } id ? data[id] : data["input"]) is JsonValue v && v.TryGetValue<string>(out var text) ? text.Trim() : null;
 
     private static JsonObject InvokeMessage(int status, string text) => new()
     {

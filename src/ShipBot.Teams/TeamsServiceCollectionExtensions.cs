@@ -69,7 +69,7 @@ public sealed class TeamsOptionsValidator : IValidateOptions<TeamsOptions>
         }
 
         var metadata = options.OpenIdMetadataUrl;
-        if (!metadata.IsAbsoluteUri || (metadata.Scheme != "https" && !metadata.IsLoopback))
+        if (!metadata.IsAbsoluteUri || !(metadata.Scheme == "https" || (metadata.Scheme == "http" && metadata.IsLoopback)))
         {
             errors.Add($"Teams:OpenIdMetadataUrl must be an https URL (http only on loopback, for tests); got '{metadata}'.");
         }
