@@ -2,6 +2,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
 using ShipBot.Slack;
+using ShipBot.Teams;
 
 namespace ShipBot.Host;
 
@@ -38,6 +39,7 @@ public static class ShipBotApp
             .AddQuartzScheduling()
             .AddConsole();
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
+        var teams = builder.Services.AddShipBotTeams(builder.Configuration);
         builder.Services.AddRateLimiter(o =>
         {
             // Inbound commands and clicks are limited per client address (a burst of 200, then 100 a second);
@@ -51,9 +53,13 @@ public static class ShipBotApp
                     return RateLimitPartition.GetNoLimiter(string.Empty);
                 }
 
-                if (context.Request.Path.StartsWithSegments("/slack") || context.Request.Path.StartsWithSegments("/hooks"))
+                // Chat platforms and Alertmanager deliver for a whole workspace or cluster from a few addresses:
+                // each gets one larger bucket of its own.
+                var path = context.Request.Path;
+                var platform = path.StartsWithSegments("/slack") ? "slack" : path.StartsWithSegments("/api/messages") ? "teams" : path.StartsWithSegments("/hooks") ? "hooks" : null;
+                if (platform is not null)
                 {
-                    return RateLimitPartition.GetTokenBucketLimiter(context.Request.Path.StartsWithSegments("/slack") ? "platform:slack" : "platform:hooks", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
+                    return RateLimitPartition.GetTokenBucketLimiter($"platform:{platform}", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
                 }
 
                 return RateLimitPartition.GetTokenBucketLimiter(
@@ -105,11 +111,23 @@ public static class ShipBotApp
             startup.LogInformation("Alertmanager receiver off: set ShipBot:Alertmanager:BearerToken (or Username and Password) to enable POST /hooks/alertmanager.");
         }
 
+        if (teams)
+        {
+            app.MapShipBotTeams();
+            var teamsOptions = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShipBot.Teams.TeamsOptions>>().Value;
+            startup.LogInformation("Teams enabled: /api/messages for app {AppId}", teamsOptions.AppId);
+            if (teamsOptions.AllowUnauthenticatedLoopback)
+            {
+                startup.LogWarning("!!! Teams:AllowUnauthenticatedLoopback is ON: /api/messages accepts requests WITHOUT a token from loopback addresses (local emulators). Never enable this on a reachable host. !!!");
+            }
+        }
+
         if (slack)
         {
             app.MapShipBotSlack();
             startup.LogInformation("Slack enabled: /slack/commands, /slack/interactions, /slack/events{SocketMode}", app.Services.GetService<ShipBot.Slack.SlackSocketMode>() is null ? string.Empty : " and Socket Mode");
         }
+
         return app;
     }
 

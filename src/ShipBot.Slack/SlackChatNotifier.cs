@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ShipBot.Coordinator.Chat;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
@@ -23,101 +24,49 @@ public sealed partial class SlackChatNotifier(SlackWebApi api, IChatStateStore s
     public const string PlatformName = "slack";
 
     private static readonly TimeSpan RefTtl = TimeSpan.FromDays(90);
-    private readonly ConcurrentDictionary<string, Lane> _lanes = new(StringComparer.Ordinal);
 
     // A digest of the last payload sent per key, to skip updates that would change nothing.
     private readonly ConcurrentDictionary<string, string> _lastSent = new(StringComparer.Ordinal);
+    private MessageLanes<Pending>? _lanes;
 
     public string Platform => PlatformName;
 
     public static string RefKey(string key) => $"slack:msg:{key}";
 
+    private MessageLanes<Pending> Lanes => LazyInitializer.EnsureInitialized(ref _lanes, () => new MessageLanes<Pending>(DeliverAsync, (key, ex) => LogPublishFailed(key, ex.Message), time));
+
     public async Task PublishAsync(Conversation conversation, string key, Card card, string? threadKey = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(conversation);
         ArgumentNullException.ThrowIfNull(card);
-        var item = new Pending(conversation.Channel, SlackBlockKit.Message(card), threadKey);
-        while (true)
-        {
-            var lane = _lanes.GetOrAdd(key, k => new Lane(k));
-            lock (lane)
-            {
-                if (lane.Closed)
-                {
-                    continue;
-                }
-
-                lane.Next?.Done.TrySetResult(false);
-                lane.Next = item;
-                if (!lane.Running)
-                {
-                    lane.Running = true;
-                    _ = Task.Run(() => RunAsync(lane), CancellationToken.None);
-                }
-            }
-
-            break;
-        }
 
         // Usually the call is done well within the wait; when Slack is slow or rate limiting, the
         // coordinator goes on and the lane finishes in the background.
-        await Task.WhenAny(item.Done.Task, Task.Delay(options.Value.PublishWait, time, cancellationToken)).ConfigureAwait(false);
+        await Lanes.PublishAsync(key, new Pending(conversation.Channel, SlackBlockKit.Message(card), threadKey), options.Value.PublishWait, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task RunAsync(Lane lane)
-    {
-        while (true)
-        {
-            Pending? item;
-            lock (lane)
-            {
-                item = lane.Next;
-                lane.Next = null;
-                if (item is null)
-                {
-                    lane.Running = false;
-                    lane.Closed = true;
-                    _lanes.TryRemove(new KeyValuePair<string, Lane>(lane.Key, lane));
-                    return;
-                }
-            }
-
-            try
-            {
-                await DeliverAsync(lane, item).ConfigureAwait(false);
-                item.Done.TrySetResult(true);
-            }
-            catch (Exception ex)
-            {
-                // Whatever went wrong, the lane must go on: a lane that died would silence this message for good.
-                LogPublishFailed(lane.Key, ex.Message);
-                item.Done.TrySetResult(false);
-            }
-        }
-    }
-
-    private async Task DeliverAsync(Lane lane, Pending item)
+    private async Task DeliverAsync(string laneKey, Pending item)
     {
         var payload = Convert.ToBase64String(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(item.Message.ToJsonString())));
-        var existing = SlackMessageRef.Parse(await state.GetAsync(RefKey(lane.Key)).ConfigureAwait(false));
+        var existing = SlackMessageRef.Parse(await state.GetAsync(RefKey(laneKey)).ConfigureAwait(false));
         if (existing is not null)
         {
-            if (_lastSent.TryGetValue(lane.Key, out var last) && last == payload)
+            if (_lastSent.TryGetValue(laneKey, out var last) && last == payload)
             {
                 return;
             }
 
             try
             {
-                _lastSent.TryRemove(lane.Key, out _);
+                _lastSent.TryRemove(laneKey, out _);
                 await api.UpdateAsync(existing, item.Message).ConfigureAwait(false);
-                Remember(lane.Key, payload);
+                Remember(laneKey, payload);
                 return;
             }
             catch (SlackApiException ex) when (ex.Error is "message_not_found" or "cant_update_message" or "channel_not_found" or "is_archived")
             {
                 // Deleted (or unreachable) message: post a fresh one below and remember that instead.
-                LogRepost(lane.Key, ex.Error);
+                LogRepost(laneKey, ex.Error);
             }
         }
 
@@ -130,8 +79,8 @@ public sealed partial class SlackChatNotifier(SlackWebApi api, IChatStateStore s
 
         var answer = await api.PostMessageAsync(item.Channel, item.Message, threadTs, broadcast: threadTs is not null).ConfigureAwait(false);
         var posted = new SlackMessageRef((string?)answer["channel"] ?? item.Channel, (string?)answer["ts"] ?? throw new SlackApiException("chat.postMessage", "no_ts"));
-        await state.SetAsync(RefKey(lane.Key), posted.ToString(), RefTtl).ConfigureAwait(false);
-        Remember(lane.Key, payload);
+        await state.SetAsync(RefKey(laneKey), posted.ToString(), RefTtl).ConfigureAwait(false);
+        Remember(laneKey, payload);
     }
 
     private void Remember(string key, string digest)
@@ -150,19 +99,5 @@ public sealed partial class SlackChatNotifier(SlackWebApi api, IChatStateStore s
     [LoggerMessage(Level = LogLevel.Information, Message = "Slack message of {Key} is gone ({Error}); posting a new one")]
     private partial void LogRepost(string key, string error);
 
-    private sealed record Pending(string Channel, JsonObject Message, string? ThreadKey)
-    {
-        public TaskCompletionSource<bool> Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    }
-
-    private sealed class Lane(string key)
-    {
-        public string Key { get; } = key;
-
-        public Pending? Next { get; set; }
-
-        public bool Running { get; set; }
-
-        public bool Closed { get; set; }
-    }
+    private sealed record Pending(string Channel, JsonObject Message, string? ThreadKey);
 }

@@ -1,0 +1,153 @@
+using ShipBot.Core.Cards;
+using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
+using ShipBot.Core.Tests.TestSupport;
+
+namespace ShipBot.Teams.Tests.TestSupport;
+
+/// <summary>
+/// Every kind of card ShipBot emits, built from real releases walked through the aggregate
+/// (<see cref="ReleaseScenario"/>), plus the largest inputs people can give them: long contracts,
+/// long reasons, many releases, long audit trails.
+/// </summary>
+internal static class RealCards
+{
+    /// <summary>Display names of the scenario's people, as Teams would resolve them for mentions.</summary>
+    public static IReadOnlyDictionary<string, string> Names { get; } = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        [People.Alice.Id] = "Alice Martin",
+        [People.Bob.Id] = "Bob Okafor",
+        [People.Olga.Id] = "Olga Petrova",
+    };
+
+    /// <summary>Cards of ordinary size.</summary>
+    public static readonly string[] Ordinary =
+    [
+        "draft", "draft-hotfix", "awaiting-approval", "staging", "canary-with-health", "release-decision-pending",
+        "validating", "operating", "paused", "halted-while-service-halted", "rolling-back", "rolled-back", "completed",
+        "rollback-alert-breach", "rollback-alert-rolled-back-group", "decision", "decision-closed", "halt-alert", "list-empty",
+        "audit-long",
+    ];
+
+    /// <summary>Cards whose content alone is over Teams' message size, in facts and checklist details: the renderer's compact form must bring them under.</summary>
+    public static readonly string[] Compactable = ["draft-long-contract"];
+
+    /// <summary>Cards whose content alone is over Teams' message size, in long text (a reason, a list, an audit trail) and in the notification fallback.</summary>
+    public static readonly string[] Oversized = ["list-many", "audit-long-reasons", "halted-long-reason", "halt-alert-long-reason"];
+
+    public static IEnumerable<string> All => [.. Ordinary, .. Compactable, .. Oversized];
+
+    /// <summary>Every card the renderer brings under the size limit today.</summary>
+    public static TheoryData<string> WithinLimitData() => [.. Ordinary, .. Compactable];
+
+    public static TheoryData<string> OversizedData() => [.. Oversized];
+
+    public static TheoryData<string> OrdinaryData() => [.. Ordinary];
+
+    public static TheoryData<string> AllData() => [.. All];
+
+    public static Card Build(string name)
+    {
+        switch (name)
+        {
+            case "draft":
+                return Release(ReleaseScenario.Create());
+            case "draft-long-contract":
+                var contract = ReleaseScenario.Contract with
+                {
+                    Changes = [.. Enumerable.Range(1, 300).Select(i => $"change {i}: <b>fix</b> & **tidy** the 😀 cart {new string('x', 40)}")],
+                    Flags = [.. Enumerable.Range(1, 80).Select(i => $"flag-{i}-{new string('f', 30)}")],
+                };
+                return Release(ReleaseScenario.Create(contract: contract));
+            case "draft-hotfix":
+                return Release(ReleaseScenario.Create(kind: ShipBot.Core.Plans.ReleaseKind.HotfixP0));
+            case "awaiting-approval":
+                return Release(ReleaseScenario.In(ReleaseState.AwaitingApproval));
+            case "staging":
+                return Release(ReleaseScenario.In(ReleaseState.Staging));
+            case "canary-with-health":
+                return Release(ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(4)));
+            case "release-decision-pending":
+                return Release(WithDecision());
+            case "validating":
+                return Release(ReleaseScenario.In(ReleaseState.Validating));
+            case "operating":
+                return Release(ReleaseScenario.In(ReleaseState.Operating));
+            case "paused":
+                return Release(ReleaseScenario.In(ReleaseState.Paused));
+            case "halted-while-service-halted":
+                var halted = ReleaseScenario.In(ReleaseState.Halted);
+                return ReleaseCards.Release(halted.Release, new ServiceHalt("checkout", "incident <INC-42> & payments", "olga", halted.Now), halted.Now);
+            case "halted-long-reason":
+                var haltedLong = ReleaseScenario.Create().ToStage(0);
+                haltedLong.Do((r, now) => r.Halt(LongText("halted because ", 30_000), People.Olga.Name, now));
+                return Release(haltedLong);
+            case "rolling-back":
+                return Release(ReleaseScenario.In(ReleaseState.RollingBack));
+            case "rolled-back":
+                return Release(ReleaseScenario.In(ReleaseState.RolledBack));
+            case "completed":
+                return Release(ReleaseScenario.In(ReleaseState.Completed));
+            case "rollback-alert-breach":
+                var breach = ReleaseScenario.In(ReleaseState.Canary);
+                breach.Do((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), TimeSpan.FromMinutes(15), now));
+                return ReleaseCards.RollbackAlert(breach.Release, breach.Policy, null, breach.Now);
+            case "rollback-alert-rolled-back-group":
+                var rolledBack = ReleaseScenario.In(ReleaseState.RolledBack);
+                return ReleaseCards.RollbackAlert(rolledBack.Release, rolledBack.Policy with { OnCall = ["group:S0PAYMENTS", People.Olga.Id] }, "webhook 200 in 340 ms", rolledBack.Now);
+            case "decision":
+                var decision = WithDecision().Advance(TimeSpan.FromMinutes(3));
+                return ReleaseCards.Decision(decision.Release, decision.Policy, decision.Now);
+            case "decision-closed":
+                return ReleaseCards.DecisionClosed(WithDecision().Release, "@olga chose hold at 09:45:00 UTC");
+            case "halt-alert":
+                return ReleaseCards.HaltAlert("checkout", "staging smoke checks failed: login 500 <html>", ReleaseScenario.DefaultPolicy, UnhaltAction());
+            case "halt-alert-long-reason":
+                return ReleaseCards.HaltAlert("checkout", LongText("staging smoke checks failed: ", 30_000), ReleaseScenario.DefaultPolicy, UnhaltAction());
+            case "list-many":
+                var states = new[] { ReleaseState.Draft, ReleaseState.AwaitingApproval, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.Halted, ReleaseState.Paused, ReleaseState.Validating };
+                var releases = Enumerable.Range(0, 120).Select(i => ReleaseScenario.In(states[i % states.Length]).Release).ToList();
+                var halts = Enumerable.Range(0, 30).Select(i => new ServiceHalt($"service-{i}", $"incident {i} <&> {new string('r', 100)}", "olga", ReleaseScenario.Start)).ToList();
+                return ReleaseCards.List(releases, [new ServiceHalt(ServiceHalt.Everything, "freeze", "olga", ReleaseScenario.Start), .. halts], ReleaseScenario.Start);
+            case "list-empty":
+                return ReleaseCards.List([], [], ReleaseScenario.Start);
+            case "audit-long":
+                var audit = Enumerable.Range(1, 500)
+                    .Select(i => new AuditEntry(ReleaseScenario.Start.AddSeconds(i), "alice", "check", $"entry {i} <{new string('d', 200)}> & 👍🏽"))
+                    .ToList();
+                return ReleaseCards.Audit(ReleaseScenario.Create().Release, audit);
+            case "audit-long-reasons":
+                // Waivers, rejections and rollbacks record the reason people typed; a card input takes 500 characters, a typed command more.
+                var reasons = Enumerable.Range(1, 500)
+                    .Select(i => new AuditEntry(ReleaseScenario.Start.AddSeconds(i), "bob", "waive", LongText($"reason {i}: ", 900)))
+                    .ToList();
+                return ReleaseCards.Audit(ReleaseScenario.Create().Release, reasons);
+            default:
+                throw new ArgumentOutOfRangeException(nameof(name), name, null);
+        }
+    }
+
+    private static Card Release(ReleaseScenario scenario) => ReleaseCards.Release(scenario.Release, null, scenario.Now);
+
+    private static IReadOnlyList<CardAction> UnhaltAction() =>
+        [new CardAction("unhalt", "Unhalt…", "unhalt checkout", ActionStyle.Default, "Unhalt checkout?", "Why is it safe?")];
+
+    private static string LongText(string prefix, int length)
+    {
+        var words = "the login probe <svc-auth> returned 500 & the canary error rate rose ";
+        var text = new System.Text.StringBuilder(prefix);
+        while (text.Length < length)
+        {
+            text.Append(words);
+        }
+
+        return text.ToString(0, length);
+    }
+
+    private static ReleaseScenario WithDecision()
+    {
+        var scenario = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        scenario.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), TimeSpan.FromMinutes(15), now));
+        return scenario;
+    }
+}
