@@ -6,11 +6,23 @@
 #   bash bench/run.sh --only transitions,store --seconds 3   # sections: transitions, breakdown, ticks, store, calls, recovery, lag
 #   bash bench/run.sh --only recovery --releases 10000
 #   bash bench/run.sh --only lag --lag-modes real --runs 1
+#   bash bench/run.sh slack                             # Slack acknowledgement under load (about 3.5-4 minutes), see docs/benchmarks.md
+#   bash bench/run.sh slack --stores memory --rates 500 --slack-seconds 10 --runs 1   # a quick look
+# The slack mode starts ShipBot (Release build of src/ShipBot.Host) as a separate process and loads it
+# from another process: open loop from ShipBot.Bench, closed loop from wrk (Debian: apt-get install wrk;
+# without it, ShipBot.Bench's own closed-loop generator is used).
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+mode=()
+if [ "${1:-}" = slack ]; then
+  shift
+  mode=(--mode slack)
+  command -v wrk >/dev/null 2>&1 || echo "wrk is not installed (Debian: apt-get install -y wrk): the closed loop uses ShipBot.Bench's own generator" >&2
+fi
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }
 
@@ -39,7 +51,7 @@ redis-cli -p "$port" ping >/dev/null
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 dotnet build bench/ShipBot.Bench -c Release --nologo -v quiet >&2
-cmd=(dotnet run -c Release --no-build --project bench/ShipBot.Bench -- --redis "127.0.0.1:$port" "$@")
+cmd=(dotnet run -c Release --no-build --project bench/ShipBot.Bench -- --redis "127.0.0.1:$port" "${mode[@]}" "$@")
 echo "Running: ${cmd[*]}" >&2
 timeout --signal=TERM --kill-after=30 "${BENCH_TIMEOUT:-45m}" "${cmd[@]}" | tee "$report"
 echo "Report kept in $report" >&2

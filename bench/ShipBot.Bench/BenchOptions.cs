@@ -37,8 +37,59 @@ public sealed record BenchOptions
     /// <summary>States the recovery / lag data set is spread over (equal shares); default <see cref="Fixtures.RecoveryStates"/>.</summary>
     public IReadOnlyList<ShipBot.Core.Releases.ReleaseState> SeedStates { get; init; } = Fixtures.RecoveryStates;
 
-    /// <summary>Internal: run one child measurement (recover, lag-light, lag-real, lag-spread) and print its RESULT line.</summary>
+    /// <summary>Internal: run one child measurement (recover, lag-light, lag-real, lag-spread, slack-load) and print its RESULT line.</summary>
     public string? Child { get; init; }
+
+    /// <summary><c>store</c> (the sections above, the default) or <c>slack</c> (the Slack acknowledgement benchmark; <c>bash bench/run.sh slack</c>).</summary>
+    public string Mode { get; init; } = "store";
+
+    /// <summary>Slack: open-loop arrival rates (req/s). The first gets <see cref="Runs"/> runs of <see cref="SlackSeconds"/>, the others one run of <see cref="SlackHighSeconds"/>.</summary>
+    public IReadOnlyList<double> SlackRates { get; init; } = [500, 1000];
+
+    public double SlackSeconds { get; init; } = 15;
+
+    public double SlackHighSeconds { get; init; } = 6;
+
+    /// <summary>Slack: unmeasured seconds at the series' rate before each open-loop series.</summary>
+    public double SlackWarmup { get; init; } = 2;
+
+    /// <summary>Slack: unmeasured seconds before the first series of a freshly started ShipBot (JIT tiering).</summary>
+    public double FreshWarmup { get; init; } = 10;
+
+    /// <summary>Slack: the request kinds: command (signed /ship status) and button (signed block_actions click).</summary>
+    public IReadOnlyList<string> Kinds { get; init; } = ["command", "button"];
+
+    /// <summary>Slack: closed-loop connections, seconds per run and runs.</summary>
+    public int Connections { get; init; } = 32;
+
+    public double ClosedSeconds { get; init; } = 8;
+
+    public int ClosedRuns { get; init; } = 1;
+
+    /// <summary>Slack: unique requests precomputed per closed-loop second, for commands and for clicks (upper bounds on the expected throughput; running out makes the generator send copies, which ShipBot refuses as replays).</summary>
+    public double ClosedBudget { get; init; } = 25000;
+
+    public double ClosedBudgetClicks { get; init; } = 10000;
+
+    /// <summary>Slack: closed-loop load generator: auto (wrk when on PATH), wrk or dotnet.</summary>
+    public string ClosedTool { get; init; } = "auto";
+
+    /// <summary>Slack: the ShipBot configurations, in order: memory (in-memory store, as shipped: the full plan), unlimited (diagnostic: in-memory, rate limiter removed; closed loop only) and redis (once, shorter).</summary>
+    public IReadOnlyList<string> SlackStores { get; init; } = ["memory", "unlimited", "redis"];
+
+    public double SlackRedisSeconds { get; init; } = 10;
+
+    /// <summary>Slack: ShipBot's GC (workstation as in the Dockerfile, or server as the Web SDK's default).</summary>
+    public string HostGc { get; init; } = "workstation";
+
+    /// <summary>Slack, diagnostic: extra environment variables for ShipBot (<c>--host-env KEY=VALUE</c>, repeatable).</summary>
+    public IReadOnlyList<string> HostEnv { get; init; } = [];
+
+    /// <summary>Slack, diagnostic: clicks carry no response_url (refusals then go through chat.postEphemeral).</summary>
+    public bool NoResponseUrl { get; init; }
+
+    /// <summary>Internal: the load child's spec (JSON file).</summary>
+    public string? LoadSpec { get; init; }
 
     public static BenchOptions Parse(string[] args)
     {
@@ -60,6 +111,25 @@ public sealed record BenchOptions
                 "--lag-modes" => o with { LagModes = Next().Split(',').ToList() },
                 "--seed-states" => o with { SeedStates = Next().Split(',').Select(Enum.Parse<ShipBot.Core.Releases.ReleaseState>).ToList() },
                 "--child" => o with { Child = Next() },
+                "--mode" => o with { Mode = Next() },
+                "--rates" => o with { SlackRates = Next().Split(',').Select(r => double.Parse(r, CultureInfo.InvariantCulture)).ToList() },
+                "--slack-seconds" => o with { SlackSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--high-seconds" => o with { SlackHighSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--slack-warmup" => o with { SlackWarmup = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--fresh-warmup" => o with { FreshWarmup = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--kinds" => o with { Kinds = Next().Split(',').ToList() },
+                "--connections" => o with { Connections = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--closed-seconds" => o with { ClosedSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--closed-runs" => o with { ClosedRuns = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--closed-budget" => o with { ClosedBudget = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--closed-budget-clicks" => o with { ClosedBudgetClicks = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--closed-tool" => o with { ClosedTool = Next() },
+                "--stores" => o with { SlackStores = Next().Split(',').ToList() },
+                "--redis-seconds" => o with { SlackRedisSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--host-gc" => o with { HostGc = Next() },
+                "--load-spec" => o with { LoadSpec = Next() },
+                "--no-response-url" => o with { NoResponseUrl = true },
+                "--host-env" => o with { HostEnv = [.. o.HostEnv, Next()] },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
@@ -72,6 +142,13 @@ public sealed record BenchOptions
         if (o.Runs < 1 || o.Levels.Count == 0 || o.Levels.Any(l => l < 1) || o.Seconds <= 0 || o.Releases < 1 || o.TickSeconds < 1 || o.TickRounds < 1)
         {
             throw new ArgumentException("runs, levels, seconds, releases, tick-seconds and tick-rounds must be positive");
+        }
+
+        if (o.Mode is not ("store" or "slack") || o.ClosedTool is not ("auto" or "wrk" or "dotnet") || o.HostGc is not ("workstation" or "server")
+            || o.SlackStores.Count == 0 || o.SlackStores.Any(s => s is not ("memory" or "unlimited" or "redis")) || o.SlackRates.Count == 0 || o.SlackRates.Any(r => r <= 0)
+            || o.Kinds.Count == 0 || o.Kinds.Any(k => k is not ("command" or "button")) || o.FreshWarmup < 0 || o.SlackSeconds <= 0 || o.SlackHighSeconds <= 0 || o.SlackWarmup < 0 || o.Connections < 1 || o.ClosedSeconds <= 0 || o.ClosedRuns < 1 || o.ClosedBudget <= 0 || o.ClosedBudgetClicks <= 0 || o.SlackRedisSeconds <= 0)
+        {
+            throw new ArgumentException("invalid Slack benchmark option: --mode store|slack, --closed-tool auto|wrk|dotnet, --host-gc workstation|server, --stores memory,unlimited,redis, --kinds command,button; rates, seconds, connections and runs positive");
         }
 
         if (o.SeedStates.Count == 0 || o.SeedStates.Any(s => !Fixtures.RecoveryStates.Contains(s)))

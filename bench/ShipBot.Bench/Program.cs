@@ -14,6 +14,12 @@ using StackExchange.Redis;
 var options = BenchOptions.Parse(args);
 var json = new JsonSerializerOptions { IncludeFields = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
+if (options.Child == "shipbot-unlimited")
+{
+    await UnlimitedHost.RunAsync();
+    return 0;
+}
+
 if (options.Child is { } child)
 {
     object result = child switch
@@ -23,10 +29,17 @@ if (options.Child is { } child)
         "lag-light" => await Children.LagAsync(options, "light"),
         "lag-real" => await Children.LagAsync(options, "real"),
         "lag-spread" => await Children.LagAsync(options, "spread"),
+        "slack-load" => await SlackLoad.RunAsync(JsonSerializer.Deserialize<SlackLoadSpec>(await File.ReadAllTextAsync(options.LoadSpec ?? throw new ArgumentException("--load-spec is required")), json)
+            ?? throw new ArgumentException("empty --load-spec")),
         _ => throw new ArgumentException($"unknown child {child}"),
     };
     Console.Out.WriteLine("RESULT " + JsonSerializer.Serialize(result, result.GetType(), json));
     return 0;
+}
+
+if (options.Mode == "slack")
+{
+    return await SlackAckBench.RunAsync(options);
 }
 
 var admin = await ConnectionMultiplexer.ConnectAsync($"{options.Redis},allowAdmin=true");

@@ -46,6 +46,7 @@ public sealed partial class SlackInbound(
     private const string ReasonInput = "reason";
     private static readonly TimeSpan EventWindow = TimeSpan.FromHours(1);
     private readonly ConcurrentDictionary<string, ResponseUrlUse> _responseUrls = new(StringComparer.Ordinal);
+    private long _nextPruneTicks;
 
     /// <summary>Handles a slash command; returns the acknowledgement body.</summary>
     public async Task<JsonObject> OnSlashCommandAsync(SlashCommand command, CancellationToken ct = default)
@@ -338,7 +339,10 @@ public sealed partial class SlackInbound(
     private bool TryUse(string responseUrl)
     {
         var now = time.GetUtcNow();
-        if (_responseUrls.Count > 10_000)
+
+        // Expired URLs are dropped at most once a minute: scanning on every click made clicks slower the more there had been.
+        var next = Interlocked.Read(ref _nextPruneTicks);
+        if (now.UtcTicks >= next && Interlocked.CompareExchange(ref _nextPruneTicks, (now + TimeSpan.FromMinutes(1)).UtcTicks, next) == next)
         {
             foreach (var old in _responseUrls.Where(u => u.Value.First + TimeSpan.FromMinutes(30) < now).Select(u => u.Key).ToList())
             {
