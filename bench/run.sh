@@ -6,11 +6,19 @@
 #   bash bench/run.sh --only transitions,store --seconds 3   # sections: transitions, breakdown, ticks, store, calls, recovery, lag
 #   bash bench/run.sh --only recovery --releases 10000
 #   bash bench/run.sh --only lag --lag-modes real --runs 1
+#   bash bench/run.sh breach                            # breach to rollback + evaluation throughput (about 5.5 minutes; not part of the default run)
+#   bash bench/run.sh breach --only pushed,polled       # breach sections: pushed, loaded, polled, evals
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# "breach" as the first argument selects the breach mode (--only breach); a later --only narrows it.
+if [ "${1:-}" = "breach" ]; then
+  shift
+  set -- --only breach "$@"
+fi
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }
 
