@@ -11,6 +11,8 @@
 # The slack mode starts ShipBot (Release build of src/ShipBot.Host) as a separate process and loads it
 # from another process: open loop from ShipBot.Bench, closed loop from wrk (Debian: apt-get install wrk;
 # without it, ShipBot.Bench's own closed-loop generator is used).
+#   bash bench/run.sh breach                            # breach to rollback + evaluation throughput (about 5.5 minutes; not part of the default run)
+#   bash bench/run.sh breach --only pushed,polled       # breach sections: pushed, loaded, polled, evals
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
@@ -22,6 +24,10 @@ if [ "${1:-}" = slack ]; then
   shift
   mode=(--mode slack)
   command -v wrk >/dev/null 2>&1 || echo "wrk is not installed (Debian: apt-get install -y wrk): the closed loop uses ShipBot.Bench's own generator" >&2
+# "breach" as the first argument selects the breach mode (--only breach); a later --only narrows it.
+elif [ "${1:-}" = "breach" ]; then
+  shift
+  set -- --only breach "$@"
 fi
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }

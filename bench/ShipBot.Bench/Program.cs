@@ -31,6 +31,7 @@ if (options.Child is { } child)
         "lag-spread" => await Children.LagAsync(options, "spread"),
         "slack-load" => await SlackLoad.RunAsync(JsonSerializer.Deserialize<SlackLoadSpec>(await File.ReadAllTextAsync(options.LoadSpec ?? throw new ArgumentException("--load-spec is required")), json)
             ?? throw new ArgumentException("empty --load-spec")),
+        _ when child.StartsWith("evals:", StringComparison.Ordinal) => await EvaluationChild.RunAsync(options, EvalPlan.Parse(child)),
         _ => throw new ArgumentException($"unknown child {child}"),
     };
     Console.Out.WriteLine("RESULT " + JsonSerializer.Serialize(result, result.GetType(), json));
@@ -52,6 +53,7 @@ void Section(string text)
 }
 
 var total = Stopwatch.StartNew();
+var breachOnly = !options.Only.Except(BreachBench.Sections, StringComparer.OrdinalIgnoreCase).Any();
 var redisInfo = (await server.InfoAsync("server")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
 var cpu = File.Exists("/proc/cpuinfo")
     ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
@@ -63,7 +65,8 @@ Section($"""
     - CPU: {cpu}, {Environment.ProcessorCount} logical cores (nproc); {Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1024.0 / 1024 / 1024)} GiB RAM
     - {RuntimeInformation.FrameworkDescription}, {RuntimeInformation.OSDescription}; bench process GC: {(System.Runtime.GCSettings.IsServerGC ? "server" : "workstation")}
     - redis-server {redisInfo.GetValueOrDefault("redis_version")} on loopback, persistence off (no RDB, no AOF), sharing the cores with the benchmark
-    - {options.Runs} runs per measurement (the median run is shown); {options.Warmup:0.#} s warm-up + {options.Seconds:0.#} s measured per transition/store run
+    - {(breachOnly ? "breach mode: one run per row (percentiles over the samples of the run)" : $"{options.Runs} runs per measurement (the median run is shown); {options.Warmup:0.#} s warm-up + {options.Seconds:0.#} s measured per transition/store run")}
+    - load average (1/5/15 min) at the start: {ProcCpu.LoadAverage()}
 
     """);
 
@@ -221,6 +224,13 @@ if (options.Only.Contains("lag"))
     Section($"### 4. Scheduling lag: {options.Releases:N0} recurring {options.TickSeconds:0} s ticks, {options.TickRounds} rounds each (workstation GC)\n\n" +
         "Start lag = when the job started − its scheduled fire time, over the ticks that started; a tick more than Quartz's in-memory misfire " +
         "threshold (5 s) late is skipped (misfire instruction NextWithRemainingCount) and counted as skipped instead.\n\n" + table);
+}
+
+if (options.Only.Overlaps(BreachBench.Sections))
+{
+    var breach = new BreachBench(options, admin, server, Section, plan => ChildAsync<EvalResult>(plan.ChildName, serverGc: false),
+        () => SeedAsync(options with { SeedStates = [ReleaseState.Canary] }, store, server));
+    await breach.RunAsync();
 }
 
 Section($"Total benchmark time: {total.Elapsed.TotalMinutes:N1} min.");

@@ -17,7 +17,8 @@ namespace ShipBot.Bench;
 
 /// <summary>
 /// A fresh ShipBot-like process for the recovery and lag runs: a new multiplexer, the Redis store,
-/// the coordinator (no-op chat, deployment and readiness; always-healthy health source) and a new
+/// the coordinator (no-op chat and readiness; a no-op deployment target and an always-healthy
+/// health source unless others are given) and a new
 /// Quartz scheduler from the host's own <see cref="ShipBotServiceCollectionExtensions.AddQuartzScheduling"/>
 /// (its recovery and sweep services removed: the benchmark calls RecoverAsync itself, to time it).
 /// </summary>
@@ -40,7 +41,8 @@ public sealed class SchedulerHost : IAsyncDisposable
     /// <summary>The coordinator's scheduler: the real QuartzReleaseScheduler, with call counts and times.</summary>
     public TimedScheduler Scheduler { get; }
 
-    public static async Task<SchedulerHost> StartAsync(string redis, int services, TimeSpan evaluationInterval, Action<IServiceCollection>? extra = null)
+    public static async Task<SchedulerHost> StartAsync(
+        string redis, int services, TimeSpan evaluationInterval, Action<IServiceCollection>? extra = null, IHealthSource? health = null, IDeploymentTarget? deployment = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
@@ -64,8 +66,8 @@ public sealed class SchedulerHost : IAsyncDisposable
             sp.GetRequiredService<IReleaseStore>(),
             sp.GetRequiredService<IIdempotencyStore>(),
             sp.GetRequiredService<TimedScheduler>(),
-            new NoOpDeploymentTarget(),
-            new HealthyHealthSource(TimeProvider.System),
+            deployment ?? new NoOpDeploymentTarget(),
+            health ?? new HealthyHealthSource(TimeProvider.System),
             new NoOpReadinessVerifier(),
             [new NoOpNotifier()],
             sp.GetRequiredService<AccessPolicy>(),
