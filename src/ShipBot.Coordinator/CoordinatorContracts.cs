@@ -69,6 +69,12 @@ public sealed record CoordinatorSettings
     /// <summary>Delay before a failed deployment call (a rollback) is tried again. Default 5 s.</summary>
     public TimeSpan RetryDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Whether a rollback's deployment call starts at once on the thread pool (true in the host), rather than
+    /// only when the scheduler runs its Work timer (the default, which keeps unit tests step-by-step).
+    /// </summary>
+    public bool StartRollbackAtOnce { get; init; }
+
     /// <summary>Global admins (user ids or group:ids).</summary>
     public IReadOnlyList<string> Admins { get; init; } = [];
 }

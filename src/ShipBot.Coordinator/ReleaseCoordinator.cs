@@ -784,6 +784,22 @@ public sealed partial class ReleaseCoordinator
         }
     }
 
+    private async Task RollBackNowAsync(ReleaseId id)
+    {
+        try
+        {
+            if (await _store.GetAsync(id).ConfigureAwait(false) is { PendingDeployment.IsRollback: true } release)
+            {
+                await DoWorkAsync(release, CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or ReleaseRuleException)
+        {
+            // The Work timer tries again.
+            LogTimerRefused(id.ToString(), "rollback", ex.Message);
+        }
+    }
+
     private async Task RenewLeaseAsync(string lease, string owner, CancellationToken ct)
     {
         try
@@ -1045,8 +1061,13 @@ public sealed partial class ReleaseCoordinator
         var rollingBack = change.Events.Any(e => e.Kind == ReleaseEventKind.RollbackStarted);
         if (rollingBack && timersChanged)
         {
-            // A rollback's deployment call must not wait for chat: arm the work first, announce after.
+            // A rollback's deployment call must not wait for chat nor for a free scheduler thread: it
+            // starts now, and the Work timer armed here is the safety net (the work lease lets one of them call).
             await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
+            if (_settings.StartRollbackAtOnce)
+            {
+                _ = Task.Run(() => RollBackNowAsync(release.Id), CancellationToken.None);
+            }
         }
 
         await PublishCardAsync(release, ct).ConfigureAwait(false);

@@ -42,6 +42,7 @@ public static class ShipBotServiceCollectionExtensions
             {
                 EvaluationInterval = options.EvaluationInterval,
                 ReminderInterval = options.ReminderInterval,
+                StartRollbackAtOnce = true,
                 Admins = options.Admins,
             };
         });
