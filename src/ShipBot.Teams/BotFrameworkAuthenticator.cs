@@ -225,9 +225,9 @@ public sealed partial class BotFrameworkAuthenticator
             {
                 if (_fresh is null || now - _freshAt >= MinFetchInterval)
                 {
+                    // Used for an hour, then the manager's cache again (one fetch, not a second one in the background).
                     _fresh = await OpenIdConnectConfigurationRetriever.GetAsync(_url, _retriever, ct).ConfigureAwait(false);
                     _freshAt = now;
-                    _manager.RequestRefresh();
                 }
 
                 return _fresh;
