@@ -29,11 +29,14 @@ public static partial class SlackEndpoints
     public static IEndpointRouteBuilder MapShipBotSlack(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
+
+        // Created once here, not on every request (the factory takes a lock per CreateLogger).
+        var requests = app.ServiceProvider.GetRequiredService<ILoggerFactory>().CreateLogger("ShipBot.Slack.Requests");
         var slack = app.MapGroup("/slack");
 
         slack.MapPost("/commands", async (HttpContext context, SlackInbound inbound) =>
         {
-            if (await VerifiedBodyAsync(context).ConfigureAwait(false) is not { } body)
+            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
             {
                 return Results.Unauthorized();
             }
@@ -50,7 +53,7 @@ public static partial class SlackEndpoints
 
         slack.MapPost("/interactions", async (HttpContext context, SlackInbound inbound) =>
         {
-            if (await VerifiedBodyAsync(context).ConfigureAwait(false) is not { } body)
+            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
             {
                 return Results.Unauthorized();
             }
@@ -67,7 +70,7 @@ public static partial class SlackEndpoints
 
         slack.MapPost("/events", async (HttpContext context, SlackInbound inbound, Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) =>
         {
-            if (await VerifiedBodyAsync(context).ConfigureAwait(false) is not { } body)
+            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
             {
                 return Results.Unauthorized();
             }
@@ -90,10 +93,9 @@ public static partial class SlackEndpoints
         return app;
     }
 
-    private static async Task<byte[]?> VerifiedBodyAsync(HttpContext context)
+    private static async Task<byte[]?> VerifiedBodyAsync(HttpContext context, ILogger logger)
     {
         var services = context.RequestServices;
-        var logger = services.GetRequiredService<ILoggerFactory>().CreateLogger("ShipBot.Slack.Requests");
         var body = await ReadBodyAsync(context.Request).ConfigureAwait(false);
         if (body is null)
         {

@@ -27,6 +27,7 @@ public sealed partial class TeamsChatNotifier(BotConnectorClient connector, Team
     private static readonly TimeSpan PublishWait = TimeSpan.FromSeconds(2);
     private readonly ConcurrentDictionary<string, string> _lastSent = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _names = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, string> _lastStored = new(StringComparer.Ordinal);
     private MessageLanes<Pending>? _lanes;
 
     public string Platform => PlatformName;
@@ -47,7 +48,20 @@ public sealed partial class TeamsChatNotifier(BotConnectorClient connector, Team
         var rendered = AdaptiveCards.Render(card, names);
 
         // The latest card of a key answers Action.Execute at once, even while the update is still on its way.
-        await state.SetAsync(CardKey(key), rendered.ToJsonString(), Ttl, cancellationToken).ConfigureAwait(false);
+        // An unchanged card (most health ticks) is not written again.
+        var json = rendered.ToJsonString();
+        var digest = Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(json)));
+        if (!_lastStored.TryGetValue(key, out var stored) || stored != digest)
+        {
+            await state.SetAsync(CardKey(key), json, Ttl, cancellationToken).ConfigureAwait(false);
+            if (_lastStored.Count > 50_000)
+            {
+                _lastStored.Clear();
+            }
+
+            _lastStored[key] = digest;
+        }
+
         await Lanes.PublishAsync(key, new Pending(conversation.Channel, rendered, card.Fallback, threadKey), PublishWait, cancellationToken).ConfigureAwait(false);
     }
 
