@@ -48,6 +48,7 @@ public sealed partial class ReleaseCoordinator
     private readonly TimeProvider _time;
     private readonly ILogger<ReleaseCoordinator> _log;
     private readonly ILeaseStore _leases;
+    private readonly IReadOnlyList<IReleaseObserver> _observers;
 
     /// <summary>This instance's lease owner id (one per process; replicas differ).</summary>
     private readonly string _instance = Guid.NewGuid().ToString("N");
@@ -68,8 +69,10 @@ public sealed partial class ReleaseCoordinator
         TimeProvider time,
         ILogger<ReleaseCoordinator> log,
         IHealthSimulator? simulator = null,
-        ILeaseStore? leases = null)
+        ILeaseStore? leases = null,
+        IEnumerable<IReleaseObserver>? observers = null)
     {
+        _observers = observers?.ToList() ?? [];
         _leases = leases ?? new InMemory.InMemoryReleaseStore(time);
         _store = store;
         _idempotency = idempotency;
@@ -1117,6 +1120,24 @@ public sealed partial class ReleaseCoordinator
         {
             await ReconcileTimersAsync(release, ct).ConfigureAwait(false);
         }
+
+        await NotifyObserversAsync(previous, change, ct).ConfigureAwait(false);
+    }
+
+    private async Task NotifyObserversAsync(Release previous, ReleaseChange change, CancellationToken ct)
+    {
+        foreach (var observer in _observers)
+        {
+            try
+            {
+                await observer.OnTransitionAsync(previous, change.Next, change.Events, ct).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+            {
+                // An integration's outage never undoes or blocks a committed transition.
+                LogObserverFailed(observer.GetType().Name, change.Next.Id.ToString(), ex.Message);
+            }
+        }
     }
 
     /// <summary>Arms exactly the timers the release's state needs; used after transitions and at recovery.</summary>
@@ -1337,6 +1358,9 @@ public sealed partial class ReleaseCoordinator
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not capture the baseline of {Release}: {Reason}")]
     private partial void LogBaselineFailed(string release, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Release observer {Observer} failed for {Release}: {Reason}")]
+    private partial void LogObserverFailed(string observer, string release, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No chat notifier for platform {Platform}")]
     private partial void LogNoNotifier(string platform);

@@ -59,7 +59,8 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
             sp.GetService<IHealthSimulator>(),
-            sp.GetRequiredService<ILeaseStore>()));
+            sp.GetRequiredService<ILeaseStore>(),
+            sp.GetServices<IReleaseObserver>()));
         return services;
     }
 
