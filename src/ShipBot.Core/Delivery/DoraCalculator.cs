@@ -31,11 +31,11 @@ public static class DoraCalculator
     {
         ArgumentNullException.ThrowIfNull(releases);
         var facts = releases.Select(r => ReleaseDeliveryFacts.From(r, commitTimes is not null && commitTimes.TryGetValue(r.Id, out var c) ? c : null)).ToList();
-        return Compute(facts, scope, to, days, halts);
+        return ComputeFromFacts(facts, scope, to, days, halts);
     }
 
     /// <summary>The same from facts already read (see <see cref="ReleaseDeliveryFacts.From"/>).</summary>
-    public static DoraReport Compute(
+    public static DoraReport ComputeFromFacts(
         IReadOnlyList<ReleaseDeliveryFacts> releases,
         DeliveryScope scope,
         DateTimeOffset to,

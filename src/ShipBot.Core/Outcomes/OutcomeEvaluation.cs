@@ -43,7 +43,7 @@ public sealed record OutcomeResult(OutcomeTarget Target, OutcomeVerdict Verdict,
 
             var verdict = Verdict == OutcomeVerdict.Pass ? "pass" : "miss";
             var since = Baseline is { } baseline
-                ? $"Δ {Signed(actual - baseline)} since baseline {Target.Format(baseline)}{(RelativeDelta is { } r ? $", {Signed(r * 100, "%")}" : string.Empty)}"
+                ? $"Δ {Signed(actual - baseline)} since baseline {Target.Format(baseline)}{(RelativeDelta is { } r ? $", {Signed(Math.Round(r * 100, 1), "%")}" : string.Empty)}"
                 : "no baseline";
             return $"{Target.Name}: {Target.Format(actual)} vs {target} — {verdict} ({since})";
         }
