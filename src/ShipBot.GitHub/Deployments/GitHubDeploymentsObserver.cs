@@ -36,8 +36,8 @@ public sealed record CurrentDeployment(string Release, long DeploymentId, string
 /// backoff on the injected clock; a newer snapshot of the same release supersedes an older one
 /// that keeps failing. Idempotent: the deployment id of each release and environment, and the
 /// status last posted to it, are kept in <see cref="IChatStateStore"/>; a lost record is found
-/// again through the deployment's payload (<c>release</c>), so a repeat creates nothing twice and
-/// posts no status twice in a row. The queue lives in this process: after a restart, the next
+/// again through the deployment's payload (<c>release</c>) and its latest status, so a repeat
+/// creates no second deployment and posts no status twice in a row. The queue lives in this process: after a restart, the next
 /// transition (or <see cref="Enqueue"/> at recovery) brings GitHub up to date.
 /// </para>
 /// </summary>
@@ -62,6 +62,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
     private readonly Lock _gate = new();
     private Task? _worker;
     private int _pending;
+    private int _disposed;
 
     /// <param name="publicUrl">ShipBot's public base URL for <c>log_url</c>; null: statuses carry no link.</param>
     public GitHubDeploymentsObserver(
@@ -149,8 +150,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
                 var record = await LoadAsync(key, DeploymentJson.Default.DeploymentRecord, cancellationToken).ConfigureAwait(false);
                 if (record is null)
                 {
-                    var id = await FindOrCreateAsync(link, release.Id, name, environment, cancellationToken).ConfigureAwait(false);
-                    record = new DeploymentRecord(id, null, null);
+                    record = await FindOrCreateAsync(link, release.Id, name, environment, cancellationToken).ConfigureAwait(false);
                     await SaveAsync(key, record, DeploymentJson.Default.DeploymentRecord, cancellationToken).ConfigureAwait(false);
                 }
 
@@ -179,6 +179,11 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
 
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         _queue.Writer.TryComplete();
         await _stop.CancelAsync().ConfigureAwait(false);
         Task? worker;
@@ -265,13 +270,16 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
         }
     }
 
-    private async Task<long> FindOrCreateAsync(GitHubDeploymentLink link, ReleaseId release, string environment, DeploymentEnvironment kind, CancellationToken ct)
+    /// <summary>The release's deployment in an environment: found through its payload (a lost record), else created.</summary>
+    private async Task<DeploymentRecord> FindOrCreateAsync(GitHubDeploymentLink link, ReleaseId release, string environment, DeploymentEnvironment kind, CancellationToken ct)
     {
         var gitRef = link.Repository.RefFor(release.Service, release.Version);
         var existing = await link.Client.ListDeploymentsAsync(link.Owner, link.Repo, environment, gitRef, DeploymentTask, ct).ConfigureAwait(false);
         if (existing.FirstOrDefault(d => ReleaseOf(d.Payload) == release.ToString()) is { } found)
         {
-            return found.Id;
+            // Its last status too, so the same status is not posted twice in a row.
+            var latest = (await link.Client.ListDeploymentStatusesAsync(link.Owner, link.Repo, found.Id, 1, ct).ConfigureAwait(false)).FirstOrDefault();
+            return new DeploymentRecord(found.Id, latest?.State, latest?.Description);
         }
 
         var created = await link.Client.CreateDeploymentAsync(link.Owner, link.Repo, new CreateDeploymentRequest(
@@ -285,7 +293,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
             ProductionEnvironment: kind == DeploymentEnvironment.Production,
             TransientEnvironment: false), ct).ConfigureAwait(false);
         LogCreated(release.ToString(), environment, created.Id, $"{link.Owner}/{link.Repo}");
-        return created.Id;
+        return new DeploymentRecord(created.Id, null, null);
     }
 
     private async Task ReplaceCurrentAsync(GitHubDeploymentLink link, string environment, ReleaseId release, long deploymentId, CancellationToken ct)

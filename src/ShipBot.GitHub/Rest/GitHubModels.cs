@@ -73,5 +73,6 @@ public sealed record GitHubError(string? Message, string? DocumentationUrl, Json
 [JsonSerializable(typeof(IReadOnlyList<Deployment>))]
 [JsonSerializable(typeof(CreateDeploymentStatusRequest))]
 [JsonSerializable(typeof(DeploymentStatus))]
+[JsonSerializable(typeof(IReadOnlyList<DeploymentStatus>))]
 [JsonSerializable(typeof(GitHubError))]
 internal sealed partial class GitHubJson : JsonSerializerContext;

@@ -146,6 +146,13 @@ public sealed partial class GitHubRestClient
         return (await SendAsync("repos/create-deployment-status", HttpMethod.Post, path, body, GitHubJson.Default.DeploymentStatus, cancellationToken).ConfigureAwait(false)).Required();
     }
 
+    /// <summary><c>GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses</c>, newest first.</summary>
+    public async Task<IReadOnlyList<DeploymentStatus>> ListDeploymentStatusesAsync(string owner, string repo, long deploymentId, int perPage = 1, CancellationToken cancellationToken = default)
+    {
+        var path = $"repos/{E(owner)}/{E(repo)}/deployments/{deploymentId.ToString(CultureInfo.InvariantCulture)}/statuses?per_page={perPage.ToString(CultureInfo.InvariantCulture)}";
+        return (await SendAsync("repos/list-deployment-statuses", HttpMethod.Get, path, null, GitHubJson.Default.IReadOnlyListDeploymentStatus, cancellationToken).ConfigureAwait(false)).Required();
+    }
+
     // ------------------------------------------------------------------ the send loop
 
     private async Task<Answer<T>> SendAsync<T>(string operation, HttpMethod method, string path, byte[]? body, JsonTypeInfo<T> answerType, CancellationToken ct)

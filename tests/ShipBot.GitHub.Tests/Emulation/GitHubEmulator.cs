@@ -537,6 +537,11 @@ internal sealed class GitHubEmulator : IAsyncDisposable
                 "repos/list-deployments" => ListDeployments(repository, query),
                 "repos/create-deployment" => CreateDeployment(repository, body!),
                 "repos/create-deployment-status" => CreateStatus(repository, values["deployment_id"], body!),
+                "repos/list-deployment-statuses" => repository.Deployments.FirstOrDefault(d => d.Id.ToString(CultureInfo.InvariantCulture) == values["deployment_id"]) is { } deployment
+                    ? new Answer(200, new JsonArray(deployment.Statuses.AsEnumerable().Reverse()
+                        .Take(query.TryGetValue("per_page", out var pp) ? int.Parse(pp, CultureInfo.InvariantCulture) : 30)
+                        .Select(st => (JsonNode)StatusJson(repository, deployment, st)).ToArray()))
+                    : Error(404, "Not Found"),
                 _ => Unsupported(operation),
             };
         }
