@@ -38,6 +38,9 @@ public sealed class ShipBotOptions
 
     /// <summary>How often a replica arms the timers of active releases it does not know yet (started elsewhere, or orphaned by a lost replica). Default 10 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>GitHub: API URL, app or token credentials, ShipBot's public URL for links from GitHub (docs/github.md).</summary>
+    public ShipBot.GitHub.GitHubOptions GitHub { get; set; } = new();
 }
 
 public sealed class UserOptions
@@ -104,15 +107,18 @@ public sealed class CustomCheckOptions
 /// <summary>A service's deployment target (<c>ShipBot:Services:&lt;name&gt;:Deployment</c>).</summary>
 public sealed class ServiceDeploymentOptions
 {
-    /// <summary>"Webhook", "Command" or "Simulated". Default: Webhook when a webhook URL is set, Command when a command path is set, else ShipBot:Deployment:Target.</summary>
+    /// <summary>"Webhook", "Command", "GitHubActions" or "Simulated". Default: Webhook when a webhook URL is set, Command when a command path is set, GitHubActions when a workflow is set, else ShipBot:Deployment:Target.</summary>
     public string? Target { get; set; }
 
     public ShipBot.Deploy.Webhook.WebhookTargetOptions? Webhook { get; set; }
 
     public ShipBot.Deploy.Command.CommandTargetOptions? Command { get; set; }
 
+    /// <summary>Each stage runs a GitHub Actions workflow (docs/deployment-targets.md#github-actions).</summary>
+    public ShipBot.GitHub.Actions.GitHubActionsTargetOptions? GitHubActions { get; set; }
+
     public string EffectiveTarget(string fallback) =>
-        Target ?? (Webhook?.Url is not null ? "Webhook" : Command?.Path is not null ? "Command" : fallback);
+        Target ?? (Webhook?.Url is not null ? "Webhook" : Command?.Path is not null ? "Command" : GitHubActions?.Workflow is not null ? "GitHubActions" : fallback);
 }
 
 public sealed class DeploymentOptions
@@ -167,6 +173,9 @@ public sealed class ServiceOptions
     public ServiceHealthOptions Health { get; set; } = new();
 
     public ServiceDeploymentOptions Deployment { get; set; } = new();
+
+    /// <summary>The service's GitHub repository: its releases show under the repository's Deployments (docs/github.md).</summary>
+    public ShipBot.GitHub.ServiceGitHubOptions? GitHub { get; set; }
 
     /// <summary>HTTP smoke checks run after the staging deployment (and by webhook and command targets).</summary>
     public ShipBot.Deploy.Smoke.SmokeCheckOptions SmokeChecks { get; set; } = new();

@@ -38,6 +38,7 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             errors.Add("ShipBot:Alertmanager:BearerToken is too short: use at least 16 random characters.");
         }
 
+        errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.Validate(options.GitHub));
         foreach (var (service, settings) in options.Services)
         {
             var key = $"ShipBot:Services:{service}";
@@ -63,7 +64,8 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             }
 
             ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
-            ValidateDeployment(key, settings, options.Deployment.Target, errors);
+            ValidateDeployment(key, settings, options.Deployment.Target, errors, options.GitHub);
+            errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateService(key, settings.GitHub, options.GitHub));
 
             var policy = settings.ToPolicy(service);
             foreach (var problem in policy.Plan.Validate(ReleaseKind.Standard))
@@ -146,7 +148,7 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
         }
     }
 
-    private static void ValidateDeployment(string key, ServiceOptions settings, string fallback, List<string> errors)
+    private static void ValidateDeployment(string key, ServiceOptions settings, string fallback, List<string> errors, ShipBot.GitHub.GitHubOptions github)
     {
         var deployment = settings.Deployment;
         switch (deployment.EffectiveTarget(fallback).ToLowerInvariant())
@@ -184,10 +186,13 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
                 }
 
                 break;
+            case "githubactions":
+                errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateActionsTarget(key, deployment.GitHubActions, settings.GitHub, github));
+                break;
             case "simulated":
                 break;
             default:
-                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command or Simulated.");
+                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command, GitHubActions or Simulated.");
                 break;
         }
 

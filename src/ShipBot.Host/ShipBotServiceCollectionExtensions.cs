@@ -10,6 +10,7 @@ using ShipBot.Deploy.Command;
 using ShipBot.Deploy.Simulated;
 using ShipBot.Deploy.Smoke;
 using ShipBot.Deploy.Webhook;
+using ShipBot.GitHub;
 using ShipBot.Health;
 using ShipBot.Health.Probes;
 using ShipBot.Health.Prometheus;
@@ -106,13 +107,14 @@ public static class ShipBotServiceCollectionExtensions
 
     /// <summary>
     /// Health sources and deployment targets: each service's own (Prometheus, HTTP probes; webhook,
-    /// command) and the simulated ones as the default for services without their own, with the
+    /// command, GitHub Actions) and the simulated ones as the default for services without their own, with the
     /// <c>/ship simulate</c> controls over those.
     /// </summary>
     public static IServiceCollection AddHealthAndDeployment(this IServiceCollection services)
     {
         services.AddHttpClient("health");
         services.AddHttpClient("deployment", c => c.Timeout = Timeout.InfiniteTimeSpan);
+        services.AddShipBotGitHub();
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));
@@ -163,6 +165,9 @@ public static class ShipBotServiceCollectionExtensions
                         break;
                     case "command":
                         byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
+                        break;
+                    case "githubactions":
+                        byService[name.ToLowerInvariant()] = new SmokeCheckedTarget(sp.CreateGitHubActionsTarget(service.Deployment.GitHubActions!, service.GitHub), smoke);
                         break;
                     default:
                         if (service.SmokeChecks.Urls.Count > 0)
