@@ -12,7 +12,7 @@ namespace ShipBot.Bench.Judge;
 /// <c>bash bench/run.sh judge</c>: simulated canary stages judged by the sequential judge, today's
 /// threshold rule and a Kayenta-style comparator on the same data. Prints Markdown on stdout.
 /// Options: <c>--stages N</c> (per main scenario, default 10,000), <c>--sweep-stages N</c> (per
-/// base-rate sweep scenario, default 2,000), <c>--seed S</c>, <c>--chart PATH</c> (a PNG of the
+/// base-rate sweep scenario, default 1,000), <c>--seed S</c>, <c>--chart PATH</c> (a PNG of the
 /// rollback curves), <c>--cost-rollouts N</c> (default 10,000), <c>--cost-rounds N</c> (default 20).
 /// </summary>
 public static class JudgeBench
@@ -23,7 +23,7 @@ public static class JudgeBench
     public static int Run(string[] args)
     {
         var stages = Int(args, "--stages", 10_000);
-        var sweepStages = Int(args, "--sweep-stages", 2_000);
+        var sweepStages = Int(args, "--sweep-stages", 1_000);
         var seed = (ulong)Int(args, "--seed", 20_240_617);
         var chart = Str(args, "--chart");
         var costRollouts = Int(args, "--cost-rollouts", 10_000);
@@ -306,8 +306,20 @@ public static class JudgeBench
         }
 
         var fullJson = JsonSerializer.Serialize(full, new JsonSerializerOptions(JsonSerializerDefaults.Web));
+
+        // A yardstick for the machine at the time: the figures above scale with it on other hardware.
+        var yardstick = Stopwatch.StartNew();
+        var sink = 0.0;
+        for (var i = 0; i < 2_000_000; i++)
+        {
+            sink += Math.Log(1.5 + i);
+        }
+
+        var logNs = yardstick.Elapsed.TotalNanoseconds / 2_000_000;
+        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ').Take(3) : ["?"];
         return $"### Cost per evaluation\n\nEach look of one rollout is `SequentialJudge.Observe` on its stored state with cumulative counts of two metrics; {F(rollouts, 0)} states are kept and observed in turn (the first round, warm-up, is left out). One thread. The CPU time is the process's (it includes the garbage collector) divided by the looks; the wall-clock percentiles include whatever else the machine was doing.\n\n{table}\n" +
-            $"A whole 2-hour stage (240 looks) leaves a state of {fullJson.Length / 1024.0:N1} KiB of JSON (two metrics, chart trace capped at {SequentialJudge.TraceCapacity} points each).\n";
+            $"A whole 2-hour stage (240 looks) leaves a state of {fullJson.Length / 1024.0:N1} KiB of JSON (two metrics, chart trace capped at {SequentialJudge.TraceCapacity} points each).\n\n" +
+            $"Yardstick: one `Math.Log` took {logNs:N1} ns on this machine during the run (load average {string.Join(" / ", load)}; an idle modern core takes about 5 ns){(sink > 0 ? "." : ".")}\n";
     }
 
     private static double Minutes(int look, JudgeWorldSettings world) => (look + 1) * world.LookSeconds / 60;

@@ -36,12 +36,13 @@ public static class Metrics
         UserFeedback => "user feedback",
         Adoption => "feature adoption",
         Business => "business metric",
+        CountMetrics.SlowRequests => "slow requests",
         _ => metric,
     };
 
     public static string Format(string metric, double value) => metric switch
     {
-        ErrorRate or Cpu or ProbeFailures or Adoption => $"{value * 100:0.##} %",
+        ErrorRate or Cpu or ProbeFailures or Adoption or CountMetrics.SlowRequests => $"{value * 100:0.##} %",
         LatencyP99 => $"{value:0.#} ms",
         UserFeedback => $"{value:0.##}/5",
         _ => value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),

@@ -124,8 +124,8 @@ public sealed record JudgeResult(
             },
             m.Verdict == JudgeVerdict.NoData && m.CanaryTotal <= 0 ? null : m.CanaryRate,
             m.Verdict == JudgeVerdict.Harm
-                ? $"sequential judge: {m.DescribeHarm()}"
-                : $"sequential judge: {MetricJudgement.Word(m.Verdict)}, ≥ {m.RatioLower:0.##}× and ≤ baseline + {Math.Max(m.DifferenceUpper, 0) * 100:0.##} pt",
+                ? $"harm line {m.HarmRatio.ToString("0.##", CultureInfo.InvariantCulture)}× baseline {MetricJudgement.Percent(m.BaselineRate)}: canary at least {m.RatioLower.ToString("0.##", CultureInfo.InvariantCulture)}× at {(m.Confidence * 100).ToString("0.##", CultureInfo.InvariantCulture)} % confidence"
+                : $"sequential judge: {MetricJudgement.Word(m.Verdict)}, ≥ {m.RatioLower.ToString("0.##", CultureInfo.InvariantCulture)}× and ≤ baseline + {(Math.Max(m.DifferenceUpper, 0) * 100).ToString("0.##", CultureInfo.InvariantCulture)} pt",
             m.BaselineTotal > 0 ? m.BaselineRate : null,
             m.Critical ? BreachAction.Rollback : m.Action,
             "sequential judge")).ToList();

@@ -89,6 +89,21 @@ public sealed class SequentialJudgeTests
         Assert.EndsWith("(harm above 1×) · ≤ baseline + " + errors.Describe().Split("≤ baseline + ")[1].Split(" pt")[0] + " pt (safe within + 1 pt) · harm", errors.Describe(), StringComparison.Ordinal);
         Assert.StartsWith("errors 5 % vs baseline 1 %: at least ", errors.DescribeHarm(), StringComparison.Ordinal);
         Assert.Contains("baseline at 99.75 % confidence (harm above 1×)", errors.DescribeHarm(), StringComparison.Ordinal);
+        var breach = step.Result.ToHealthVerdict().Breaches.Single();
+        Assert.StartsWith("error rate 5 % breaches harm line 1× baseline 1 %: canary at least ", breach.DescribeBreach(), StringComparison.Ordinal);
+        Assert.EndsWith("× at 99.75 % confidence", breach.DescribeBreach(), StringComparison.Ordinal);
+        Assert.True(step.Result.ToHealthVerdict().RequiresRollback);
+    }
+
+    [Fact]
+    public void ToHealthVerdict_Continue_PassesWithTheBounds()
+    {
+        var step = SequentialJudge.Observe(CreateSut(), Look(TimeSpan.FromMinutes(2), 100, 1, 1900, 19));
+
+        var health = step.Result.ToHealthVerdict();
+
+        Assert.Equal(HealthStatus.Healthy, health.Status);
+        Assert.StartsWith("slow requests 0.3 % (sequential judge: continue, ≥ ", health.Checks[1].Describe(), StringComparison.Ordinal);
     }
 
     [Fact]
