@@ -13,7 +13,8 @@ namespace ShipBot.Bench.Judge;
 /// threshold rule and a Kayenta-style comparator on the same data. Prints Markdown on stdout.
 /// Options: <c>--stages N</c> (per main scenario, default 10,000), <c>--sweep-stages N</c> (per
 /// base-rate sweep scenario, default 1,000), <c>--seed S</c>, <c>--chart PATH</c> (a PNG of the
-/// rollback curves), <c>--cost-rollouts N</c> (default 10,000), <c>--cost-rounds N</c> (default 20).
+/// rollback curves), <c>--evidence PATH</c> (a PNG of one stage's evidence chart),
+/// <c>--cost-rollouts N</c> (default 10,000), <c>--cost-rounds N</c> (default 20), <c>--only simulation,cost</c>.
 /// </summary>
 public static class JudgeBench
 {
@@ -73,6 +74,16 @@ public static class JudgeBench
         }).ToList();
 
         var total = Stopwatch.StartNew();
+        if (Str(args, "--evidence") is { } evidence)
+        {
+            File.WriteAllBytes(evidence, ShipBot.Charts.Judging.JudgeEvidenceChart.RenderPng(Example(world, settings, seed)));
+            System.Console.Error.WriteLine($"Evidence chart written to {evidence}");
+            if (only is ["evidence"])
+            {
+                return 0;
+            }
+        }
+
         if (only.Contains("tune"))
         {
             System.Console.Out.Write(Tune(world, settings, thresholds, Int(args, "--stages", 1000), seed));
@@ -160,6 +171,19 @@ public static class JudgeBench
 
         System.Console.Out.Write(report.ToString());
         return 0;
+    }
+
+    /// <summary>One stage for the documentation's evidence chart: errors at twice a 3 % baseline, 40 minutes of looks.</summary>
+    private static JudgeState Example(JudgeWorldSettings world, JudgeSettings settings, ulong seed)
+    {
+        var simulator = new StageSimulator(world, new JudgeScenario("example", 0.03, 2, 1, 1), new Rng(seed));
+        var judge = new SequentialBenchJudge(SequentialJudge.Start(settings, "Canary", 0, 3, DateTimeOffset.UnixEpoch), world.LookSeconds);
+        for (var look = 0; look < 80; look++)
+        {
+            judge.Look(simulator.Next(), look);
+        }
+
+        return judge.State;
     }
 
     /// <summary>Tuning aid (not part of the report): detection and false alarms of the sequential judge for a few tunings of its mixtures.</summary>
