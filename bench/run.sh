@@ -13,11 +13,25 @@
 # without it, ShipBot.Bench's own closed-loop generator is used).
 #   bash bench/run.sh breach                            # breach to rollback + evaluation throughput (about 5.5 minutes; not part of the default run)
 #   bash bench/run.sh breach --only pushed,polled       # breach sections: pushed, loaded, polled, evals
+#   bash bench/run.sh judge                             # canary judges compared on simulated stages (no Redis), see docs/benchmarks.md
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# "judge" as the first argument: the canary judge simulation (no Redis; about 30 minutes on 2 cores
+# at 10,000 stages per scenario), e.g. bash bench/run.sh judge --stages 2000 --chart docs/benchmarks-judge.png
+if [ "${1:-}" = judge ]; then
+  shift
+  export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+  dotnet build bench/ShipBot.Bench -c Release --nologo -v quiet >&2
+  report="$(mktemp -t shipbot-bench-judge-XXXXXX.md)"
+  timeout --signal=TERM --kill-after=30 "${BENCH_TIMEOUT:-90m}" \
+    dotnet run -c Release --no-build --project bench/ShipBot.Bench -- judge "$@" | tee "$report"
+  echo "Report kept in $report" >&2
+  exit 0
+fi
 
 mode=()
 if [ "${1:-}" = slack ]; then

@@ -37,6 +37,9 @@ public sealed class ServiceHealthSources(IReadOnlyDictionary<string, IReadOnlyLi
         })).ConfigureAwait(false);
         var errors = samples.Where(s => s.Error is not null).Select(s => s.Error!).ToList();
         var provided = samples.Any(s => s.Provided is null) ? null : samples.SelectMany(s => s.Provided!).Distinct().ToList();
-        return new HealthSample([.. samples.SelectMany(s => s.Readings)], errors.Count == 0 ? null : string.Join("; ", errors), provided);
+        return new HealthSample([.. samples.SelectMany(s => s.Readings)], errors.Count == 0 ? null : string.Join("; ", errors), provided)
+        {
+            Counts = [.. samples.SelectMany(s => s.Counts)],
+        };
     }
 }

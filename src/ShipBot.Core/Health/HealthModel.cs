@@ -36,12 +36,13 @@ public static class Metrics
         UserFeedback => "user feedback",
         Adoption => "feature adoption",
         Business => "business metric",
+        CountMetrics.SlowRequests => "slow requests",
         _ => metric,
     };
 
     public static string Format(string metric, double value) => metric switch
     {
-        ErrorRate or Cpu or ProbeFailures or Adoption => $"{value * 100:0.##} %",
+        ErrorRate or Cpu or ProbeFailures or Adoption or CountMetrics.SlowRequests => $"{value * 100:0.##} %",
         LatencyP99 => $"{value:0.#} ms",
         UserFeedback => $"{value:0.##}/5",
         _ => value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
@@ -52,7 +53,14 @@ public static class Metrics
 public sealed record HealthReading(string Metric, double Value, string Source, DateTimeOffset At);
 
 /// <summary>What a health source was asked for.</summary>
-public sealed record HealthQuery(string Service, string Version, string Stage, int Percent, IReadOnlyList<string> Metrics);
+public sealed record HealthQuery(string Service, string Version, string Stage, int Percent, IReadOnlyList<string> Metrics)
+{
+    /// <summary>Count metrics (<see cref="CountMetrics"/>) to read for the canary and the baseline since <see cref="CountsSince"/>. Default none.</summary>
+    public IReadOnlyList<string> CountMetrics { get; init; } = [];
+
+    /// <summary>Where counts start (the stage's start); counts are read only when this is set.</summary>
+    public DateTimeOffset? CountsSince { get; init; }
+}
 
 /// <summary>A health source's answer: readings, or why it could not read (never taken as healthy).</summary>
 /// <param name="Provided">
@@ -62,6 +70,9 @@ public sealed record HealthQuery(string Service, string Version, string Stage, i
 /// </param>
 public sealed record HealthSample(IReadOnlyList<HealthReading> Readings, string? Error = null, IReadOnlyCollection<string>? Provided = null)
 {
+    /// <summary>Canary and baseline counts, for the count metrics the query asked for and the source measures. Default none.</summary>
+    public IReadOnlyList<MetricCounts> Counts { get; init; } = [];
+
     public static HealthSample Failed(string error) => new([], error);
 }
 

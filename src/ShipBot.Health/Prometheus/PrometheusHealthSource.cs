@@ -37,6 +37,12 @@ public sealed class PrometheusOptions
     /// <summary>Optional bearer token for a protected Prometheus (set it through the environment).</summary>
     public string? BearerToken { get; set; }
 
+    /// <summary>Count metric → its two templates (<see cref="CountQueryOptions"/>), read when the sequential judge asks for counts. Unset metrics use <see cref="PrometheusCountQueries.Defaults"/> (errors, slow_requests); an empty template turns a default off.</summary>
+    public Dictionary<string, CountQueryOptions> CountQueries { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The histogram bucket (<c>le</c> label, seconds) that marks a slow request, <c>{{latency_le}}</c>: it must be one of the service's buckets. Default "0.3".</summary>
+    public string LatencyBucket { get; set; } = "0.3";
+
     /// <summary>The seed's triggers on conventional metric names: 5xx ratio, p99 latency in ms, CPU seconds per second.</summary>
     public static IReadOnlyDictionary<string, string> DefaultQueries { get; } = new Dictionary<string, string>
     {
@@ -103,7 +109,106 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
         var results = await Task.WhenAll(wanted.Select(m => ReadOneAsync(m, Render(templates[m], query), cancellationToken))).ConfigureAwait(false);
         var readings = results.Where(r => r.Reading is not null).Select(r => r.Reading!).ToList();
         var errors = results.Where(r => r.Error is not null).Select(r => r.Error!).ToList();
-        return new HealthSample(readings, errors.Count == 0 ? null : $"Prometheus: {string.Join("; ", errors)}", wanted);
+        var counts = new List<MetricCounts>();
+        if (query.CountsSince is { } since && query.CountMetrics.Count > 0)
+        {
+            var countTemplates = PrometheusCountQueries.Effective(options);
+            var read = await Task.WhenAll(query.CountMetrics.Where(countTemplates.ContainsKey)
+                .Select(m => ReadCountsAsync(m, countTemplates[m], query, since, cancellationToken))).ConfigureAwait(false);
+            counts.AddRange(read.Where(r => r.Counts is not null).Select(r => r.Counts!));
+            errors.AddRange(read.Where(r => r.Error is not null).Select(r => r.Error!));
+        }
+
+        return new HealthSample(readings, errors.Count == 0 ? null : $"Prometheus: {string.Join("; ", errors)}", wanted) { Counts = counts };
+    }
+
+    /// <summary>The PromQL a count template becomes for the canary (<paramref name="canary"/>) or the baseline, over the stage so far.</summary>
+    public string RenderCount(string template, HealthQuery query, bool canary, DateTimeOffset since, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(template);
+        ArgumentNullException.ThrowIfNull(query);
+        var selector = $"{options.VersionLabel}{(canary ? "=" : "!=")}\"{Escape(query.Version)}\"";
+        return template
+            .Replace("{{service}}", Escape(query.Service), StringComparison.Ordinal)
+            .Replace("{{version}}", Escape(query.Version), StringComparison.Ordinal)
+            .Replace("{{stage}}", Escape(query.Stage), StringComparison.Ordinal)
+            .Replace("{{percent}}", query.Percent.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)
+            .Replace("{{window}}", options.Window, StringComparison.Ordinal)
+            .Replace("{{range}}", PrometheusCountQueries.Range(since, now), StringComparison.Ordinal)
+            .Replace("{{latency_le}}", Escape(options.LatencyBucket), StringComparison.Ordinal)
+            .Replace("{{selector}}", selector, StringComparison.Ordinal);
+    }
+
+    private async Task<(MetricCounts? Counts, string? Error)> ReadCountsAsync(string metric, CountQueryOptions templates, HealthQuery query, DateTimeOffset since, CancellationToken ct)
+    {
+        var now = time.GetUtcNow();
+        var parts = await Task.WhenAll(
+            QueryNumberAsync(RenderCount(templates.Total, query, canary: true, since, now), ct),
+            QueryNumberAsync(RenderCount(templates.Events, query, canary: true, since, now), ct),
+            QueryNumberAsync(RenderCount(templates.Total, query, canary: false, since, now), ct),
+            QueryNumberAsync(RenderCount(templates.Events, query, canary: false, since, now), ct)).ConfigureAwait(false);
+        if (parts.FirstOrDefault(p => p.Error is not null).Error is { } error)
+        {
+            return (null, $"{metric} counts: {error}");
+        }
+
+        // A count that cannot be a count (NaN, infinite, negative beyond extrapolation noise) is unreadable, never zero.
+        var values = parts.Select(p => p.Value).ToArray();
+        if (values.Any(v => !double.IsFinite(v) || v < -0.5))
+        {
+            return (null, $"{metric} counts: not a count ({string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))})");
+        }
+
+        return (new MetricCounts(metric, Math.Max(0, values[0]), Math.Max(0, values[1]), Math.Max(0, values[2]), Math.Max(0, values[3]), since, now, Name), null);
+    }
+
+    /// <summary>One instant query whose answer is a number: a scalar, or the sum of a vector's samples (an empty vector is 0: no series means nothing was counted).</summary>
+    private async Task<(double Value, string? Error)> QueryNumberAsync(string promql, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(options.Timeout);
+        try
+        {
+            var root = options.Url!.AbsoluteUri.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(root, $"api/v1/query?query={Uri.EscapeDataString(promql)}"));
+            if (!string.IsNullOrEmpty(options.BearerToken))
+            {
+                request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", options.BearerToken);
+            }
+
+            using var response = await http.SendAsync(request, timeout.Token).ConfigureAwait(false);
+            var body = await response.Content.ReadAsStringAsync(timeout.Token).ConfigureAwait(false);
+            JsonObject? json;
+            try
+            {
+                json = JsonNode.Parse(body) as JsonObject;
+            }
+            catch (JsonException)
+            {
+                return (double.NaN, $"HTTP {(int)response.StatusCode}, not a Prometheus API answer");
+            }
+
+            if (json is null || (string?)json["status"] != "success")
+            {
+                return (double.NaN, (string?)json?["error"] ?? $"HTTP {(int)response.StatusCode}");
+            }
+
+            var data = json["data"];
+            return (string?)data?["resultType"] switch
+            {
+                "scalar" => (Parse(data?["result"]?[1]) ?? double.NaN, null),
+                "vector" when data?["result"] is JsonArray series => (series.Sum(s => Parse(s?["value"]?[1]) ?? double.NaN), null),
+                var type => (double.NaN, $"the query returns {type ?? "nothing"}; use an instant query that sums to a number"),
+            };
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            return (double.NaN, $"no answer within {options.Timeout.TotalSeconds:0.#} s");
+        }
+        catch (Exception ex) when (ex is HttpRequestException or JsonException or FormatException or InvalidOperationException)
+        {
+            return (double.NaN, ex.Message);
+        }
     }
 
     /// <summary>The PromQL a template becomes for a query.</summary>

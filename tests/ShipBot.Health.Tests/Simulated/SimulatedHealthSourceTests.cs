@@ -142,11 +142,11 @@ public sealed class SimulatedHealthSourceTests
     }
 
     [Fact]
-    public void KnownMetrics_Always_ListsEveryDefaultAndSourceDown()
+    public void KnownMetrics_Always_ListsEveryDefaultTrafficAndSourceDown()
     {
         var sut = CreateSut();
 
-        Assert.Equal([.. AllMetrics, "source_down"], sut.KnownMetrics);
+        Assert.Equal([.. AllMetrics, SimulatedHealthSource.TrafficMetric, "source_down"], sut.KnownMetrics);
         Assert.Equal("simulated", sut.Name);
     }
 
