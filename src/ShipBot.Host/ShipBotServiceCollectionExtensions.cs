@@ -60,7 +60,10 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
             sp.GetService<IHealthSimulator>(),
             sp.GetRequiredService<ILeaseStore>(),
-            sp.GetServices<IReleaseObserver>()));
+            sp.GetServices<IReleaseObserver>())
+        {
+            Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
+        });
         return services;
     }
 

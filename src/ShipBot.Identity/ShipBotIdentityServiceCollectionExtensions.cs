@@ -10,7 +10,7 @@ using ShipBot.Http;
 
 namespace ShipBot.Identity;
 
-public static partial class IdentityServiceCollectionExtensions
+public static partial class ShipBotIdentityServiceCollectionExtensions
 {
     /// <summary>Name of the session cookie (HttpOnly, SameSite=Lax, Secure under HTTPS).</summary>
     public const string SessionCookie = "shipbot.session";
