@@ -101,6 +101,8 @@ public static partial class CallerEndpoints
             return Results.Json(new { error = $"This API token lacks the {scope} scope." }, statusCode: StatusCodes.Status403Forbidden);
         }
 
+        // The antiforgery token is bound to the signed-in identity: validate it as that identity.
+        context.User = result.Principal!;
         if (!isToken && antiforgery)
         {
             try
@@ -119,7 +121,6 @@ public static partial class CallerEndpoints
             return InboundGuard.TooMany(context, retryAfter);
         }
 
-        context.User = result.Principal!;
         context.Items[ActorItem] = actor;
         return null;
     }
