@@ -70,7 +70,7 @@ public static class BoltComparison
             await WaitListeningAsync(new Uri($"http://127.0.0.1:{boltPort}/"), boltProcess);
             var boltSpec = spec with { Target = $"http://127.0.0.1:{boltPort}/" };
             var seconds = options.ClosedSeconds;
-            var runs = Math.Max(1, options.ClosedRuns);
+            var runs = Math.Max(3, options.ClosedRuns);
 
             // wrk has no warm-up of its own: one unmeasured run each lets both JITs settle.
             await WrkAsync("ShipBot", spec, "command", Math.Min(seconds, 8), options.ClosedBudget, repo, work.FullName);
@@ -109,7 +109,7 @@ public static class BoltComparison
 
             ## ShipBot against Bolt for JavaScript, side by side
 
-            wrk, {options.Connections} connections, {seconds:0} s per run, {shipBot.Count} runs each, alternating ShipBot and Bolt; default limits; signed `/ship status` (ShipBot answers with the release card in channel, Bolt acknowledges with an empty 200). Median run by throughput.
+            wrk, {options.Connections} connections, {seconds:0} s per run, {shipBot.Count} runs of each, alternating ShipBot and Bolt; default limits; signed `/ship status` (ShipBot answers with the release card in channel, Bolt acknowledges with an empty 200). Median run by throughput.
 
             | run | ShipBot acks/s | ShipBot p50 / p99 / max ms | Bolt acks/s | Bolt p50 / p99 / max ms | ratio |
             |---:|---:|---:|---:|---:|---:|
