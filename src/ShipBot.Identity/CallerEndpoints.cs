@@ -79,8 +79,8 @@ public static partial class CallerEndpoints
         var guard = services.GetRequiredService<InboundGuard>();
         if (policy.IsOpen)
         {
-            // The demo console has no identities: its one local user is limited by address.
-            return guard.TryAcquire(InboundPrincipal.ConsoleUser, "demo:" + InboundGuard.AddressOf(context), out var demoRetry)
+            // The demo console has no identities: its changes are limited by address, its reads not at all.
+            return HttpMethods.IsGet(context.Request.Method) || guard.TryAcquire(InboundPrincipal.ConsoleUser, "demo:" + InboundGuard.AddressOf(context), out var demoRetry)
                 ? null
                 : InboundGuard.TooMany(context, demoRetry);
         }
