@@ -70,6 +70,10 @@ public static partial class ShipBotIdentitySetup
         });
         services.AddShipBotIdentity(mode, console.SignIn);
 
+        // Endpoints that bind JSON (console, API) get the same bound from Kestrel: 413 as the body is read, before any filter runs.
+        var limits = configuration.GetSection(InboundLimitOptions.Section).Get<InboundLimitOptions>() ?? new InboundLimitOptions();
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = Math.Max(1024, limits.MaxBodyBytes));
+
         var https = configuration.GetSection(HttpsSettings.Section).Get<HttpsSettings>() ?? new HttpsSettings();
         if (https.IsEnabled)
         {

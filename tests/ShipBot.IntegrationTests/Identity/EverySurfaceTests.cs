@@ -170,7 +170,7 @@ public sealed class EverySurfaceTests
         await using var host = await ShipBotHost.StartAsync(SignIn(settings));
         var big = new string('x', 5000);
 
-        foreach (var path in new[] { "/slack/commands", "/slack/interactions", "/slack/events", "/api/messages", "/hooks/alertmanager" })
+        foreach (var path in new[] { "/slack/commands", "/slack/interactions", "/slack/events", "/api/messages", "/hooks/alertmanager", "/api/console/messages", "/api/console/actions" })
         {
             using var client = WithToken(host, null);
             using var response = await client.PostAsync(path, new StringContent(big, Encoding.UTF8, "application/json"));
