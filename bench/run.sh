@@ -6,7 +6,8 @@
 #   bash bench/run.sh --only transitions,store --seconds 3   # sections: transitions, breakdown, ticks, store, calls, recovery, lag
 #   bash bench/run.sh --only recovery --releases 10000
 #   bash bench/run.sh --only lag --lag-modes real --runs 1
-#   bash bench/run.sh slack                             # Slack acknowledgement under load (about 3.5-4 minutes), see docs/benchmarks.md
+#   bash bench/run.sh slack                             # Slack acknowledgement under load (about 3.5-4 minutes), then ShipBot against Bolt side by side (about 2 minutes), see docs/benchmarks.md
+#   SHIPBOT_BENCH_NO_BOLT=1 bash bench/run.sh slack     # without the Bolt comparison
 #   bash bench/run.sh slack --stores memory --rates 500 --slack-seconds 10 --runs 1   # a quick look
 # The slack mode starts ShipBot (Release build of src/ShipBot.Host) as a separate process and loads it
 # from another process: open loop from ShipBot.Bench, closed loop from wrk (Debian: apt-get install wrk;
@@ -74,4 +75,11 @@ dotnet build bench/ShipBot.Bench -c Release --nologo -v quiet >&2
 cmd=(dotnet run -c Release --no-build --project bench/ShipBot.Bench -- --redis "127.0.0.1:$port" "${mode[@]}" "$@")
 echo "Running: ${cmd[*]}" >&2
 timeout --signal=TERM --kill-after=30 "${BENCH_TIMEOUT:-45m}" "${cmd[@]}" | tee "$report"
+# slack: then ShipBot against a Bolt for JavaScript app that only acknowledges, side by side (bench/bolt, BoltComparison.cs).
+if [ "${mode[*]}" = "--mode slack" ] && [ -z "${SHIPBOT_BENCH_NO_BOLT:-}" ]; then
+  command -v node >/dev/null 2>&1 || { echo "node is not installed (Debian: apt-get install nodejs npm): the Bolt comparison needs it" >&2; exit 1; }
+  bolt=(dotnet run -c Release --no-build --project bench/ShipBot.Bench -- --redis "127.0.0.1:$port" --child bolt "$@")
+  echo "Running: ${bolt[*]}" >&2
+  timeout --signal=TERM --kill-after=30 "${BENCH_TIMEOUT:-45m}" "${bolt[@]}" | tee -a "$report"
+fi
 echo "Report kept in $report" >&2

@@ -25,6 +25,11 @@ if (options.Child == "shipbot-unlimited")
     return 0;
 }
 
+if (options.Child == "bolt")
+{
+    return await BoltComparison.RunAsync(options);
+}
+
 if (options.Child is { } child)
 {
     object result = child switch

@@ -10,8 +10,9 @@ namespace ShipBot.Bench;
 /// Diagnostic only (<c>--child shipbot-unlimited</c>): ShipBot exactly as <see cref="ShipBotApp.Build"/>
 /// builds it, in its own process, with one change: the global rate limiter is removed (a
 /// PostConfigure of <see cref="RateLimiterOptions"/>, which runs after ShipBotApp's own
-/// configuration). The shipped host caps every /slack POST at 2,000/s (4,000 burst), so only
-/// this variant shows what the process itself can acknowledge per second. Not the shipped configuration.
+/// configuration). Since limits moved after verification (per Slack team, 50,000/s by default,
+/// <c>ShipBot:RateLimits</c>), the shipped host no longer has that global limiter, so this variant
+/// now measures the shipped request path; it is kept for its GC figures.
 /// </summary>
 public static class UnlimitedHost
 {

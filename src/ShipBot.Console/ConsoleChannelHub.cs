@@ -16,7 +16,11 @@ public sealed record ConsoleMessage(
     string? ThreadOf);
 
 /// <summary>A person the console lets you act as: configured user id, display name, groups.</summary>
-public sealed record ConsoleUser(string Id, string Name, IReadOnlyList<string> Groups);
+public sealed record ConsoleUser(string Id, string Name, IReadOnlyList<string> Groups)
+{
+    /// <summary>An API token caller's scopes (null for people).</summary>
+    public IReadOnlyList<string>? Scopes { get; init; }
+}
 
 /// <summary>
 /// The console's channels, kept in memory (the console is a local stand-in for a chat platform),
@@ -110,6 +114,15 @@ public sealed class ConsoleChannelHub(TimeProvider time)
         }
 
         return message;
+    }
+
+    /// <summary>The id of the message published under <paramref name="key"/> (a release's card), if it is still kept.</summary>
+    public ConsoleMessage? ByKey(string key)
+    {
+        lock (_gate)
+        {
+            return _keys.TryGetValue(key, out var id) ? _byId.GetValueOrDefault(id) : null;
+        }
     }
 
     public ConsoleMessage? Get(string id)

@@ -3,8 +3,10 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using ShipBot.Coordinator;
+using ShipBot.Coordinator.Identity;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.Identity;
 
 namespace ShipBot.Console;
 
@@ -23,7 +25,11 @@ public sealed record ConsoleUserView(string Id, string Name, IReadOnlyList<strin
 /// <summary>
 /// The console's HTTP contract (stable; tests and scripts use it):
 /// <c>GET /</c> the page; <c>GET /api/console/users</c>, <c>/channels</c>, <c>/messages?channel=</c>,
-/// <c>/stream?channel=</c> (server-sent events); <c>POST /api/console/messages</c> and <c>/actions</c>.
+/// <c>/stream?channel=</c> (server-sent events); <c>POST /api/console/messages</c> and <c>/actions</c>;
+/// <c>GET /api/console/me</c>, <c>/releases</c>, <c>POST /api/console/signout</c> and the <c>GET /releases</c> page.
+/// In Demo mode anyone on this machine may act as any configured user; in SignIn mode the acting
+/// user is the signed-in identity (or an API token's principal), and the body's <c>user</c> may
+/// only name that identity.
 /// </summary>
 public static class ConsoleEndpoints
 {
@@ -33,20 +39,24 @@ public static class ConsoleEndpoints
     {
         ArgumentNullException.ThrowIfNull(app);
         var page = LoadPage();
-        app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8"));
+        app.MapGet("/", () => Results.Content(page, "text/html; charset=utf-8")).RequireSignedInPage();
+        var releasesPage = LoadPage("ShipBot.Console.releases.html");
+        app.MapGet("/releases", () => Results.Content(releasesPage, "text/html; charset=utf-8")).RequireSignedInPage();
 
-        var api = app.MapGroup("/api/console");
-        api.MapGet("/users", (ReleaseCoordinator coordinator) => users.Select(u => new ConsoleUserView(
+        // Outside Demo mode every call needs a session (with the antiforgery token to change anything) or an API token.
+        var api = app.MapGroup("/api/console").RequireConsoleCaller();
+        api.MapConsoleSession(users);
+        api.MapGet("/users", (ReleaseCoordinator coordinator, HttpContext context) => ConsoleSession.Visible(users, context).Select(u => new ConsoleUserView(
             u.Id, u.Name, coordinator.Access.RolesOf(ToActor(u)).Select(r => AccessPolicy.Describe(r).Replace("-", string.Empty, StringComparison.Ordinal)).ToList())));
         api.MapGet("/channels", (ConsoleChannelHub hub) => hub.Channels);
-        api.MapGet("/messages", (string? channel, string? user, ConsoleChannelHub hub) =>
-            Results.Json(hub.List(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, user), ShipBotJson.Options));
+        api.MapGet("/messages", (string? channel, string? user, ConsoleChannelHub hub, HttpContext context) =>
+            Results.Json(hub.List(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, context.Caller()?.Id ?? user), ShipBotJson.Options));
 
-        api.MapPost("/messages", async (ConsolePostMessage body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, CancellationToken ct) =>
+        api.MapPost("/messages", async (ConsolePostMessage body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, HttpContext context, CancellationToken ct) =>
         {
-            if (Find(users, body.User) is not { } user)
+            if (ConsoleSession.Acting(users, body.User, context, out var refusal) is not { } user)
             {
-                return Error($"Unknown user '{body.User}'. Users: {string.Join(", ", users.Select(u => u.Id))}.");
+                return refusal;
             }
 
             var channel = string.IsNullOrWhiteSpace(body.Channel) ? "releases" : body.Channel.Trim();
@@ -67,11 +77,11 @@ public static class ConsoleEndpoints
             return Results.Json(Deliver(hub, channel, user, reply), ShipBotJson.Options);
         });
 
-        api.MapPost("/actions", async (ConsolePostAction body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, CancellationToken ct) =>
+        api.MapPost("/actions", async (ConsolePostAction body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, HttpContext context, CancellationToken ct) =>
         {
-            if (Find(users, body.User) is not { } user)
+            if (ConsoleSession.Acting(users, body.User, context, out var refusal) is not { } user)
             {
-                return Error($"Unknown user '{body.User}'.");
+                return refusal;
             }
 
             if (body.MessageId is null || hub.Get(body.MessageId) is not { Card: not null } message)
@@ -104,6 +114,7 @@ public static class ConsoleEndpoints
             // Ends when the browser goes away or the host stops, so an open tab never delays shutdown.
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, lifetime.ApplicationStopping);
             var ct = linked.Token;
+            var viewer = context.Caller()?.Id;
             context.Response.Headers.ContentType = "text/event-stream";
             context.Response.Headers.CacheControl = "no-cache";
             context.Response.Headers["X-Accel-Buffering"] = "no";
@@ -113,6 +124,12 @@ public static class ConsoleEndpoints
             {
                 await foreach (var message in hub.SubscribeAsync(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, ct).ConfigureAwait(false))
                 {
+                    // A signed-in viewer never receives someone else's private replies.
+                    if (viewer is not null && message.VisibleTo is not null && !string.Equals(message.VisibleTo, viewer, StringComparison.OrdinalIgnoreCase))
+                    {
+                        continue;
+                    }
+
                     var json = JsonSerializer.Serialize(message, ShipBotJson.Options);
                     await context.Response.WriteAsync($"event: message\ndata: {json}\n\n", ct).ConfigureAwait(false);
                     await context.Response.Body.FlushAsync(ct).ConfigureAwait(false);
@@ -130,25 +147,23 @@ public static class ConsoleEndpoints
     public static Actor ToActor(ConsoleUser user)
     {
         ArgumentNullException.ThrowIfNull(user);
-        return new Actor(user.Id, user.Name, user.Groups);
+        return new Actor(user.Id, user.Name, user.Groups) { Scopes = user.Scopes };
     }
 
     private static ConsoleReply Deliver(ConsoleChannelHub hub, string channel, ConsoleUser user, CommandReply reply)
     {
+        // The channel keeps a private reply without any token it shows: the answer itself carries it, once.
         var message = reply.Visibility == ReplyVisibility.InChannel
             ? hub.Post(channel, "shipbot", reply.Text, reply.Card)
-            : hub.Post(channel, "shipbot", reply.Text, reply.Card, visibleTo: user.Id);
+            : hub.Post(channel, "shipbot", ApiTokenService.ForReplay(reply).Text, reply.Card, visibleTo: user.Id);
         return new ConsoleReply(reply.Visibility, reply.Text, message.Id, reply.Card);
     }
 
-    private static ConsoleUser? Find(IReadOnlyList<ConsoleUser> users, string? id) =>
-        id is null ? null : users.FirstOrDefault(u => string.Equals(u.Id, id, StringComparison.OrdinalIgnoreCase));
+    internal static IResult Error(string message) => Results.Json(new { error = message }, ShipBotJson.Options, statusCode: StatusCodes.Status400BadRequest);
 
-    private static IResult Error(string message) => Results.Json(new { error = message }, ShipBotJson.Options, statusCode: StatusCodes.Status400BadRequest);
-
-    private static string LoadPage()
+    internal static string LoadPage(string name = "ShipBot.Console.index.html")
     {
-        using var stream = typeof(ConsoleEndpoints).Assembly.GetManifestResourceStream("ShipBot.Console.index.html")
+        using var stream = typeof(ConsoleEndpoints).Assembly.GetManifestResourceStream(name)
             ?? throw new InvalidOperationException("The console page is missing from the assembly.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();

@@ -129,7 +129,7 @@ public sealed partial class ReleaseCoordinator
 
             if (!string.IsNullOrEmpty(inbound.RequestId))
             {
-                await _idempotency.SetAsync(inbound.RequestId, JsonSerializer.Serialize(reply, ShipBotJson.Options), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
+                await _idempotency.SetAsync(inbound.RequestId, JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
             }
 
             return reply;
@@ -204,6 +204,7 @@ public sealed partial class ReleaseCoordinator
             OutcomeCommand c => OutcomeAsync(c.Release, ct),
             SignalCommand c => SignalAsync(c, actor, ct),
             SimulateCommand c => Task.FromResult(Simulate(c, actor)),
+            TokenCommand c => TokensAsync(c, actor, ct),
             HelpCommand c => Task.FromResult(Help(c.Topic)),
             _ => Task.FromResult(CommandReply.Private("That command is not supported here.")),
         };

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using ShipBot.Coordinator;
 using ShipBot.Core.Ports;
 using ShipBot.Health.Alertmanager;
+using ShipBot.Http;
 
 namespace ShipBot.Host;
 
@@ -18,32 +19,39 @@ namespace ShipBot.Host;
 /// </summary>
 public static partial class AlertmanagerEndpoints
 {
-    private const int MaxBody = 1024 * 1024;
     private static readonly TimeSpan DedupWindow = TimeSpan.FromDays(1);
 
     public static IEndpointRouteBuilder MapAlertmanager(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/hooks/alertmanager", async (HttpContext context, ReleaseCoordinator coordinator, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
+        app.MapPost("/hooks/alertmanager", async (HttpContext context, ReleaseCoordinator coordinator, InboundGuard guard, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
         {
             var options = settings.Value.Alertmanager;
             var log = loggers.CreateLogger("ShipBot.Alertmanager");
-            if (!AlertmanagerWebhook.IsAuthorized(options, context.Request.Headers.Authorization))
+            var read = await guard.ReadBodyAsync(context.Request).ConfigureAwait(false);
+            if (read.TooLarge)
             {
-                LogRejected(log, context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"shipbot\", Basic realm=\"shipbot\"";
-                return Results.Json(new { error = "Authenticate with the bearer token or basic credentials of ShipBot:Alertmanager." }, statusCode: StatusCodes.Status401Unauthorized);
+                return BoundedBody.TooLarge(guard.MaxBodyBytes);
             }
 
-            if (context.Request.ContentLength > MaxBody)
+            if (!AlertmanagerWebhook.IsAuthorized(options, context.Request.Headers.Authorization))
             {
-                return Results.Json(new { error = "Payload larger than 1 MiB." }, statusCode: StatusCodes.Status413PayloadTooLarge);
+                context.Response.Headers.WWWAuthenticate = "Bearer realm=\"shipbot\", Basic realm=\"shipbot\"";
+                return guard.OnVerificationFailed(
+                    context,
+                    Results.Json(new { error = "Authenticate with the bearer token or basic credentials of ShipBot:Alertmanager." }, statusCode: StatusCodes.Status401Unauthorized),
+                    () => LogRejected(log, InboundGuard.AddressOf(context)));
+            }
+
+            if (!guard.TryAcquire(InboundPrincipal.Platform, "alertmanager", out var retryAfter))
+            {
+                return InboundGuard.TooMany(context, retryAfter);
             }
 
             JsonNode? body;
             try
             {
-                body = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
+                body = JsonNode.Parse(read.Body);
             }
             catch (JsonException)
             {

@@ -3,6 +3,7 @@ using ShipBot.Coordinator;
 using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Identity;
 
 namespace ShipBot.Host;
 
@@ -40,7 +41,10 @@ public sealed record ReleaseView(
         r.LastHealth, r.Baseline, r.History, r.Rollback, r.Decision, r.HaltReason, r.Handoff, r.Outcomes, r.CreatedAt, r.UpdatedAt, audit);
 }
 
-/// <summary>The read-only release API and the liveness / readiness probes.</summary>
+/// <summary>
+/// The read-only release API and the liveness / readiness probes. The release API needs a session
+/// or an API token with <c>releases:read</c>, except in the console's Demo mode; the probes are open.
+/// </summary>
 public static class ReleaseApiEndpoints
 {
     public static IEndpointRouteBuilder MapReleaseApi(this IEndpointRouteBuilder app)
@@ -76,7 +80,7 @@ public static class ReleaseApiEndpoints
                 ? await store.ListActiveAsync(ct).ConfigureAwait(false)
                 : await store.ListByServiceAsync(service.ToLowerInvariant(), ct).ConfigureAwait(false);
             return Results.Json(releases.Select(r => ReleaseView.From(r, null)), ShipBotJson.Options);
-        });
+        }).RequireCaller(TokenScopes.ReleasesRead);
 
         app.MapGet("/api/releases/{name}", async (string name, IReleaseStore store, CancellationToken ct) =>
         {
@@ -93,7 +97,7 @@ public static class ReleaseApiEndpoints
 
             var audit = await store.GetAuditAsync(id.Value, ct).ConfigureAwait(false);
             return Results.Json(ReleaseView.From(release, audit), ShipBotJson.Options);
-        });
+        }).RequireCaller(TokenScopes.ReleasesRead);
 
         app.MapGet("/api/releases/{name}/audit", async (string name, IReleaseStore store, CancellationToken ct) =>
         {
@@ -103,10 +107,10 @@ public static class ReleaseApiEndpoints
             }
 
             return Results.Json(await store.GetAuditAsync(id.Value, ct).ConfigureAwait(false), ShipBotJson.Options);
-        });
+        }).RequireCaller(TokenScopes.ReleasesRead);
 
         app.MapGet("/api/signals", async (IReleaseStore store, CancellationToken ct) =>
-            Results.Json(await store.ListSignalsAsync(ct).ConfigureAwait(false), ShipBotJson.Options));
+            Results.Json(await store.ListSignalsAsync(ct).ConfigureAwait(false), ShipBotJson.Options)).RequireCaller(TokenScopes.ReleasesRead);
         return app;
     }
 }

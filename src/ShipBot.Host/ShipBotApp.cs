@@ -1,4 +1,3 @@
-using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
 using ShipBot.Slack;
@@ -40,33 +39,7 @@ public static class ShipBotApp
             .AddConsole();
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
-        builder.Services.AddRateLimiter(o =>
-        {
-            // Inbound commands and clicks are limited per client address (a burst of 200, then 100 a second);
-            // chat platforms' signed deliveries come from a few addresses for a whole workspace, so they
-            // share one larger bucket per platform; reads, probes and the event stream are not limited.
-            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(context =>
-            {
-                if (!HttpMethods.IsPost(context.Request.Method))
-                {
-                    return RateLimitPartition.GetNoLimiter(string.Empty);
-                }
-
-                // Chat platforms and Alertmanager deliver for a whole workspace or cluster from a few addresses:
-                // each gets one larger bucket of its own.
-                var path = context.Request.Path;
-                var platform = path.StartsWithSegments("/slack") ? "slack" : path.StartsWithSegments("/api/messages") ? "teams" : path.StartsWithSegments("/hooks") ? "hooks" : null;
-                if (platform is not null)
-                {
-                    return RateLimitPartition.GetTokenBucketLimiter($"platform:{platform}", _ => new TokenBucketRateLimiterOptions { TokenLimit = 4000, TokensPerPeriod = 2000, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
-                }
-
-                return RateLimitPartition.GetTokenBucketLimiter(
-                    context.Connection.RemoteIpAddress?.ToString() ?? "unknown",
-                    _ => new TokenBucketRateLimiterOptions { TokenLimit = 200, TokensPerPeriod = 100, ReplenishmentPeriod = TimeSpan.FromSeconds(1), QueueLimit = 0 });
-            });
-        });
+        var consoleMode = builder.AddShipBotIdentityAndLimits(slack || teams, redis);
 
         // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
@@ -92,7 +65,7 @@ public static class ShipBotApp
             context.Response.StatusCode = status;
             await context.Response.WriteAsJsonAsync(new { error = message }).ConfigureAwait(false);
         }));
-        app.UseRateLimiter();
+        app.UseShipBotIdentity(startup);
         app.MapReleaseApi();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
         var hub = app.Services.GetRequiredService<ConsoleChannelHub>();
@@ -101,7 +74,10 @@ public static class ShipBotApp
             hub.EnsureChannel(channel);
         }
 
-        app.MapShipBotConsole(users);
+        if (consoleMode != ShipBot.Identity.ConsoleMode.Off)
+        {
+            app.MapShipBotConsole(users);
+        }
         if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShipBotOptions>>().Value.Alertmanager.IsEnabled)
         {
             app.MapAlertmanager();

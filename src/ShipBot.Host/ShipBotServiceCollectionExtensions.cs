@@ -61,7 +61,10 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
             sp.GetService<IHealthSimulator>(),
             sp.GetRequiredService<ILeaseStore>(),
-            sp.GetServices<IReleaseObserver>()));
+            sp.GetServices<IReleaseObserver>())
+        {
+            Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
+        });
         return services;
     }
 

@@ -35,4 +35,13 @@ public sealed class RedisKeys(string prefix = "shipbot")
 
     /// <summary>A chat adapter's small state (message references, conversation references).</summary>
     public string Chat(string key) => $"{_p}chat:{key}";
+
+    /// <summary>Hash: API token name → stored token JSON (the token's hash, never the token).</summary>
+    public string Tokens => $"{_p}tokens";
+
+    /// <summary>One API token by the SHA-256 of its value → stored token JSON (the lookup on every request).</summary>
+    public string Token(string hash) => $"{_p}token:{hash}";
+
+    /// <summary>List of ASP.NET Core data protection keys (session cookies and antiforgery tokens), shared by every replica.</summary>
+    public string DataProtectionKeys => $"{_p}dataprotection-keys";
 }

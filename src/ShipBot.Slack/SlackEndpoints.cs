@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -10,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Primitives;
 using ShipBot.Core.Ports;
+using ShipBot.Http;
 
 namespace ShipBot.Slack;
 
@@ -23,7 +23,6 @@ namespace ShipBot.Slack;
 /// </summary>
 public static partial class SlackEndpoints
 {
-    public const int MaxBody = 256 * 1024;
     private static readonly TimeSpan ReplayWindow = TimeSpan.FromMinutes(11);
 
     public static IEndpointRouteBuilder MapShipBotSlack(this IEndpointRouteBuilder app)
@@ -36,9 +35,10 @@ public static partial class SlackEndpoints
 
         slack.MapPost("/commands", async (HttpContext context, SlackInbound inbound) =>
         {
-            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
+            var (body, refusal) = await VerifiedBodyAsync(context, requests).ConfigureAwait(false);
+            if (body is null)
             {
-                return Results.Unauthorized();
+                return refusal!;
             }
 
             var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
@@ -47,15 +47,21 @@ public static partial class SlackEndpoints
                 return Results.BadRequest(new { error = "A slash command needs user_id and channel_id." });
             }
 
+            if (Limited(context, command.TeamId) is { } limited)
+            {
+                return limited;
+            }
+
             var answer = await inbound.OnSlashCommandAsync(command, context.RequestAborted).ConfigureAwait(false);
             return Json(answer);
         });
 
         slack.MapPost("/interactions", async (HttpContext context, SlackInbound inbound) =>
         {
-            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
+            var (body, refusal) = await VerifiedBodyAsync(context, requests).ConfigureAwait(false);
+            if (body is null)
             {
-                return Results.Unauthorized();
+                return refusal!;
             }
 
             var form = QueryHelpers.ParseQuery(Encoding.UTF8.GetString(body));
@@ -64,20 +70,31 @@ public static partial class SlackEndpoints
                 return Results.BadRequest(new { error = "An interaction needs a JSON payload field." });
             }
 
+            if (Limited(context, (string?)payload["team"]?["id"] ?? (string?)payload["user"]?["team_id"]) is { } limited)
+            {
+                return limited;
+            }
+
             var answer = await inbound.OnInteractionAsync(payload, context.RequestAborted).ConfigureAwait(false);
             return answer is null ? Results.Ok() : Json(answer);
         });
 
         slack.MapPost("/events", async (HttpContext context, SlackInbound inbound, Microsoft.Extensions.Hosting.IHostApplicationLifetime lifetime) =>
         {
-            if (await VerifiedBodyAsync(context, requests).ConfigureAwait(false) is not { } body)
+            var (body, refusal) = await VerifiedBodyAsync(context, requests).ConfigureAwait(false);
+            if (body is null)
             {
-                return Results.Unauthorized();
+                return refusal!;
             }
 
             if (Parse(Encoding.UTF8.GetString(body)) is not { } envelope)
             {
                 return Results.BadRequest(new { error = "An event must be a JSON object." });
+            }
+
+            if (Limited(context, (string?)envelope["team_id"]) is { } limited)
+            {
+                return limited;
             }
 
             if ((string?)envelope["type"] == "url_verification")
@@ -93,22 +110,24 @@ public static partial class SlackEndpoints
         return app;
     }
 
-    private static async Task<byte[]?> VerifiedBodyAsync(HttpContext context, ILogger logger)
+    /// <summary>The verified body, or the answer to give instead: 413 past the body bound (before any check), 401 for a bad signature or a replay (429 once the address's failure budget is spent).</summary>
+    private static async Task<(byte[]? Body, IResult? Refusal)> VerifiedBodyAsync(HttpContext context, ILogger logger)
     {
         var services = context.RequestServices;
-        var body = await ReadBodyAsync(context.Request).ConfigureAwait(false);
-        if (body is null)
+        var guard = services.GetRequiredService<InboundGuard>();
+        var read = await guard.ReadBodyAsync(context.Request).ConfigureAwait(false);
+        if (read.TooLarge)
         {
-            LogRejected(logger, context.Request.Path, "body larger than 256 KiB");
-            return null;
+            LogRejected(logger, context.Request.Path, "body larger than the bound");
+            return (null, BoundedBody.TooLarge(guard.MaxBodyBytes));
         }
 
+        var body = read.Body!;
         var signature = (string?)context.Request.Headers[SlackSignature.SignatureHeader];
         var verdict = services.GetRequiredService<SlackSignature>().Verify(context.Request.Headers[SlackSignature.TimestampHeader], signature, body);
         if (verdict != SignatureVerdict.Valid)
         {
-            LogRejected(logger, context.Request.Path, verdict.ToString());
-            return null;
+            return (null, guard.OnVerificationFailed(context, Results.Unauthorized(), () => LogRejected(logger, context.Request.Path, verdict.ToString())));
         }
 
         // An exact copy of a request already seen (same signature) is a replay, unless Slack says
@@ -121,8 +140,7 @@ public static partial class SlackEndpoints
                 // Hex is case-insensitive, so the replay key is too: a re-cased copy is the same request.
                 if (!await services.GetRequiredService<IIdempotencyStore>().TryClaimAsync($"slack:sig:{signature!.ToLowerInvariant()}", ReplayWindow, context.RequestAborted).ConfigureAwait(false))
                 {
-                    LogRejected(logger, context.Request.Path, "replayed request");
-                    return null;
+                    return (null, guard.OnVerificationFailed(context, Results.Unauthorized(), () => LogRejected(logger, context.Request.Path, "replayed request")));
                 }
             }
             catch (StoreUnavailableException)
@@ -131,38 +149,14 @@ public static partial class SlackEndpoints
             }
         }
 
-        return body;
+        return (body, null);
     }
 
-    private static async Task<byte[]?> ReadBodyAsync(HttpRequest request)
-    {
-        if (request.ContentLength > MaxBody)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
-        try
-        {
-            int read;
-            while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > MaxBody)
-                {
-                    return null;
-                }
-
-                buffer.Write(chunk, 0, read);
-            }
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(chunk);
-        }
-
-        return buffer.ToArray();
-    }
+    /// <summary>Spends the verified workspace's budget (per Slack team); the 429 to answer when it is spent.</summary>
+    private static IResult? Limited(HttpContext context, string? team) =>
+        context.RequestServices.GetRequiredService<InboundGuard>().TryAcquire(InboundPrincipal.Platform, "slack:" + (team ?? "unknown"), out var retryAfter)
+            ? null
+            : InboundGuard.TooMany(context, retryAfter, "Too many requests from this Slack workspace.");
 
     private static JsonObject? Parse(string? json)
     {

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ShipBot.Core.Ports;
+using ShipBot.Http;
 
 namespace ShipBot.Slack;
 
@@ -25,6 +26,7 @@ public static class SlackServiceCollectionExtensions
             return false;
         }
 
+        services.AddInboundGuard();
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<SlackOptions>>().Value;

@@ -17,6 +17,14 @@ public sealed record AuthResult(bool IsValid, string? Failure = null, bool Unaut
     public static AuthResult Fail(string why) => new(false, why);
 }
 
+/// <summary>A Bearer token checked on its own (<see cref="BotFrameworkAuthenticator.ValidateTokenAsync"/>): the validated token and its key's endorsements, or why it failed.</summary>
+public sealed record TokenCheck(JsonWebToken? Token, IReadOnlyList<string> Endorsements, bool FromBotFramework, string? Failure)
+{
+    public bool IsValid => Token is not null;
+
+    public static TokenCheck Fail(string why) => new(null, [], false, why);
+}
+
 /// <summary>
 /// Validates the Bearer token of every request the Bot Framework Connector sends to
 /// <c>/api/messages</c>, as Microsoft documents ("Authentication with the Bot Connector service"):
@@ -51,11 +59,18 @@ public sealed partial class BotFrameworkAuthenticator
     }
 
     /// <summary>Checks the Authorization header against the activity's channel id and service URL.</summary>
-    public async Task<AuthResult> ValidateAsync(string? authorization, string? channelId, string? serviceUrl, CancellationToken ct = default)
+    public async Task<AuthResult> ValidateAsync(string? authorization, string? channelId, string? serviceUrl, CancellationToken ct = default) =>
+        CheckActivity(await ValidateTokenAsync(authorization, ct).ConfigureAwait(false), channelId, serviceUrl);
+
+    /// <summary>
+    /// The first half of <see cref="ValidateAsync"/>, which needs no activity: the Bearer token's
+    /// signature, issuer, audience and lifetime. The endpoint runs it before it parses the body.
+    /// </summary>
+    public async Task<TokenCheck> ValidateTokenAsync(string? authorization, CancellationToken ct = default)
     {
         if (string.IsNullOrWhiteSpace(authorization) || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
         {
-            return AuthResult.Fail("no Bearer token");
+            return TokenCheck.Fail("no Bearer token");
         }
 
         var token = authorization[7..].Trim();
@@ -68,21 +83,30 @@ public sealed partial class BotFrameworkAuthenticator
             fromBotFramework = false;
         }
 
-        if (!result.Valid || result.Token is not { } jwt)
+        return !result.Valid || result.Token is not { } jwt
+            ? TokenCheck.Fail(result.Failure ?? "invalid token")
+            : new TokenCheck(jwt, result.Endorsements, fromBotFramework, null);
+    }
+
+    /// <summary>The second half: a valid token's endorsements and <c>serviceurl</c> claim against the parsed activity.</summary>
+    public static AuthResult CheckActivity(TokenCheck token, string? channelId, string? serviceUrl)
+    {
+        ArgumentNullException.ThrowIfNull(token);
+        if (token.Token is not { } jwt)
         {
-            return AuthResult.Fail(result.Failure ?? "invalid token");
+            return AuthResult.Fail(token.Failure ?? "invalid token");
         }
 
-        if (fromBotFramework)
+        if (token.FromBotFramework)
         {
-            if (string.IsNullOrEmpty(channelId) || !result.Endorsements.Contains(channelId, StringComparer.OrdinalIgnoreCase))
+            if (string.IsNullOrEmpty(channelId) || !token.Endorsements.Contains(channelId, StringComparer.OrdinalIgnoreCase))
             {
                 return AuthResult.Fail($"the signing key is not endorsed for channel '{channelId}'");
             }
         }
 
         var claimed = jwt.TryGetPayloadValue<string>("serviceurl", out var s) ? s : null;
-        if ((fromBotFramework || claimed is not null) && !SameUrl(claimed, serviceUrl))
+        if ((token.FromBotFramework || claimed is not null) && !SameUrl(claimed, serviceUrl))
         {
             return AuthResult.Fail("the serviceurl claim does not match the activity's serviceUrl");
         }

@@ -8,6 +8,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ShipBot.Http;
 
 namespace ShipBot.Teams;
 
@@ -20,47 +21,57 @@ namespace ShipBot.Teams;
 /// </summary>
 public static partial class TeamsEndpoints
 {
-    public const int MaxBody = 256 * 1024;
-
     public static IEndpointRouteBuilder MapShipBotTeams(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/api/messages", async (HttpContext context, TeamsInbound inbound, BotFrameworkAuthenticator auth, IOptions<TeamsOptions> options, IHostApplicationLifetime lifetime, ILoggerFactory loggers) =>
+        app.MapPost("/api/messages", async (HttpContext context, TeamsInbound inbound, BotFrameworkAuthenticator auth, InboundGuard guard, IOptions<TeamsOptions> options, IHostApplicationLifetime lifetime, ILoggerFactory loggers) =>
         {
             var log = loggers.CreateLogger("ShipBot.Teams.Requests");
-            if (context.Request.ContentLength > MaxBody)
+            var read = await guard.ReadBodyAsync(context.Request).ConfigureAwait(false);
+            if (read.TooLarge)
             {
-                return Results.StatusCode(StatusCodes.Status413PayloadTooLarge);
+                return BoundedBody.TooLarge(guard.MaxBodyBytes);
+            }
+
+            // The token is validated before the activity is parsed; only the checks that need the
+            // activity (endorsed channel, service URL) come after.
+            var authorization = (string?)context.Request.Headers.Authorization;
+            var emulator = string.IsNullOrEmpty(authorization) && options.Value.AllowUnauthenticatedLoopback && IsLoopback(context.Connection.RemoteIpAddress);
+            var token = emulator ? null : await auth.ValidateTokenAsync(authorization, context.RequestAborted).ConfigureAwait(false);
+            if (token is { IsValid: false })
+            {
+                return guard.OnVerificationFailed(context, Results.Unauthorized(), () => LogRejected(log, token.Failure ?? "invalid", InboundGuard.AddressOf(context)));
             }
 
             JsonObject? activity;
             try
             {
-                activity = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+                activity = JsonNode.Parse(read.Body) as JsonObject;
             }
             catch (JsonException)
             {
                 activity = null;
             }
 
-            var authorization = (string?)context.Request.Headers.Authorization;
-            if (string.IsNullOrEmpty(authorization) && options.Value.AllowUnauthenticatedLoopback && IsLoopback(context.Connection.RemoteIpAddress))
+            if (token is not null)
             {
-                // A local emulator (Agents Playground). Only ever from this machine, only when configured.
-            }
-            else
-            {
-                var verdict = await auth.ValidateAsync(authorization, (string?)activity?["channelId"], (string?)activity?["serviceUrl"], context.RequestAborted).ConfigureAwait(false);
+                // A local emulator (Agents Playground) skips this: only from this machine, only when configured.
+                var verdict = BotFrameworkAuthenticator.CheckActivity(token, (string?)activity?["channelId"], (string?)activity?["serviceUrl"]);
                 if (!verdict.IsValid)
                 {
-                    LogRejected(log, verdict.Failure ?? "invalid", context.Connection.RemoteIpAddress?.ToString() ?? "unknown");
-                    return Results.Unauthorized();
+                    return guard.OnVerificationFailed(context, Results.Unauthorized(), () => LogRejected(log, verdict.Failure ?? "invalid", InboundGuard.AddressOf(context)));
                 }
             }
 
             if (activity is null)
             {
                 return Results.BadRequest(new { error = "Expected a Bot Framework activity (JSON object)." });
+            }
+
+            var tenant = (string?)activity["conversation"]?["tenantId"] ?? (string?)activity["channelData"]?["tenant"]?["id"] ?? "unknown";
+            if (!guard.TryAcquire(InboundPrincipal.Platform, "teams:" + tenant, out var retryAfter))
+            {
+                return InboundGuard.TooMany(context, retryAfter, "Too many requests from this Teams tenant.");
             }
 
             if ((string?)activity["type"] == "invoke")

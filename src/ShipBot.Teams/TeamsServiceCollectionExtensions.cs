@@ -4,6 +4,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ShipBot.Core.Ports;
 
+using ShipBot.Http;
+
 namespace ShipBot.Teams;
 
 public static class TeamsServiceCollectionExtensions
@@ -42,6 +44,7 @@ public static class TeamsServiceCollectionExtensions
         services.AddSingleton<TeamsChatNotifier>();
         services.AddSingleton<IChatNotifier>(sp => sp.GetRequiredService<TeamsChatNotifier>());
         services.AddSingleton<TeamsInbound>();
+        services.AddInboundGuard();
         return true;
     }
 }

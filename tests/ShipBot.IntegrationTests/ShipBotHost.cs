@@ -59,7 +59,16 @@ public sealed class ShipBotHost : IAsyncDisposable
         var app = ShipBotApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings));
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
-        return new ShipBotHost(app, new Uri(address));
+        var host = new ShipBotHost(app, new Uri(address));
+        if (!app.Services.GetRequiredService<ShipBot.Identity.CallerPolicy>().IsOpen)
+        {
+            // Outside the demo console the release API needs credentials: the helpers read with a token.
+            var issued = await app.Services.GetRequiredService<ShipBot.Coordinator.Identity.ApiTokenService>()
+                .CreateAsync($"tests-{Guid.NewGuid():N}"[..20], [ShipBot.Core.Ports.TokenScopes.ReleasesRead], "tests");
+            host.Http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", issued!.Value);
+        }
+
+        return host;
     }
 
     public async Task<JsonObject> SayAsync(string user, string text, string channel = "releases")

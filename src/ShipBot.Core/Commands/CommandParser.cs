@@ -46,6 +46,7 @@ public static class CommandParser
         ("flag-removed", "flag-removed <release> <flag>", "mark a feature flag removed from the code"),
         ("signal", "signal performance|customer|friction|unexpected|incident [release] <text>", "record a feedback signal"),
         ("simulate", "simulate <service> <metric> <value>|reset", "change the simulated health source"),
+        ("token", "token create <name> <scope>… | token revoke <name> | token list", "API tokens for pipelines (admins; the token is shown once, privately)"),
         ("help", "help [verb]", "verbs and usage"),
     ];
 
@@ -104,6 +105,7 @@ public static class CommandParser
             "flag-removed" => args.Count == 2 ? ParseResult.Ok(new FlagRemovedCommand(args[0], args[1])) : Fail("Name the release and the flag.", "flag-removed"),
             "signal" => ParseSignal(args),
             "simulate" => ParseSimulate(args),
+            "token" => TokenCommand.Parse(args),
             "help" or "?" => ParseResult.Ok(new HelpCommand(args.FirstOrDefault()?.ToLowerInvariant())),
             _ => Fail($"I don't know the verb '{Shorten(tokens[0])}'.", "help"),
         };

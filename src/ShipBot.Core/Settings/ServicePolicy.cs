@@ -16,6 +16,13 @@ public sealed record Actor(string Id, string DisplayName, IReadOnlyList<string> 
 {
     public static Actor System { get; } = new("shipbot", "ShipBot", []);
 
+    /// <summary>
+    /// The scopes of the API token this actor authenticated with (see <c>TokenScopes</c>), or null
+    /// for a person. A token's scopes cap the roles configuration gives it: without
+    /// <c>releases:write</c> it holds no service role, without <c>admin</c> it is no admin.
+    /// </summary>
+    public IReadOnlyList<string>? Scopes { get; init; }
+
     public string Mention => $"@{DisplayName}";
 }
 
@@ -74,7 +81,7 @@ public sealed class AccessPolicy(IReadOnlyDictionary<string, ServicePolicy> serv
 
     public IReadOnlyList<string> Admins { get; } = admins;
 
-    public bool IsAdmin(Actor actor) => Matches(actor, Admins);
+    public bool IsAdmin(Actor actor) => Matches(actor, Admins) && ScopeAllows(actor, Ports.TokenScopes.Admin);
 
     public bool Has(Actor actor, string service, Role role)
     {
@@ -84,7 +91,7 @@ public sealed class AccessPolicy(IReadOnlyDictionary<string, ServicePolicy> serv
             return IsAdmin(actor);
         }
 
-        if (!Services.TryGetValue(service, out var policy))
+        if (!Services.TryGetValue(service, out var policy) || !ScopeAllows(actor, Ports.TokenScopes.ReleasesWrite))
         {
             return false;
         }
@@ -127,6 +134,8 @@ public sealed class AccessPolicy(IReadOnlyDictionary<string, ServicePolicy> serv
         Role.OnCall => "on-call",
         _ => role.ToString().ToLowerInvariant(),
     };
+
+    private static bool ScopeAllows(Actor actor, string scope) => actor.Scopes is not { } scopes || Ports.TokenScopes.Allows(scopes, scope);
 
     private static bool Matches(Actor actor, IReadOnlyList<string> entries) =>
         entries.Any(e => string.Equals(e, actor.Id, StringComparison.OrdinalIgnoreCase)

@@ -42,6 +42,7 @@ public sealed class CommandParserTests
         { $"flag-removed {Rel} new-cart", "flag-removed" },
         { "signal friction approvals take too long", "signal" },
         { "simulate checkout error_rate 4.8%", "simulate" },
+        { "token create ci releases:read releases:write", "token" },
         { "help start", "help" },
     };
 
@@ -89,6 +90,11 @@ public sealed class CommandParserTests
         { "simulate checkout error_rate NaN", "simulate" },
         { "simulate checkout error_rate Infinity", "simulate" },
         { "simulate Check!out error_rate 1", "simulate" },
+        { "token create ci", "token" },
+        { "token create ci releases:delete", "token" },
+        { "token create C!I admin", "token" },
+        { "token revoke", "token" },
+        { "token rotate ci", "token" },
     };
 
     [Theory]
