@@ -41,6 +41,7 @@ public sealed class CommandParserTests
         { $"outcome {Rel}", "outcome" },
         { $"flag-removed {Rel} new-cart", "flag-removed" },
         { "signal friction approvals take too long", "signal" },
+        { "signals", "signals" },
         { "simulate checkout error_rate 4.8%", "simulate" },
         { "help start", "help" },
     };
@@ -75,8 +76,11 @@ public sealed class CommandParserTests
         { "halt", "halt" },
         { "halt all", "halt" },
         { "unhalt", "unhalt" },
-        { "unhalt checkout", "unhalt" },
+        { "unhalt all", "unhalt" },
         { "unhalt Check!out fixed", "unhalt" },
+        { "halt Check!out broken", "halt" },
+        { "signals now", "signals" },
+        { "hotfix checkout 1.4.3 p0 payments down --notes", "hotfix" },
         { "contract", "contract" },
         { "notes a@1 b@2", "notes" },
         { "outcome", "outcome" },
@@ -263,10 +267,13 @@ public sealed class CommandParserTests
     [InlineData("halt all change freeze for the holidays", null, "change freeze for the holidays")]
     [InlineData("halt * freeze", null, "freeze")]
     [InlineData("halt --all freeze", null, "freeze")]
-    [InlineData("halt freeze", null, "freeze")]
+    [InlineData("halt freeze", "freeze", "")]
+    [InlineData("halt demo", "demo", "")]
+    [InlineData("halt payments outage in EU", "payments", "outage in EU")]
     [InlineData("halt Checkout broken", "checkout", "broken")]
     public void Parse_Halt_ReadsScopeAndReason(string text, string? service, string reason)
     {
+        // A freeze of every service is only ever "halt all": a forgotten reason or an unknown service never becomes one.
         var halt = Assert.IsType<HaltCommand>(ParseOk(text));
 
         Assert.Equal(service, halt.Service);
