@@ -14,8 +14,8 @@ public sealed record InboundCommand(string RequestId, Actor Actor, Conversation 
 {
     /// <summary>
     /// True for a button click. An adapter builds a click's <see cref="RequestId"/> from the message,
-    /// the button, the basis and the typed input, so a double click is one request; a click that
-    /// changed nothing is remembered only briefly, so the same button can be tried again once things change.
+    /// the button, the basis and the typed input, so a double click is one request; its answer is kept
+    /// only for <see cref="CoordinatorSettings.DoubleClickWindow"/>, after which the same click is judged afresh.
     /// </summary>
     public bool IsClick { get; init; }
 
@@ -97,11 +97,12 @@ public sealed record CoordinatorSettings
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
 
     /// <summary>
-    /// How long the answer to a click that changed nothing (a refusal, a stale card) is kept: long
-    /// enough to answer a double click once, short enough that the same button works once the reason
-    /// for the refusal is gone. Default 10 s.
+    /// How long a click's answer is kept: a double click or a duplicate delivery within it gets the
+    /// first answer (and, while the first is still being handled, waits for it); a later click on the
+    /// same button is judged afresh against its basis — so it says what changed instead of repeating,
+    /// and a button that was refused works once the reason for the refusal is gone. Default 1 s.
     /// </summary>
-    public TimeSpan ClickRefusalMemory { get; init; } = TimeSpan.FromSeconds(10);
+    public TimeSpan DoubleClickWindow { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often flag-cleanup and post-incident reminders repeat after the last checkpoint. Default 1 day.</summary>
     public TimeSpan ReminderInterval { get; init; } = TimeSpan.FromDays(1);

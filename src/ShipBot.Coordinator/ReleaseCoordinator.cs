@@ -139,9 +139,9 @@ public sealed partial class ReleaseCoordinator
 
             if (requestKey is not null)
             {
-                // A click that changed nothing is answered once more to a double click, then forgotten, so the
-                // same button works again when the reason for the refusal is gone.
-                var keep = inbound.IsClick && !reply.Changed ? _settings.ClickRefusalMemory : _settings.IdempotencyWindow;
+                // A click's answer serves a double click, then is forgotten: a later click on the same button is judged
+                // against its basis again (it says what changed), and a refused button works once the reason is gone.
+                var keep = inbound.IsClick ? _settings.DoubleClickWindow : _settings.IdempotencyWindow;
                 await _idempotency.SetAsync(requestKey, JsonSerializer.Serialize(reply, ShipBotJson.Options), keep, cancellationToken).ConfigureAwait(false);
             }
 
