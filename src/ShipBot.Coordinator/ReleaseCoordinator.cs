@@ -1230,7 +1230,7 @@ public sealed partial class ReleaseCoordinator
                         policy,
                         [
                             new CardAction("resume", "Resume", $"resume {release.Id}", ActionStyle.Primary) { Basis = ClickBasis.Revision(release).Token },
-                            new CardAction("rollback", "Roll back…", $"rollback {release.Id}", ActionStyle.Danger, $"Roll back {release.Id}?", "Reason for the rollback") { Basis = ClickBasis.Stage(release).Token },
+                            new CardAction("rollback", "Roll back…", $"rollback {release.Id}", ActionStyle.Danger, $"Roll back {release.Id}?", "Reason for the rollback") { Basis = ClickBasis.Revision(release).Token },
                         ]), ct).ConfigureAwait(false);
                     break;
                 case ReleaseEventKind.StagingFailed:
@@ -1240,7 +1240,7 @@ public sealed partial class ReleaseCoordinator
                         policy,
                         [
                             new CardAction("unhalt", "Unhalt…", $"unhalt {release.Id.Service}", ActionStyle.Default, $"Unhalt {release.Id.Service}?", "Why is it safe to unhalt?"),
-                            new CardAction("abort", "Abort…", $"abort {release.Id}", ActionStyle.Danger, $"Abort {release.Id}?", "Reason for aborting") { Basis = ClickBasis.Stage(release).Token },
+                            new CardAction("abort", "Abort…", $"abort {release.Id}", ActionStyle.Danger, $"Abort {release.Id}?", "Reason for aborting") { Basis = ClickBasis.Revision(release).Token },
                         ]), ct).ConfigureAwait(false);
                     break;
                 case ReleaseEventKind.PromotionNeedsApproval:

@@ -521,13 +521,12 @@ public static class ReleaseCards
     {
         var id = r.Id.ToString();
 
-        // Forward buttons must find the release exactly as shown; stop buttons only at the same stage.
-        var forward = ClickBasis.Revision(r).Token;
-        var stage = ClickBasis.Stage(r).Token;
-        var rollback = new CardAction("rollback", "Roll back…", $"rollback {id}", ActionStyle.Danger, $"Roll back {id}? Traffic returns to the previous version.", "Reason for the rollback") { Basis = stage };
-        var abort = new CardAction("abort", "Abort…", $"abort {id}", ActionStyle.Danger, $"Abort {id}? It will not reach production.", "Reason for aborting") { Basis = stage };
-        var pause = new CardAction("pause", "Pause", $"pause {id}") { Basis = stage };
-        var resume = new CardAction("resume", "Resume", $"resume {id}", ActionStyle.Primary) { Basis = forward };
+        // Every button of the release must find it exactly as shown (quiet readings and ticks do not count).
+        var basis = ClickBasis.Revision(r).Token;
+        var rollback = new CardAction("rollback", "Roll back…", $"rollback {id}", ActionStyle.Danger, $"Roll back {id}? Traffic returns to the previous version.", "Reason for the rollback") { Basis = basis };
+        var abort = new CardAction("abort", "Abort…", $"abort {id}", ActionStyle.Danger, $"Abort {id}? It will not reach production.", "Reason for aborting") { Basis = basis };
+        var pause = new CardAction("pause", "Pause", $"pause {id}") { Basis = basis };
+        var resume = new CardAction("resume", "Resume", $"resume {id}", ActionStyle.Primary) { Basis = basis };
         var actions = new List<CardAction>();
         switch (r.State)
         {
@@ -535,10 +534,10 @@ public static class ReleaseCards
             case ReleaseState.AwaitingApproval:
                 if (r.State == ReleaseState.AwaitingApproval)
                 {
-                    actions.Add(new CardAction("approve", "Approve", $"approve {id}", ActionStyle.Primary) { Basis = forward });
+                    actions.Add(new CardAction("approve", "Approve", $"approve {id}", ActionStyle.Primary) { Basis = basis });
                 }
 
-                actions.Add(new CardAction("reject", "Reject…", $"reject {id}", ActionStyle.Danger, $"Reject {id}?", "Reason for the rejection") { Basis = stage });
+                actions.Add(new CardAction("reject", "Reject…", $"reject {id}", ActionStyle.Danger, $"Reject {id}?", "Reason for the rejection") { Basis = basis });
                 actions.Add(abort);
                 break;
             case ReleaseState.Staging:
@@ -549,8 +548,8 @@ public static class ReleaseCards
                 if (!r.OpenDecisions.Any() && r.PendingDeployment is null)
                 {
                     actions.Add(r.AwaitingPromotionApproval
-                        ? new CardAction("promote", "Approve promotion", $"promote {id}", ActionStyle.Primary, $"Approve the promotion of {id} out of {r.Where}?") { Basis = forward }
-                        : new CardAction("promote", "Promote now", $"promote {id}", ActionStyle.Primary, $"Promote {id} now, skipping the rest of the {r.Where} bake? This is recorded.", "Why promote early?") { Basis = forward });
+                        ? new CardAction("promote", "Approve promotion", $"promote {id}", ActionStyle.Primary, $"Approve the promotion of {id} out of {r.Where}?") { Basis = basis }
+                        : new CardAction("promote", "Promote now", $"promote {id}", ActionStyle.Primary, $"Promote {id} now, skipping the rest of the {r.Where} bake? This is recorded.", "Why promote early?") { Basis = basis });
                 }
 
                 actions.Add(pause);
@@ -572,7 +571,7 @@ public static class ReleaseCards
             case ReleaseState.Operating:
                 foreach (var flag in r.FlagsToRemove)
                 {
-                    actions.Add(new CardAction("flag-removed", $"Flag {flag} removed", $"flag-removed {id} {flag}") { Basis = stage });
+                    actions.Add(new CardAction("flag-removed", $"Flag {flag} removed", $"flag-removed {id} {flag}") { Basis = basis });
                 }
 
                 actions.Add(rollback);

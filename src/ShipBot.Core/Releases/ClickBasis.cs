@@ -9,36 +9,29 @@ namespace ShipBot.Core.Releases;
 /// back, and the click acts only while it still describes the release; otherwise it changes nothing
 /// and the person is told what changed. Typed commands carry none and act on the current state.
 /// <list type="bullet">
-/// <item><see cref="RevisionBasis"/> (buttons that move a release forward: Approve, Promote now,
-/// Approve promotion, Resume): the state, the stage and <see cref="Release.CardRevision"/>, which
-/// counts meaningful changes only — a quiet health reading, a checklist tick, a partial approval or
-/// a confirmed deployment call never makes such a card stale.</item>
-/// <item><see cref="StageBasis"/> (buttons that stop or annotate: Pause, Roll back…, Abort…,
-/// Reject…, Flag removed): the state and stage only.</item>
+/// <item><see cref="RevisionBasis"/> (the release's own buttons: Approve, Reject…, Abort…, Promote
+/// now, Approve promotion, Pause, Resume, Roll back…, Flag removed): the state, the stage and
+/// <see cref="Release.CardRevision"/>, which counts meaningful changes only — a quiet health reading,
+/// a flapping health status, a checklist tick, a partial approval or a confirmed deployment call
+/// never makes such a card stale, and every change a click makes does (or makes the command a no-op),
+/// so one click acts at most once.</item>
 /// <item><see cref="DecisionBasis"/> (Roll back now / Hold here / Continue on a consult): the
 /// decision's id.</item>
 /// <item><see cref="ItemBasis"/> (Confirm / Waive… / Verified on a checklist row): the item and
 /// the state it was shown in, so several items can be ticked in a row on one card.</item>
 /// </list>
-/// <see cref="Token"/> is the stable wire form (for example <c>r12.Canary.0</c>, <c>s.Paused.1</c>,
-/// <c>d.d3</c>, <c>i.qa.Pending</c>): short, URL- and Slack-safe, without '|' or spaces.
+/// <see cref="Token"/> is the stable wire form (for example <c>r12.Canary.0</c>, <c>d.d3</c>,
+/// <c>i.qa.Pending</c>): short, URL- and Slack-safe, without '|' or spaces.
 /// </summary>
 public abstract record ClickBasis
 {
     public abstract string Token { get; }
 
-    /// <summary>Forward buttons: the release must still be exactly where the card showed it.</summary>
+    /// <summary>The release's own buttons: the release must still be exactly where the card showed it.</summary>
     public static ClickBasis Revision(Release release)
     {
         ArgumentNullException.ThrowIfNull(release);
         return new RevisionBasis(release.CardRevision, release.State, release.StageIndex);
-    }
-
-    /// <summary>Stop buttons: the release must still be in the state and at the stage the card showed.</summary>
-    public static ClickBasis Stage(Release release)
-    {
-        ArgumentNullException.ThrowIfNull(release);
-        return new StageBasis(release.State, release.StageIndex);
     }
 
     public static ClickBasis Decision(PendingDecision decision)
@@ -70,9 +63,6 @@ public abstract record ClickBasis
                 && TryState(parts[1], out var state) && TryIndex(parts[2], out var index):
                 basis = new RevisionBasis(revision, state, index);
                 return true;
-            case "s" when parts.Length == 3 && TryState(parts[1], out var state) && TryIndex(parts[2], out var index):
-                basis = new StageBasis(state, index);
-                return true;
             case "d" when parts.Length == 2 && parts[1].Length > 0:
                 basis = new DecisionBasis(parts[1]);
                 return true;
@@ -102,7 +92,7 @@ public abstract record ClickBasis
         int.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out index) && index >= -1;
 }
 
-/// <summary>A forward button's basis: state, stage and card revision must all still match.</summary>
+/// <summary>A release button's basis: state, stage and card revision must all still match.</summary>
 public sealed record RevisionBasis(long CardRevision, ReleaseState State, int StageIndex) : ClickBasis
 {
     public override string Token => string.Create(CultureInfo.InvariantCulture, $"r{CardRevision}.{State}.{StageIndex}");
@@ -111,18 +101,6 @@ public sealed record RevisionBasis(long CardRevision, ReleaseState State, int St
     {
         ArgumentNullException.ThrowIfNull(current);
         return current.CardRevision == CardRevision && current.State == State && current.StageIndex == StageIndex ? null : OutOfDate(current);
-    }
-}
-
-/// <summary>A stop button's basis: state and stage must still match.</summary>
-public sealed record StageBasis(ReleaseState State, int StageIndex) : ClickBasis
-{
-    public override string Token => string.Create(CultureInfo.InvariantCulture, $"s.{State}.{StageIndex}");
-
-    public override string? StaleReason(Release current)
-    {
-        ArgumentNullException.ThrowIfNull(current);
-        return current.State == State && current.StageIndex == StageIndex ? null : OutOfDate(current);
     }
 }
 
