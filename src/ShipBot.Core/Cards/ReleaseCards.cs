@@ -312,7 +312,7 @@ public static class ReleaseCards
             {
                 StagingStep.Deploying => $"Staging gate: deploying to staging…{Retrying(r)}",
                 StagingStep.SmokeChecking => "Staging gate: running smoke checks…",
-                _ => $"Staging gate: smoke checks passed, baking {Bake(r, halt, now)}.{Blocked(halt)}",
+                _ => $"Staging gate: smoke checks passed, {Baking(r, now)} {Bake(r, halt, now)}.{Blocked(halt)}",
             },
             _ when r.State.IsProductionStage() => r.PendingDeployment is { } p
                 ? $"{r.Where}: applying {p.Describe()}…{Retrying(r)}"
@@ -322,7 +322,7 @@ public static class ReleaseCards
                         ? $"{r.Where}: held by @{h.HeldBy} on {Metrics.Label(h.Breach.Metric)} — no promotion until on-call continues or rolls back."
                         : r.AwaitingPromotionApproval
                             ? $"{r.Where}: bake done, health green — the promotion waits for {Approvers(context)} (not the requester).{Blocked(halt)}"
-                            : $"{r.Where}: baking {Bake(r, halt, now)}{HoldReason(r, now)}.{Blocked(halt)}",
+                            : $"{r.Where}: {Baking(r, now)} {Bake(r, halt, now)}{HoldReason(r, now)}.{Blocked(halt)}",
             ReleaseState.Validating => Validation(r, now),
             ReleaseState.Operating => $"Handed over to operations at {Clock(r.OperatingSince ?? now)}. Outcome checkpoints: {r.Outcomes.Count} reported." +
                 (r.FlagsToRemove.Count > 0 ? $" Flags to clean up: {string.Join(", ", r.FlagsToRemove)}." : string.Empty),
@@ -384,6 +384,8 @@ public static class ReleaseCards
             ? string.Join("; ", changes)
             : $"{string.Join("; ", changes.Take(MaxChangesShown))} and {changes.Count - MaxChangesShown} more (all of them: /ship contract {r.Id})";
     }
+
+    private static string Baking(Release r, DateTimeOffset now) => r.BakeEndsAt is { } end && end <= now ? "bake" : "baking";
 
     private static string HoldReason(Release r, DateTimeOffset now) =>
         r.BakeEndsAt is { } end && end <= now && !r.IsGreen(r.LastHealth)

@@ -423,4 +423,39 @@ public sealed class CommandParserTests
         Assert.Equal(["unterminated quote"], CommandParser.Tokenize("\"unterminated quote"));
         Assert.Equal(["ab"], CommandParser.Tokenize("a\u0000b"));
     }
+
+    [Fact]
+    public void Parse_PromoteWithAReason_KeepsItForTheAudit()
+    {
+        Assert.Null(Assert.IsType<PromoteCommand>(ParseOk($"promote {Rel}")).Reason);
+        Assert.Equal("canary clean for an hour", Assert.IsType<PromoteCommand>(ParseOk($"promote {Rel} canary clean for an hour")).Reason);
+    }
+
+    [Fact]
+    public void Parse_DecideNamingADecision_CarriesItsId()
+    {
+        var decide = Assert.IsType<DecideCommand>(ParseOk($"decide {Rel} continue d3"));
+
+        Assert.Equal((DecisionChoice.Continue, "d3"), (decide.Choice, decide.DecisionId));
+        Assert.Null(Assert.IsType<DecideCommand>(ParseOk($"decide {Rel} hold")).DecisionId);
+    }
+
+    [Fact]
+    public void Parse_Notes_AreEverythingAfterTheOptionAndNotPartOfTheReasonOrChanges()
+    {
+        var hotfix = Assert.IsType<HotfixCommand>(ParseOk("hotfix checkout 1.4.3 p0 payment outage in EU --notes Checkout works again for everyone"));
+        var start = Assert.IsType<StartCommand>(ParseOk("start checkout 1.4.2 faster cart --flag new-cart --notes A faster cart"));
+
+        Assert.Equal(("payment outage in EU", "Checkout works again for everyone"), (hotfix.Reason, hotfix.Notes));
+        Assert.Equal(["faster cart"], start.Changes);
+        Assert.Equal(["new-cart"], start.Flags);
+        Assert.Equal("A faster cart", start.Notes);
+        Assert.Null(Assert.IsType<HotfixCommand>(ParseOk("hotfix checkout 1.4.3 p0 payments down")).Notes);
+    }
+
+    [Fact]
+    public void Parse_Signals_ListsSignals()
+    {
+        Assert.IsType<SignalsCommand>(ParseOk("signals"));
+    }
 }
