@@ -274,6 +274,12 @@ public sealed partial class ReleaseCoordinator
 
         _written.Value?.Value = true;
         var release = change.Next;
+        if (kind != ReleaseKind.Standard)
+        {
+            // Opened first, so the card shows from its first post that the post-incident signal is owed.
+            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
+        }
+
         await PublishCardAsync(release, ct).ConfigureAwait(false);
 
         // ShipBot notifies on-call itself and ticks that item; readiness probes run as work.
@@ -284,11 +290,6 @@ public sealed partial class ReleaseCoordinator
                 policy.OnCall, $"{mention}: {id} is starting");
             await PublishAsync(release, ReleaseCards.AlertKey(id, "oncall"), notice, ct).ConfigureAwait(false);
             await MutateAsync(id, Actor.System, "notify on-call", r => r.TickBySystem(ChecklistCatalog.OnCallNotified, $"{mention} notified in #{conversation.Channel}", _time.GetUtcNow()), ct).ConfigureAwait(false);
-        }
-
-        if (kind != ReleaseKind.Standard)
-        {
-            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
         }
 
         await _scheduler.ScheduleAsync(id, TimerKind.Work, now, ct).ConfigureAwait(false);
