@@ -241,7 +241,7 @@ public static partial class SlackBlockKit
 
     private static string Progress(ProgressBlock block)
     {
-        var done = block.Stages.Count(s => s.Status is StageStatus.Done or StageStatus.Skipped);
+        var done = block.Stages.Count(s => s.Status is StageStatus.Done);
         var bar = new string('▰', done) + new string('▱', Math.Max(0, block.Stages.Count - done));
         var stages = block.Stages.Select(s =>
         {

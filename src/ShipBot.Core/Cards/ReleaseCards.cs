@@ -419,6 +419,8 @@ public static class ReleaseCards
 
         var next = halt is not null
             ? $"bake ends at {Clock(end)}"
+            : r.OpenDecisions.Any()
+                ? $"bake ends at {Clock(end)}; the promotion waits for on-call's decision"
             : r.State.IsProductionStage() && r.CurrentStage is { NeedsApproval: true }
                 ? $"bake ends at {Clock(end)}, then an approver promotes"
                 : $"promotes at {Clock(end)} if health is green";
@@ -434,7 +436,7 @@ public static class ReleaseCards
             ? StageStatus.Done
             : IsAt(r, ReleaseState.Staging)
                 ? (r.State == ReleaseState.Halted ? StageStatus.Failed : StageStatus.Current)
-                : StageStatus.Pending;
+                : r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
         stages.Add(new StageProgress("Staging", stagingStatus, stagingStatus == StageStatus.Current ? Bake(r, halt, now) : null));
         var finished = r.State is ReleaseState.Validating or ReleaseState.Operating or ReleaseState.Completed || IsAt(r, ReleaseState.Validating) || afterFull;
         for (var i = 0; i < r.Plan.Stages.Count; i++)
@@ -455,7 +457,8 @@ public static class ReleaseCards
             }
             else
             {
-                status = StageStatus.Pending;
+                // A finished release never reaches the rest of its plan: those stages are skipped, not pending.
+                status = r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
             }
 
             var detail = status == StageStatus.Current && r.BakeEndsAt is not null ? Bake(r, halt, now) : $"{Minutes(s.Bake)}{(s.NeedsApproval ? ", needs approval" : string.Empty)}";
@@ -465,7 +468,8 @@ public static class ReleaseCards
         var validation = r.State is ReleaseState.Operating or ReleaseState.Completed || failedAt == "Operating"
             ? StageStatus.Done
             : failedAt == "Validating" ? StageStatus.Failed
-            : IsAt(r, ReleaseState.Validating) ? StageStatus.Current : StageStatus.Pending;
+            : IsAt(r, ReleaseState.Validating) ? StageStatus.Current
+            : r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
         var validationDetail = validation == StageStatus.Current && r.ValidationEndsAt is { } v
             ? (v > now ? $"until {Clock(v)}" : $"window over at {Clock(v)}")
             : Minutes(r.Plan.ValidationWindow);

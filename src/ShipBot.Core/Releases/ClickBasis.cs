@@ -119,8 +119,7 @@ public sealed record DecisionBasis(string DecisionId) : ClickBasis
 
         var ended = current.DecisionHistory.LastOrDefault(d => d.Id == DecisionId);
         var what = ended is null ? $"decision {DecisionId} of {current.Id} is no longer open" : $"decision {DecisionId} ({ended.About}) ended — {ended.Outcome}";
-        var open = current.Decision is { } d ? $"; open now: decision {d.Id} about {d.About}" : string.Empty;
-        return OutOfDate(current, $"{what}; {current.Id} is now {ReleaseSituation.Describe(current)}{open}");
+        return OutOfDate(current, $"{what}; {current.Id} is now {ReleaseSituation.Describe(current)}");
     }
 }
 

@@ -323,7 +323,7 @@ public sealed class ReleaseCardsTests
         { Completed, [StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done] },
         { Paused, [StageStatus.Done, StageStatus.Current, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
         { RollingBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
-        { RolledBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
+        { RolledBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Skipped, StageStatus.Skipped, StageStatus.Skipped, StageStatus.Skipped] },
     };
 
     [Theory]

@@ -32,6 +32,35 @@ public sealed class ReleaseCardsTruthTests
     }
 
     [Fact]
+    public void Release_DecisionOpenDuringTheBake_NeverSaysItPromotesAtTheEndOfTheBake()
+    {
+        // Found driving the demo: the stage bar said "promotes at …" while on-call held the release.
+        var sut = ReleaseScenario.In(EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Do((r, now) => r.Decide(People.Olga, DecisionChoice.Hold, now));
+
+        var card = ReleaseCards.Release(sut.Release, null, sut.Now);
+
+        var bar = card.Blocks.OfType<ProgressBlock>().Single().Stages.Single(s => s.Status == StageStatus.Current).Detail;
+        Assert.DoesNotContain("promotes at", bar, StringComparison.Ordinal);
+        Assert.Contains("waits for on-call's decision", bar, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(RolledBack)]
+    [InlineData(Aborted)]
+    [InlineData(Rejected)]
+    public void Release_Finished_TheRestOfThePlanIsSkippedNotPending(ReleaseState state)
+    {
+        var sut = ReleaseScenario.In(state);
+
+        var stages = ReleaseCards.Release(sut.Release, null, sut.Now).Blocks.OfType<ProgressBlock>().Single().Stages;
+
+        Assert.DoesNotContain(stages, s => s.Status == StageStatus.Pending);
+        Assert.Equal(StageStatus.Skipped, stages[^1].Status);
+    }
+
+    [Fact]
     public void Release_ValidationWindowOver_SaysWhatTheHandoverWaitsFor()
     {
         var sut = ReleaseScenario.In(Validating).Advance(TimeSpan.FromMinutes(20));

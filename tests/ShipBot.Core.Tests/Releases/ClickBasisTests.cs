@@ -68,7 +68,8 @@ public sealed class ClickBasisTests
         var stale = first.StaleReason(sut.Release);
 
         Assert.Contains("decision d1 (user feedback at GA 50 %) ended — continue by @olga", stale, StringComparison.Ordinal);
-        Assert.Contains("open now: decision d2 about business metric at GA 50 %", stale, StringComparison.Ordinal);
+        Assert.Contains("checkout@1.4.2 is now at GA 50 %, decision d2 pending about business metric at GA 50 %", stale, StringComparison.Ordinal);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(stale!, "decision d2"));
     }
 
     [Fact]
