@@ -1448,7 +1448,10 @@ public sealed partial class ReleaseCoordinator
 
         if (active.Count > 1)
         {
-            throw new ReleaseRuleException($"'{name}' is ambiguous: {string.Join(", ", active.Select(r => r.Id))}. Name the release as service@version.");
+            // Never a guess, but say which one is rolling out: on a bad day that is usually the one meant.
+            var rollout = ActiveRelease.Of(active)!;
+            throw new ReleaseRuleException(
+                $"'{name}' is ambiguous: {string.Join(", ", active.Select(r => $"{r.Id} ({(r.Id == rollout.Id ? "the active release, " : string.Empty)}{ReleaseSituation.Describe(r)})"))}. Name the release as service@version, for example {rollout.Id}.");
         }
 
         if (releases.Count > 0)

@@ -189,6 +189,23 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReleaseState.Operating, (await sut.GetAsync(old)).State);
     }
 
+    [Fact]
+    public async Task BareServiceName_WithAnOperatingReleaseAndANewerRollout_IsAmbiguousAndSaysWhichOneIsActive()
+    {
+        // Found driving the demo: mid-incident, "ambiguous" alone left on-call guessing which release to name.
+        var sut = CreateSut();
+        var old = await sut.ToGeneralAvailabilityBakeAsync();
+        await ToOperatingAsync(sut, old);
+        var next = await sut.ToCanaryBakeAsync("1.1.0");
+
+        var reply = await sut.SendAsync(Carol, "/ship rollback demo error budget burning");
+
+        Assert.Contains($"{next} (the active release, at Canary 5 %)", reply.Text, StringComparison.Ordinal);
+        Assert.Contains($"{old} (handed over to operations)", reply.Text, StringComparison.Ordinal);
+        Assert.Contains($"for example {next}", reply.Text, StringComparison.Ordinal);
+        Assert.Equal(ReleaseState.Canary, (await sut.GetAsync(next)).State);
+    }
+
     // ================================================================ help, signals, hotfix notes, outcome targets
 
     [Theory]
