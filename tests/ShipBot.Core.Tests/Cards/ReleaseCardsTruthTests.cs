@@ -46,6 +46,16 @@ public sealed class ReleaseCardsTruthTests
         Assert.Contains("waits for on-call's decision", bar, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Release_PausedDuringValidation_TalksAboutTheValidationWindowNotABake()
+    {
+        var sut = ReleaseScenario.In(Validating).Advance(TimeSpan.FromMinutes(5)).Do((r, now) => r.Pause(People.Olga, now));
+
+        var status = StatusLine(ReleaseCards.Release(sut.Release, null, sut.Now));
+
+        Assert.Equal("The validation clock is stopped with 10 min of the window left; resume when ready.", status);
+    }
+
     [Theory]
     [InlineData(RolledBack)]
     [InlineData(Aborted)]
