@@ -12,7 +12,15 @@ namespace ShipBot.Console;
 
 public sealed record ConsolePostMessage(string? User, string? Channel, string? Text, string? RequestId);
 
-public sealed record ConsolePostAction(string? User, string? MessageId, string? ActionId, string? Value, string? Input, string? RequestId);
+/// <summary>
+/// A button click. <see cref="Basis"/> is the clicked action's <c>basis</c>, sent back as it was on the
+/// card: the click acts only while it still holds. Clicks are deduplicated on (message, action, basis,
+/// value, input, user); <see cref="RequestId"/> is accepted for compatibility and not needed.
+/// </summary>
+public sealed record ConsolePostAction(string? User, string? MessageId, string? ActionId, string? Value, string? Input, string? RequestId)
+{
+    public string? Basis { get; init; }
+}
 
 public sealed record ConsoleReply(ReplyVisibility Visibility, string Text, string? MessageId, Core.Cards.Card? Card)
 {
@@ -89,16 +97,17 @@ public static class ConsoleEndpoints
                 return Error($"There is no card with message id '{body.MessageId}'.");
             }
 
-            if (string.IsNullOrWhiteSpace(body.Value) || body.Value.Length > MaxTextLength || (body.Input?.Length ?? 0) > MaxTextLength)
+            if (string.IsNullOrWhiteSpace(body.Value) || body.Value.Length > MaxTextLength || (body.Input?.Length ?? 0) > MaxTextLength || (body.Basis?.Length ?? 0) > 200)
             {
                 return Error("An action needs a value (the command it runs).");
             }
 
             var text = string.IsNullOrWhiteSpace(body.Input) ? body.Value : $"{body.Value} {body.Input.Trim()}";
 
-            // Without a client request id, a double click on the same card version is one request.
-            var requestId = body.RequestId ?? $"console:{message.Id}:v{message.Version}:{user.Id}:{body.ActionId}:{body.Value}";
-            var inbound = new InboundCommand(requestId, ToActor(user), new Conversation(ConsoleChatNotifier.PlatformName, message.Channel), text);
+            // A double click is one request: the key is what was clicked, as it was shown, with what was typed (the
+            // coordinator adds the sender). A fresh id per click, as the page once sent, would defeat that.
+            var requestId = ClickKeys.For(ConsoleChatNotifier.PlatformName, message.Id, body.ActionId ?? string.Empty, body.Basis, body.Value, body.Input);
+            var inbound = InboundCommand.Click(requestId, ToActor(user), new Conversation(ConsoleChatNotifier.PlatformName, message.Channel), text, body.Basis);
             var reply = await coordinator.HandleAsync(inbound, ct).ConfigureAwait(false);
             if (reply is { Changed: true, Visibility: ReplyVisibility.Ephemeral })
             {

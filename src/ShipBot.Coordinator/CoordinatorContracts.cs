@@ -6,8 +6,41 @@ using ShipBot.Core.Settings;
 
 namespace ShipBot.Coordinator;
 
-/// <summary>A command from any chat channel: who typed or clicked it, where, and the platform's (or the adapter's) request id.</summary>
-public sealed record InboundCommand(string RequestId, Actor Actor, Conversation Conversation, string Text);
+/// <summary>
+/// A command from any chat channel: who typed or clicked it, where, and the platform's (or the
+/// adapter's) request id. Request ids are scoped to the sender: one person's id never answers another's.
+/// </summary>
+public sealed record InboundCommand(string RequestId, Actor Actor, Conversation Conversation, string Text)
+{
+    /// <summary>
+    /// True for a button click. An adapter builds a click's <see cref="RequestId"/> from the message,
+    /// the button, the basis and the typed input, so a double click is one request; its answer is kept
+    /// only for <see cref="CoordinatorSettings.DoubleClickWindow"/>, after which the same click is judged afresh.
+    /// </summary>
+    public bool IsClick { get; init; }
+
+    /// <summary>
+    /// The clicked button's basis token (<see cref="Core.Releases.ClickBasis"/>): the click acts only while
+    /// it still describes the release. Null for typed commands, which act on the current state.
+    /// </summary>
+    public string? Basis { get; init; }
+
+    /// <summary>A click on a button with a basis.</summary>
+    public static InboundCommand Click(string requestId, Actor actor, Conversation conversation, string text, string? basis) =>
+        new(requestId, actor, conversation, text) { IsClick = true, Basis = string.IsNullOrWhiteSpace(basis) ? null : basis };
+}
+
+/// <summary>The idempotency key of a click: the message, the button, its basis, what was typed into it — the sender is added by the coordinator.</summary>
+public static class ClickKeys
+{
+    /// <summary>A short, stable key (the parts are hashed, so long reasons and ids never make long keys).</summary>
+    public static string For(string platform, string message, string button, string? basis, string command, string? input)
+    {
+        var material = string.Join('\u001f', message, button, basis ?? string.Empty, command, input?.Trim() ?? string.Empty);
+        var hash = System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(material));
+        return $"{platform}:click:{Convert.ToHexStringLower(hash.AsSpan(0, 16))}";
+    }
+}
 
 /// <summary>A firing alert pushed by a monitoring system (Alertmanager), already matched to a service (and optionally a version).</summary>
 /// <param name="DedupKey">Identifies one firing of the alert: it acts once per release, however often it is delivered.</param>
@@ -62,6 +95,14 @@ public sealed record CoordinatorSettings
 
     /// <summary>How long a request id's first answer is kept. Default 24 h.</summary>
     public TimeSpan IdempotencyWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>
+    /// How long a click's answer is kept: a double click or a duplicate delivery within it gets the
+    /// first answer (and, while the first is still being handled, waits for it); a later click on the
+    /// same button is judged afresh against its basis — so it says what changed instead of repeating,
+    /// and a button that was refused works once the reason for the refusal is gone. Default 1 s.
+    /// </summary>
+    public TimeSpan DoubleClickWindow { get; init; } = TimeSpan.FromSeconds(1);
 
     /// <summary>How often flag-cleanup and post-incident reminders repeat after the last checkpoint. Default 1 day.</summary>
     public TimeSpan ReminderInterval { get; init; } = TimeSpan.FromDays(1);

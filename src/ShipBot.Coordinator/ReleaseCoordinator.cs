@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -102,8 +103,10 @@ public sealed partial class ReleaseCoordinator
         _written.Value = new StrongBox<bool>(false);
         try
         {
-            if (!string.IsNullOrEmpty(inbound.RequestId)
-                && await FirstAnswerAsync(inbound.RequestId, cancellationToken).ConfigureAwait(false) is { } first)
+            // Scoped to the sender: someone else's request id is a different request.
+            var requestKey = string.IsNullOrEmpty(inbound.RequestId) ? null : ScopedRequestId(inbound);
+            if (requestKey is not null
+                && await FirstAnswerAsync(requestKey, cancellationToken).ConfigureAwait(false) is { } first)
             {
                 return first;
             }
@@ -114,11 +117,18 @@ public sealed partial class ReleaseCoordinator
             {
                 reply = CommandReply.Private($"{parsed.Error} Usage: `{parsed.Usage}` — `/ship help` lists every verb.");
             }
+            else if (inbound.Basis is not null && !ClickBasis.TryParse(inbound.Basis, out _))
+            {
+                reply = CommandReply.Private("This button comes from a card ShipBot cannot read any more. Nothing was changed — use the updated card.");
+            }
             else
             {
+                ClickBasis.TryParse(inbound.Basis, out var basis);
                 try
                 {
-                    reply = await DispatchAsync(parsed.Command!, inbound, cancellationToken).ConfigureAwait(false);
+                    reply = await ClickGuard.StaleReplyAsync(parsed.Command!, basis, n => ResolveAsync(n, cancellationToken)).ConfigureAwait(false) is { } stale
+                        ? await StaleAsync(parsed.Command!, inbound.Actor, stale, cancellationToken).ConfigureAwait(false)
+                        : await DispatchAsync(parsed.Command!, inbound, basis, cancellationToken).ConfigureAwait(false);
                 }
                 catch (ReleaseRuleException ex)
                 {
@@ -127,9 +137,12 @@ public sealed partial class ReleaseCoordinator
                 }
             }
 
-            if (!string.IsNullOrEmpty(inbound.RequestId))
+            if (requestKey is not null)
             {
-                await _idempotency.SetAsync(inbound.RequestId, JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
+                // A click's answer serves a double click, then is forgotten: a later click on the same button is judged
+                // against its basis again (it says what changed), and a refused button works once the reason is gone.
+                var keep = inbound.IsClick ? _settings.DoubleClickWindow : _settings.IdempotencyWindow;
+                await _idempotency.SetAsync(requestKey, JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options), keep, cancellationToken).ConfigureAwait(false);
             }
 
             return reply;
@@ -168,6 +181,20 @@ public sealed partial class ReleaseCoordinator
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
     }
 
+    private static string ScopedRequestId(InboundCommand inbound) => $"{inbound.Conversation.Platform}:{inbound.Actor.Id}:{inbound.RequestId}";
+
+    /// <summary>A click on an out-of-date card: nothing changes; the release's audit trail records it.</summary>
+    private async Task<CommandReply> StaleAsync(ShipCommand command, Actor actor, string reason, CancellationToken ct)
+    {
+        if (command is IReleaseCommand { Release: var name } && ReleaseId.TryParse(name, out var id)
+            && await _store.GetAsync(id.Value, ct).ConfigureAwait(false) is not null)
+        {
+            await _store.AppendAuditAsync(id.Value, new AuditEntry(_time.GetUtcNow(), actor.Id, $"stale click: {command.Verb}", reason), ct).ConfigureAwait(false);
+        }
+
+        return CommandReply.Private(reason);
+    }
+
     private async Task AuditRefusalAsync(ShipCommand command, Actor actor, string message, CancellationToken ct)
     {
         if (command is IReleaseCommand { Release: var name } && ReleaseId.TryParse(name, out var id)
@@ -177,32 +204,35 @@ public sealed partial class ReleaseCoordinator
         }
     }
 
-    private Task<CommandReply> DispatchAsync(ShipCommand command, InboundCommand inbound, CancellationToken ct)
+    private Task<CommandReply> DispatchAsync(ShipCommand command, InboundCommand inbound, ClickBasis? basis, CancellationToken ct)
     {
         var actor = inbound.Actor;
         return command switch
         {
-            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, ct),
-            HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], ct),
+            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, ct),
+            HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], c.Notes, ct),
             ListCommand => ListAsync(ct),
             StatusCommand c => StatusAsync(c, ct),
-            ApproveCommand c => ApproveAsync(c.Release, actor, ct),
-            RejectCommand c => OnReleaseAsync(c.Release, actor, "reject", [Role.Approver], (r, p, now) => r.Reject(p, c.Reason, now), ct),
-            CheckCommand c => CheckAsync(c, actor, ct),
-            WaiveCommand c => OnReleaseAsync(c.Release, actor, "waive", [Role.Approver], (r, p, now) => r.Waive(p, c.Item, c.Reason, now), ct),
-            PromoteCommand c => PromoteNowAsync(c.Release, actor, ct),
-            PauseCommand c => OnReleaseAsync(c.Release, actor, "pause", [Role.Requester, Role.Approver, Role.OnCall], (r, p, now) => r.Pause(p, now), ct),
-            ResumeCommand c => ResumeAsync(c.Release, actor, ct),
-            RollbackCommand c => OnReleaseAsync(c.Release, actor, "roll back", [Role.Requester, Role.Approver, Role.OnCall], (r, p, now) => r.BeginRollback(c.Reason, p.Name, [], now), ct),
-            AbortCommand c => OnReleaseAsync(c.Release, actor, "abort", [Role.Requester, Role.Approver], (r, p, now) => r.Abort(p, c.Reason, now), ct),
-            DecideCommand c => OnReleaseAsync(c.Release, actor, "decide", [Role.OnCall], (r, p, now) => r.Decide(p, c.Choice, now), ct),
-            FlagRemovedCommand c => FlagRemovedAsync(c, actor, ct),
+            ApproveCommand c => ApproveAsync(c.Release, actor, basis, ct),
+            RejectCommand c => OnReleaseAsync(c.Release, actor, "reject", [Role.Approver], basis, (r, p, now) => r.Reject(p, c.Reason, now), ct),
+            CheckCommand c => CheckAsync(c, actor, basis, ct),
+            WaiveCommand c => WaiveAsync(c, actor, basis, ct),
+            PromoteCommand c => PromoteNowAsync(c, actor, basis, ct),
+            PauseCommand c => OnReleaseAsync(c.Release, actor, "pause", [Role.Requester, Role.Approver, Role.OnCall], basis, (r, p, now) => r.Pause(p, now), ct),
+            ResumeCommand c => ResumeAsync(c.Release, actor, basis, ct),
+            RollbackCommand c => RollbackAsync(c, actor, basis, ct),
+            AbortCommand c => OnReleaseAsync(c.Release, actor, "abort", [Role.Requester, Role.Approver], basis, (r, p, now) => r.Abort(p, c.Reason, now), ct),
+
+            // Admins may answer a consult in an emergency.
+            DecideCommand c => OnReleaseAsync(c.Release, actor, "decide", [Role.OnCall, Role.Admin], basis, (r, p, now) => r.Decide(p, c.Choice, now, c.DecisionId), ct),
+            FlagRemovedCommand c => FlagRemovedAsync(c, actor, basis, ct),
             HaltCommand c => HaltAsync(c, actor, ct),
             UnhaltCommand c => UnhaltAsync(c, actor, ct),
             ContractCommand c => ContractAsync(c.Release, ct),
             NotesCommand c => NotesAsync(c.Release, ct),
             OutcomeCommand c => OutcomeAsync(c.Release, ct),
             SignalCommand c => SignalAsync(c, actor, ct),
+            SignalsCommand => SignalsAsync(ct),
             SimulateCommand c => Task.FromResult(Simulate(c, actor)),
             TokenCommand c => TokensAsync(c, actor, ct),
             HelpCommand c => Task.FromResult(Help(c.Topic)),
@@ -212,7 +242,7 @@ public sealed partial class ReleaseCoordinator
 
     private async Task<CommandReply> StartAsync(
         Actor actor, Conversation conversation, string service, string version, ReleaseKind kind, string? reason,
-        IReadOnlyList<string> changes, IReadOnlyList<string> flags, CancellationToken ct)
+        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, CancellationToken ct)
     {
         var policy = PolicyOf(service);
         var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
@@ -224,17 +254,13 @@ public sealed partial class ReleaseCoordinator
 
         var id = new ReleaseId(service, version);
         var now = _time.GetUtcNow();
-        var t = policy.Thresholds;
+        // A hotfix's reason describes an incident; customers get their own words, or a neutral line.
         var contract = new ReleaseContract(
             changes,
-            ContractDocument.DefaultNotes(id, changes),
+            notes ?? (kind == ReleaseKind.Standard ? ContractDocument.DefaultNotes(id, changes) : ContractDocument.HotfixNotes(id)),
             $"ShipBot sets {id.Service}'s traffic back to the previous version through the '{_deployment.NameFor(id.Service)}' deployment target and halts {id.Service}; on-call reviews and unhalts.",
             flags,
-            [
-                $"error rate ≤ baseline + {t.MaxErrorRateIncrease * 100:0.##} pt",
-                $"p99 latency ≤ {t.LatencyTargetMs:0} ms",
-                $"business metric ≥ baseline − {t.MaxBusinessDrop * 100:0} %",
-            ]);
+            OutcomeTargets.For(policy.Thresholds).Select(t => t.Text).ToList());
         var change = Release.Create(id, kind, new Person(actor.Id, actor.DisplayName), conversation, policy, contract, reason, now);
         var created = await _store.TryCreateAsync(change.Next, Audit(change, actor.Id, verb), ct).ConfigureAwait(false);
         switch (created.Outcome)
@@ -249,6 +275,12 @@ public sealed partial class ReleaseCoordinator
 
         _written.Value?.Value = true;
         var release = change.Next;
+        if (kind != ReleaseKind.Standard)
+        {
+            // Opened first, so the card shows from its first post that the post-incident signal is owed.
+            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
+        }
+
         await PublishCardAsync(release, ct).ConfigureAwait(false);
 
         // ShipBot notifies on-call itself and ticks that item; readiness probes run as work.
@@ -261,18 +293,16 @@ public sealed partial class ReleaseCoordinator
             await MutateAsync(id, Actor.System, "notify on-call", r => r.TickBySystem(ChecklistCatalog.OnCallNotified, $"{mention} notified in #{conversation.Channel}", _time.GetUtcNow()), ct).ConfigureAwait(false);
         }
 
-        if (kind != ReleaseKind.Standard)
-        {
-            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
-        }
-
         await _scheduler.ScheduleAsync(id, TimerKind.Work, now, ct).ConfigureAwait(false);
         release = await _store.GetAsync(id, ct).ConfigureAwait(false) ?? release;
         var blocking = string.Join(", ", release.BlockingItems.Select(i => i.Id));
-        return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.");
+        var notesHint = kind != ReleaseKind.Standard && notes is null
+            ? $" Customer-facing notes: \"{release.Contract.ReleaseNotes}\" — to word them yourself, start it with `--notes <text>`."
+            : string.Empty;
+        return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.{notesHint}");
     }
 
-    private async Task<CommandReply> CheckAsync(CheckCommand c, Actor actor, CancellationToken ct)
+    private async Task<CommandReply> CheckAsync(CheckCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
     {
         var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
         var isRequester = string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase);
@@ -281,11 +311,46 @@ public sealed partial class ReleaseCoordinator
             Require(actor, release.Id.Service, "tick checklist items", [Role.Requester, Role.Approver]);
         }
 
-        var change = await MutateAsync(release.Id, actor, "check", r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, "check", ClickGuard.Wrap(basis, r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
-    private async Task<CommandReply> ApproveAsync(string name, Actor actor, CancellationToken ct)
+    private async Task<CommandReply> WaiveAsync(WaiveCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
+    {
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        if (IsRequester(release, actor))
+        {
+            // Said before the role check: a requester who is also an approver still may not waive on their own release.
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot waive its checklist items (separation of duties): another approver must.");
+        }
+
+        Require(actor, release.Id.Service, "waive", [Role.Approver]);
+        var change = await MutateAsync(release.Id, actor, "waive", ClickGuard.Wrap(basis, r => r.Waive(PersonOf(actor), c.Item, c.Reason, _time.GetUtcNow())), ct).ConfigureAwait(false);
+        return Outcome(change);
+    }
+
+    /// <summary>
+    /// A rollback acts on the service's active release only: rolling back an older one while a newer
+    /// one rolls out would tell the deployment target something ShipBot's own state contradicts.
+    /// Admins may roll back in an emergency.
+    /// </summary>
+    private async Task<CommandReply> RollbackAsync(RollbackCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
+    {
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        Require(actor, release.Id.Service, "roll back", [Role.Requester, Role.Approver, Role.OnCall, Role.Admin]);
+        var active = await ActiveReleaseOfAsync(release.Id.Service, ct).ConfigureAwait(false);
+        if (active is not null && active.Id != release.Id && !release.State.IsTerminal() && release.State != ReleaseState.RollingBack)
+        {
+            throw new ReleaseRuleException(
+                $"Cannot roll back {release.Id}: it is not {release.Id.Service}'s active release — {active.Id} is ({ReleaseSituation.Describe(active)}). " +
+                $"Roll back {active.Id} (or abort it, before production traffic) first.");
+        }
+
+        var change = await MutateAsync(release.Id, actor, "roll back", ClickGuard.Wrap(basis, r => r.BeginRollback(c.Reason, PersonOf(actor).Name, [], _time.GetUtcNow())), ct).ConfigureAwait(false);
+        return Outcome(change);
+    }
+
+    private async Task<CommandReply> ApproveAsync(string name, Actor actor, ClickBasis? basis, CancellationToken ct)
     {
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         if (string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase))
@@ -295,13 +360,19 @@ public sealed partial class ReleaseCoordinator
         }
 
         Require(actor, release.Id.Service, "approve", [Role.Approver]);
-        var change = await MutateAsync(release.Id, actor, "approve", r => r.Approve(PersonOf(actor), _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, "approve", ClickGuard.Wrap(basis, r => r.Approve(PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
-    private async Task<CommandReply> PromoteNowAsync(string name, Actor actor, CancellationToken ct)
+    private async Task<CommandReply> PromoteNowAsync(PromoteCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
     {
-        var release = await ResolveAsync(name, ct).ConfigureAwait(false);
+        var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
+        if (IsRequester(release, actor))
+        {
+            var what = release.AwaitingPromotionApproval ? "approve a stage of it" : "promote it early";
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot {what} (separation of duties): another approver must.");
+        }
+
         Require(actor, release.Id.Service, "promote", [Role.Approver]);
         if (await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is { } halt)
         {
@@ -310,36 +381,36 @@ public sealed partial class ReleaseCoordinator
 
         var verdict = release.StageIndex >= 0 && release.State != ReleaseState.Staging ? await EvaluateAsync(release, ct).ConfigureAwait(false) : null;
         var baseline = release.State == ReleaseState.Staging ? await CaptureBaselineAsync(release, ct).ConfigureAwait(false) : null;
-        var change = await MutateAsync(release.Id, actor, "promote", r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, "promote", ClickGuard.Wrap(basis, r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline, c.Reason)), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
-    private async Task<CommandReply> ResumeAsync(string name, Actor actor, CancellationToken ct)
+    private async Task<CommandReply> ResumeAsync(string name, Actor actor, ClickBasis? basis, CancellationToken ct)
     {
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, "resume", [Role.Requester, Role.Approver, Role.OnCall]);
         var halted = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null;
-        var change = await MutateAsync(release.Id, actor, "resume", r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, "resume", ClickGuard.Wrap(basis, r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
-    private async Task<CommandReply> FlagRemovedAsync(FlagRemovedCommand c, Actor actor, CancellationToken ct)
+    private async Task<CommandReply> FlagRemovedAsync(FlagRemovedCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
     {
         var release = await ResolveAsync(c.Release, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, "mark flags removed", [Role.Requester, Role.Approver]);
         var policy = PolicyOf(release.Id.Service);
         var openSignal = await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
         var change = await MutateAsync(release.Id, actor, "flag-removed",
-            r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count && !openSignal, _time.GetUtcNow()), ct).ConfigureAwait(false);
+            ClickGuard.Wrap(basis, r => r.MarkFlagRemoved(PersonOf(actor), c.Flag, r.Outcomes.Count >= policy.OutcomeCheckpoints.Count && !openSignal, _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
     private async Task<CommandReply> OnReleaseAsync(
-        string name, Actor actor, string verb, Role[] roles, Func<Release, Person, DateTimeOffset, ReleaseChange> apply, CancellationToken ct)
+        string name, Actor actor, string verb, Role[] roles, ClickBasis? basis, Func<Release, Person, DateTimeOffset, ReleaseChange> apply, CancellationToken ct)
     {
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, verb, roles);
-        var change = await MutateAsync(release.Id, actor, verb, r => apply(r, PersonOf(actor), _time.GetUtcNow()), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, verb, ClickGuard.Wrap(basis, r => apply(r, PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -348,10 +419,16 @@ public sealed partial class ReleaseCoordinator
         var scope = c.Service ?? ServiceHalt.Everything;
         if (c.Service is not null)
         {
+            // Said before any role check, and never turned into a freeze of everything.
             if (!_access.Services.ContainsKey(c.Service))
             {
                 throw new ReleaseRuleException(
                     $"Unknown service '{c.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}. To freeze every service: `/ship halt all <reason>`.");
+            }
+
+            if (string.IsNullOrWhiteSpace(c.Reason))
+            {
+                throw new ReleaseRuleException($"A halt needs a reason: `/ship halt {c.Service} <reason>`.");
             }
 
             Require(actor, c.Service, "halt", [Role.OnCall, Role.Admin]);
@@ -397,6 +474,16 @@ public sealed partial class ReleaseCoordinator
         var scope = c.Service ?? ServiceHalt.Everything;
         if (c.Service is not null)
         {
+            if (!_access.Services.ContainsKey(c.Service))
+            {
+                throw new ReleaseRuleException($"Unknown service '{c.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}. To lift a change freeze: `/ship unhalt all <reason>`.");
+            }
+
+            if (string.IsNullOrWhiteSpace(c.Reason))
+            {
+                throw new ReleaseRuleException($"An unhalt needs a reason: `/ship unhalt {c.Service} <why it is safe>`.");
+            }
+
             Require(actor, c.Service, "unhalt", [Role.OnCall, Role.Admin]);
         }
         else if (!_access.IsAdmin(actor) && !_access.Services.Keys.Any(s => _access.Has(actor, s, Role.OnCall)))
@@ -459,7 +546,7 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Public(auditCard.Fallback, auditCard);
         }
 
-        var card = ReleaseCards.Release(release, await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false), _time.GetUtcNow());
+        var card = ReleaseCards.Release(release, await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false), _time.GetUtcNow(), await CardContextAsync(release, ct).ConfigureAwait(false));
         return CommandReply.Public(card.Fallback, card);
     }
 
@@ -525,6 +612,30 @@ public sealed partial class ReleaseCoordinator
         return CommandReply.Public($"📡 {c.Kind} signal recorded by {actor.Mention}{(releaseId is null ? string.Empty : $" for {releaseId}")}: {c.Text}");
     }
 
+    private async Task<CommandReply> SignalsAsync(CancellationToken ct)
+    {
+        var signals = await _store.ListSignalsAsync(ct).ConfigureAwait(false);
+        var open = signals.Where(s => s.Open).ToList();
+        var recent = signals.Where(s => !s.Open).OrderByDescending(s => s.At).Take(10).ToList();
+        var text = new StringBuilder();
+        text.Append(open.Count == 0 ? "📡 No open signals." : $"📡 Open signals ({open.Count}):");
+        foreach (var signal in open)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"\n• {signal.Kind.ToString().ToLowerInvariant()} for {signal.Release ?? "no release"}, opened {ReleaseCards.Clock(signal.At)} — fill it in: `/ship signal {signal.Kind.ToString().ToLowerInvariant()} {signal.Release} <what happened>`");
+        }
+
+        if (recent.Count > 0)
+        {
+            text.Append("\nLatest recorded:");
+            foreach (var signal in recent)
+            {
+                text.Append(CultureInfo.InvariantCulture, $"\n• {ReleaseCards.Clock(signal.At)} {signal.Kind.ToString().ToLowerInvariant()}{(signal.Release is null ? string.Empty : $" ({signal.Release})")} by @{signal.By}: {signal.Text}");
+            }
+        }
+
+        return CommandReply.Public(text.ToString());
+    }
+
     private CommandReply Simulate(SimulateCommand c, Actor actor)
     {
         if (_simulator is null)
@@ -550,9 +661,16 @@ public sealed partial class ReleaseCoordinator
 
     private CommandReply Help(string? topic)
     {
-        if (topic is not null && CommandParser.Verbs.FirstOrDefault(v => v.Verb == topic) is { Verb: not null } v)
+        if (topic is not null)
         {
-            return CommandReply.Private($"`/ship {v.Usage}` — {v.What}.");
+            var verb = topic.TrimStart('/');
+            verb = verb is "ls" ? "list" : verb is "roll-back" ? "rollback" : verb is "?" ? "help" : verb;
+            if (CommandParser.Verbs.FirstOrDefault(v => v.Verb == verb) is not { Verb: not null } v)
+            {
+                return CommandReply.Private($"I don't know the verb '{(topic.Length <= 40 ? topic : topic[..40] + "…")}'. Verbs: {string.Join(", ", CommandParser.Verbs.Select(x => x.Verb))}. `/ship help` shows them all.");
+            }
+
+            return CommandReply.Private($"`/ship {v.Usage}` — {v.What}.{HelpDetail(v.Verb)}");
         }
 
         var text = new StringBuilder("ShipBot — governed, progressive releases from chat. A release is named service@version.\n");
@@ -561,8 +679,27 @@ public sealed partial class ReleaseCoordinator
             text.Append("• `/ship ").Append(verb.Usage).Append("` — ").Append(verb.What).Append('\n');
         }
 
-        text.Append("Services: ").Append(string.Join(", ", _access.Services.Keys));
+        text.Append("Services: ").Append(string.Join(", ", _access.Services.Keys)).Append(". `/ship help <verb>` explains one verb.");
         return CommandReply.Private(text.ToString());
+    }
+
+    /// <summary>What one verb's arguments can be, for <c>help &lt;verb&gt;</c>.</summary>
+    private string HelpDetail(string verb)
+    {
+        var services = string.Join(", ", _access.Services.Keys);
+        var items = ChecklistCatalog.For(ReleaseKind.Standard).Where(i => i.SettledBy == ItemSettledBy.Human).ToList();
+        return verb switch
+        {
+            "check" => $"\nItems: {string.Join(", ", items.Where(i => i.Id != ChecklistCatalog.UserFacingVerified).Select(i => $"`{i.Id}` ({i.Label})"))}; " +
+                $"`{ChecklistCatalog.UserFacingVerified}` ({ChecklistCatalog.UserFacingVerification.Label}) during validation. ShipBot ticks `{ChecklistCatalog.Approved}` and `{ChecklistCatalog.OnCallNotified}` itself.",
+            "waive" => $"\nWaivable by an approver who is not the requester, with a reason. Never waivable: {string.Join(", ", ChecklistCatalog.FloorIds.Order(StringComparer.Ordinal).Select(i => $"`{i}`"))} (the production floor); on a hotfix also its security items.",
+            "halt" => $"\n`/ship halt <service> <reason>` stops one service's releases and promotions; `/ship halt all <reason>` is a change freeze of every service. Services: {services}.",
+            "unhalt" => $"\n`/ship unhalt <service> <reason>` or `/ship unhalt all <reason>`. Services: {services}.",
+            "start" or "hotfix" or "simulate" => $"\nServices: {services}.",
+            "decide" => "\nRoll back now; hold here (no promotion and no automatic rollback for that breach until on-call continues or rolls back); continue (promote past it). The buttons on a decision card name their decision.",
+            "promote" => "\nAn approver who is not the requester; the early promotion and its reason are recorded.",
+            _ => string.Empty,
+        };
     }
 
     // ================================================================ timers
@@ -586,10 +723,11 @@ public sealed partial class ReleaseCoordinator
             return new AlertResult(AlertOutcome.NoRollout);
         }
 
-        foreach (var id in await _store.ListActiveIdsAsync(cancellationToken).ConfigureAwait(false))
+        // Only the service's active release: an older one still operating is not what the target now serves.
+        var activeRelease = await ActiveReleaseOfAsync(policy.Name, cancellationToken).ConfigureAwait(false);
+        foreach (var id in activeRelease is null ? [] : new[] { activeRelease.Id })
         {
-            if (!string.Equals(id.Service, policy.Name, StringComparison.OrdinalIgnoreCase)
-                || (alert.Version is { } v && !string.Equals(v, id.Version, StringComparison.OrdinalIgnoreCase)))
+            if (alert.Version is { } v && !string.Equals(v, id.Version, StringComparison.OrdinalIgnoreCase))
             {
                 continue;
             }
@@ -957,10 +1095,9 @@ public sealed partial class ReleaseCoordinator
                 return;
             }
 
-            var operatingMetrics = HealthPolicy.MetricsFor(StageKind.Full, policy.Thresholds);
-            var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, operatingMetrics), ct).ConfigureAwait(false);
-            var verdict = HealthPolicy.Evaluate(sample, operatingMetrics, release.Baseline, policy.Thresholds, now);
-            var lines = verdict.Checks.Select(c => $"{Metrics.Label(c.Metric)}: actual {(c.Value is { } v ? Metrics.Format(c.Metric, v) : "unreadable")} vs target {c.Threshold} {(c.Status == CheckStatus.Pass ? "✓" : c.Status == CheckStatus.Breach ? "✗ missed" : "?")}").ToList();
+            // Judged against the targets the contract states, never against the looser rollback limits.
+            var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, OutcomeTargets.MeasuredMetrics), ct).ConfigureAwait(false);
+            var lines = OutcomeTargets.Judge(sample, release.Baseline, policy.Thresholds);
             var report = new OutcomeReport(index + 1, now, lines);
             var last = index + 1 >= policy.OutcomeCheckpoints.Count && !await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
             var change = await MutateAsync(release.Id, Actor.System, "outcome checkpoint", r => r.RecordOutcome(report, last, _time.GetUtcNow()), ct).ConfigureAwait(false);
@@ -1094,8 +1231,8 @@ public sealed partial class ReleaseCoordinator
                         $"{release.HaltReason}. ShipBot never takes an unreadable source as healthy, so the rollout is halted and waits for a human: fix the source and resume, or roll back.",
                         policy,
                         [
-                            new CardAction("resume", "Resume", $"resume {release.Id}", ActionStyle.Primary),
-                            new CardAction("rollback", "Roll back…", $"rollback {release.Id}", ActionStyle.Danger, $"Roll back {release.Id}?", "Reason for the rollback"),
+                            new CardAction("resume", "Resume", $"resume {release.Id}", ActionStyle.Primary) { Basis = ClickBasis.Revision(release).Token },
+                            new CardAction("rollback", "Roll back…", $"rollback {release.Id}", ActionStyle.Danger, $"Roll back {release.Id}?", "Reason for the rollback") { Basis = ClickBasis.Revision(release).Token },
                         ]), ct).ConfigureAwait(false);
                     break;
                 case ReleaseEventKind.StagingFailed:
@@ -1105,17 +1242,22 @@ public sealed partial class ReleaseCoordinator
                         policy,
                         [
                             new CardAction("unhalt", "Unhalt…", $"unhalt {release.Id.Service}", ActionStyle.Default, $"Unhalt {release.Id.Service}?", "Why is it safe to unhalt?"),
-                            new CardAction("abort", "Abort…", $"abort {release.Id}", ActionStyle.Danger, $"Abort {release.Id}?", "Reason for aborting"),
+                            new CardAction("abort", "Abort…", $"abort {release.Id}", ActionStyle.Danger, $"Abort {release.Id}?", "Reason for aborting") { Basis = ClickBasis.Revision(release).Token },
                         ]), ct).ConfigureAwait(false);
                     break;
-                case ReleaseEventKind.ConsultRequested:
-                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "decision"), ReleaseCards.Decision(release, policy, now), ct).ConfigureAwait(false);
-                    break;
-                case ReleaseEventKind.Decided:
-                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "decision"), ReleaseCards.DecisionClosed(release, e.Summary), ct).ConfigureAwait(false);
+                case ReleaseEventKind.PromotionNeedsApproval:
+                    await PublishAsync(release, ReleaseCards.AlertKey(release.Id, "promotion"), ReleaseCards.PromotionWaits(release, policy.Approvers), ct).ConfigureAwait(false);
                     break;
             }
         }
+
+        if (previous.AwaitingPromotionApproval && !release.AwaitingPromotionApproval)
+        {
+            // The approvers' call to action is answered (or moot): its button must not stay live.
+            await PublishToAsync(release.Conversation, ReleaseCards.AlertKey(release.Id, "promotion"), ReleaseCards.PromotionSettled(previous, release), ReleaseCards.CardKey(release.Id), ct).ConfigureAwait(false);
+        }
+
+        await PublishDecisionCardsAsync(previous, release, policy, now, ct).ConfigureAwait(false);
 
         if (timersChanged && !rollingBack)
         {
@@ -1124,6 +1266,38 @@ public sealed partial class ReleaseCoordinator
 
         await NotifyObserversAsync(previous, change, ct).ConfigureAwait(false);
     }
+
+    /// <summary>
+    /// One card per decision, keyed by its id: a new decision gets a new message; an open one is
+    /// refreshed on every change (its waiting time counts up); one that ended loses its buttons and says why.
+    /// </summary>
+    private async Task PublishDecisionCardsAsync(Release previous, Release release, ServicePolicy policy, DateTimeOffset now, CancellationToken ct)
+    {
+        var before = previous.OpenDecisions.Select(d => d.Id).ToHashSet(StringComparer.Ordinal);
+        foreach (var decision in release.OpenDecisions)
+        {
+            var card = ReleaseCards.Decision(release, decision, policy, now);
+            if (before.Contains(decision.Id))
+            {
+                await PublishToAsync(release.Conversation, DecisionKey(release.Id, decision.Id), card, ReleaseCards.CardKey(release.Id), ct).ConfigureAwait(false);
+            }
+            else
+            {
+                await PublishAsync(release, DecisionKey(release.Id, decision.Id), card, ct).ConfigureAwait(false);
+            }
+        }
+
+        foreach (var ended in previous.OpenDecisions.Where(d => !release.OpenDecisions.Any(o => o.Id == d.Id)))
+        {
+            var record = release.DecisionHistory.LastOrDefault(r => r.Id == ended.Id)
+                ?? new DecisionRecord(ended.Id, ended.Breach.Metric, ended.Stage, $"closed: {release.Id} is now {ReleaseSituation.Describe(release)}", null, now);
+            await PublishAsync(release, DecisionKey(release.Id, ended.Id), ReleaseCards.DecisionClosed(release, record), ct).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Each decision has its own message; decisions stored before ids existed ("d0") keep the message they were posted as.</summary>
+    private static string DecisionKey(ReleaseId id, string decisionId) =>
+        ReleaseCards.AlertKey(id, decisionId == "d0" ? "decision" : $"decision:{decisionId}");
 
     private async Task NotifyObserversAsync(Release previous, ReleaseChange change, CancellationToken ct)
     {
@@ -1257,6 +1431,11 @@ public sealed partial class ReleaseCoordinator
             }
 
             var known = await _store.ListByServiceAsync(id.Value.Service, ct).ConfigureAwait(false);
+            if (known.Count == 0 && !_access.Services.ContainsKey(id.Value.Service))
+            {
+                throw new ReleaseRuleException($"There is no release {id}: unknown service '{id.Value.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+            }
+
             throw new ReleaseRuleException($"There is no release {id}." + (known.Count > 0 ? $" Releases of {id.Value.Service}: {string.Join(", ", known.Take(10).Select(r => r.Id))}." : string.Empty));
         }
 
@@ -1270,7 +1449,10 @@ public sealed partial class ReleaseCoordinator
 
         if (active.Count > 1)
         {
-            throw new ReleaseRuleException($"'{name}' is ambiguous: {string.Join(", ", active.Select(r => r.Id))}. Name the release as service@version.");
+            // Never a guess, but say which one is rolling out: on a bad day that is usually the one meant.
+            var rollout = ActiveRelease.Of(active)!;
+            throw new ReleaseRuleException(
+                $"'{name}' is ambiguous: {string.Join(", ", active.Select(r => $"{r.Id} ({(r.Id == rollout.Id ? "the active release, " : string.Empty)}{ReleaseSituation.Describe(r)})"))}. Name the release as service@version, for example {rollout.Id}.");
         }
 
         if (releases.Count > 0)
@@ -1278,14 +1460,39 @@ public sealed partial class ReleaseCoordinator
             throw new ReleaseRuleException($"{service} has no active release. Recent: {string.Join(", ", releases.Take(5).Select(r => r.Id))}.");
         }
 
+        if (_access.Services.ContainsKey(service))
+        {
+            throw new ReleaseRuleException($"{service} has no release yet. Start one with `/ship start {service} <version>`.");
+        }
+
         var all = await _store.ListActiveIdsAsync(ct).ConfigureAwait(false);
-        throw new ReleaseRuleException($"'{name}' is not a release (service@version). Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Take(20)))}.");
+        throw new ReleaseRuleException(
+            $"'{name}' is not a release (service@version) nor a configured service. Configured services: {string.Join(", ", _access.Services.Keys)}. " +
+            $"Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Take(20)))}.");
     }
 
+    /// <summary>The service's active release (<see cref="ActiveRelease"/>), read from the active index.</summary>
+    private async Task<Release?> ActiveReleaseOfAsync(string service, CancellationToken ct)
+    {
+        var releases = new List<Release>();
+        foreach (var id in (await _store.ListActiveIdsAsync(ct).ConfigureAwait(false)).Where(i => i.Service == service))
+        {
+            if (await _store.GetAsync(id, ct).ConfigureAwait(false) is { } release)
+            {
+                releases.Add(release);
+            }
+        }
+
+        return ActiveRelease.Of(releases);
+    }
+
+    private ReleaseRuleException UnknownService(string service) =>
+        new($"Unknown service '{service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+
+    private static bool IsRequester(Release release, Actor actor) => string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase);
+
     private ServicePolicy PolicyOf(string service) =>
-        _access.Services.TryGetValue(service, out var policy)
-            ? policy
-            : throw new ReleaseRuleException($"Unknown service '{service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+        _access.Services.TryGetValue(service, out var policy) ? policy : throw UnknownService(service);
 
     private void Require(Actor actor, string service, string verb, Role[] roles)
     {
@@ -1318,7 +1525,14 @@ public sealed partial class ReleaseCoordinator
     private async Task PublishCardAsync(Release release, CancellationToken ct)
     {
         var halt = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false);
-        await PublishToAsync(release.Conversation, ReleaseCards.CardKey(release.Id), ReleaseCards.Release(release, halt, _time.GetUtcNow()), null, ct).ConfigureAwait(false);
+        await PublishToAsync(release.Conversation, ReleaseCards.CardKey(release.Id), ReleaseCards.Release(release, halt, _time.GetUtcNow(), await CardContextAsync(release, ct).ConfigureAwait(false)), null, ct).ConfigureAwait(false);
+    }
+
+    private async Task<ReleaseCardContext> CardContextAsync(Release release, CancellationToken ct)
+    {
+        var approvers = _access.Services.TryGetValue(release.Id.Service, out var policy) ? policy.Approvers : [];
+        var owes = release.Kind != ReleaseKind.Standard && await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
+        return new ReleaseCardContext(approvers, owes);
     }
 
     private async Task PublishAsync(Release release, string key, Card card, CancellationToken ct)

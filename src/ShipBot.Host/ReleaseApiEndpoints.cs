@@ -34,11 +34,28 @@ public sealed record ReleaseView(
     DateTimeOffset UpdatedAt,
     IReadOnlyList<AuditEntry>? Audit)
 {
+    /// <summary>Decisions on-call chose to hold (no timeout; no promotion until continued or rolled back).</summary>
+    public IReadOnlyList<PendingDecision> HeldDecisions { get; init; } = [];
+
+    /// <summary>How each decision ended.</summary>
+    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init; } = [];
+
+    /// <summary>The card revision buttons carry (meaningful changes only; <see cref="Revision"/> is the store's version).</summary>
+    public long CardRevision { get; init; }
+
+    public string? AbortReason { get; init; }
+
     public static ReleaseView From(Release r, IReadOnlyList<AuditEntry>? audit) => new(
         r.Id.ToString(), r.Id.Service, r.Id.Version, r.Kind.ToString(), r.State.ToString(), r.Where, r.StageIndex, r.Version,
         r.Requester.Id, r.Approvals.Select(a => a.By.Id).ToList(), r.RequiredApprovals,
         r.Checklist.Select(i => new ChecklistItemView(i.Id, i.Group.ToString(), i.Label, i.State.ToString().ToLowerInvariant(), i.By, i.Detail, i.Floor)).ToList(),
-        r.LastHealth, r.Baseline, r.History, r.Rollback, r.Decision, r.HaltReason, r.Handoff, r.Outcomes, r.CreatedAt, r.UpdatedAt, audit);
+        r.LastHealth, r.Baseline, r.History, r.Rollback, r.Decision, r.HaltReason, r.Handoff, r.Outcomes, r.CreatedAt, r.UpdatedAt, audit)
+    {
+        HeldDecisions = r.HeldDecisions,
+        DecisionHistory = r.DecisionHistory,
+        CardRevision = r.CardRevision,
+        AbortReason = r.AbortReason,
+    };
 }
 
 /// <summary>

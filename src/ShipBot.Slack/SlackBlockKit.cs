@@ -29,6 +29,20 @@ public static partial class SlackBlockKit
     /// <summary>Action ids of buttons that ask for a reason first (a modal) start with this.</summary>
     public const string AskPrefix = "ask:";
 
+    /// <summary>
+    /// Separates a button's action id from the basis it was rendered for (<c>promote|r12.Canary.0</c>):
+    /// the click brings the basis back, and the value stays the command the button runs.
+    /// </summary>
+    public const char BasisSeparator = '|';
+
+    /// <summary>Splits a clicked action id into the button's id and its basis (null when it has none).</summary>
+    public static (string Button, string? Basis) SplitActionId(string actionId)
+    {
+        ArgumentNullException.ThrowIfNull(actionId);
+        var at = actionId.LastIndexOf(BasisSeparator);
+        return at < 0 ? (actionId, null) : (actionId[..at], actionId[(at + 1)..]);
+    }
+
     public static JsonArray Blocks(Card card)
     {
         ArgumentNullException.ThrowIfNull(card);
@@ -227,7 +241,7 @@ public static partial class SlackBlockKit
 
     private static string Progress(ProgressBlock block)
     {
-        var done = block.Stages.Count(s => s.Status is StageStatus.Done or StageStatus.Skipped);
+        var done = block.Stages.Count(s => s.Status is StageStatus.Done);
         var bar = new string('▰', done) + new string('▱', Math.Max(0, block.Stages.Count - done));
         var stages = block.Stages.Select(s =>
         {
@@ -257,12 +271,16 @@ public static partial class SlackBlockKit
 
     private static JsonObject Button(CardAction action, HashSet<string> ids)
     {
-        var baseId = (action.Input is null ? string.Empty : AskPrefix) + action.Id;
-        var id = Truncate(baseId, MaxActionId - 6);
+        var baseId = (action.Input is null ? string.Empty : AskPrefix) + action.Id.Replace(BasisSeparator, '/');
+        var basis = action.Basis is { Length: > 0 and <= 100 } b && !b.Contains(BasisSeparator, StringComparison.Ordinal) ? BasisSeparator + b : string.Empty;
+        var room = MaxActionId - 6 - basis.Length;
+        var id = Truncate(baseId, room);
         for (var n = 2; !ids.Add(id); n++)
         {
-            id = $"{Truncate(baseId, MaxActionId - 6)}:{n}";
+            id = $"{Truncate(baseId, room)}:{n}";
         }
+
+        id += basis;
 
         var button = new JsonObject
         {

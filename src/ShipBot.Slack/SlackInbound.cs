@@ -186,11 +186,15 @@ public sealed partial class SlackInbound(
         var userName = (string?)payload["user"]?["username"] ?? (string?)payload["user"]?["name"];
         var responseUrl = (string?)payload["response_url"];
         var triggerId = (string?)payload["trigger_id"];
-        if (((string?)action["action_id"])?.StartsWith(SlackBlockKit.AskPrefix, StringComparison.Ordinal) == true && triggerId is not null)
+        var (button, basis) = SlackBlockKit.SplitActionId((string?)action["action_id"] ?? string.Empty);
+
+        // The message the button is on: a double click on it is one request, whatever Slack's trigger ids.
+        var message = $"{channel}:{(string?)payload["container"]?["message_ts"] ?? (string?)payload["message"]?["ts"] ?? (string?)action["action_ts"] ?? triggerId}";
+        if (button.StartsWith(SlackBlockKit.AskPrefix, StringComparison.Ordinal) && triggerId is not null)
         {
             // A button that needs a reason: the modal asks for it, and its submission runs the command.
             var label = (string?)action["text"]?["text"] ?? "Reason";
-            var metadata = new JsonObject { ["c"] = value, ["ch"] = channel }.ToJsonString();
+            var metadata = new JsonObject { ["c"] = value, ["ch"] = channel, ["m"] = message, ["a"] = button, ["b"] = basis }.ToJsonString();
             try
             {
                 await api.OpenViewAsync(triggerId, ReasonModal(label, value, metadata), ct).ConfigureAwait(false);
@@ -204,8 +208,8 @@ public sealed partial class SlackInbound(
             return;
         }
 
-        var requestId = $"slack:act:{triggerId ?? (string?)action["action_ts"] ?? Guid.NewGuid().ToString("N")}";
-        var work = RunAsync(requestId, user, userName, new Conversation(SlackChatNotifier.PlatformName, channel), value);
+        var requestId = ClickKeys.For(SlackChatNotifier.PlatformName, message, button, basis, value, null);
+        var work = RunAsync(requestId, user, userName, new Conversation(SlackChatNotifier.PlatformName, channel), value, click: true, basis);
         await FinishesWithinBudgetAsync(work, ct).ConfigureAwait(false);
 
         // The updated card is the answer to a click that worked; refusals and no-ops get a private note.
@@ -238,8 +242,10 @@ public sealed partial class SlackInbound(
         }
 
         var userName = (string?)payload["user"]?["username"] ?? (string?)payload["user"]?["name"];
-        var requestId = $"slack:view:{(string?)view?["id"]}:{(string?)view?["hash"]}";
-        var work = RunAsync(requestId, user, userName, new Conversation(SlackChatNotifier.PlatformName, channel), $"{command} {reason}");
+
+        // The reason is part of the click: resubmitting with another reason is another request.
+        var requestId = ClickKeys.For(SlackChatNotifier.PlatformName, (string?)metadata["m"] ?? $"view:{(string?)view?["id"]}", (string?)metadata["a"] ?? command, (string?)metadata["b"], command, reason);
+        var work = RunAsync(requestId, user, userName, new Conversation(SlackChatNotifier.PlatformName, channel), $"{command} {reason}", click: true, (string?)metadata["b"]);
         await FinishesWithinBudgetAsync(work, ct).ConfigureAwait(false);
         _ = FollowUpAsync(work, null, channel, user, onlyWhenUnchanged: true);
         return null;
@@ -278,12 +284,13 @@ public sealed partial class SlackInbound(
         };
     }
 
-    private async Task<CommandReply> RunAsync(string requestId, string userId, string? userName, Conversation conversation, string text)
+    private async Task<CommandReply> RunAsync(string requestId, string userId, string? userName, Conversation conversation, string text, bool click = false, string? basis = null)
     {
         try
         {
             var actor = await directory.ActorAsync(userId, userName).ConfigureAwait(false);
-            return await coordinator.HandleAsync(new InboundCommand(requestId, actor, conversation, text)).ConfigureAwait(false);
+            var inbound = click ? InboundCommand.Click(requestId, actor, conversation, text, basis) : new InboundCommand(requestId, actor, conversation, text);
+            return await coordinator.HandleAsync(inbound).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {

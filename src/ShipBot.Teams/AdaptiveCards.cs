@@ -254,6 +254,13 @@ public static partial class AdaptiveCards
     private static JsonObject Execute(string title, CardAction action, string? inputId = null)
     {
         var data = new JsonObject { ["command"] = action.Value };
+
+        // What the button was rendered for comes back with the click, which acts only while it still holds.
+        if (action.Basis is not null)
+        {
+            data["basis"] = action.Basis;
+        }
+
         if (inputId is not null)
         {
             data["inputId"] = inputId;

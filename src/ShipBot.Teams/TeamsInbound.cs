@@ -99,7 +99,7 @@ public sealed partial class TeamsInbound(
         }
 
         var input = InputOf(data);
-        var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct).ConfigureAwait(false);
+        var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct, Click(activity, (string?)action?["verb"], data, command, input)).ConfigureAwait(false);
         if (reply.Card is not null && reply.Visibility == ReplyVisibility.InChannel)
         {
             // A button that shows something (status, audit) posts it for everyone; the clicked card stays.
@@ -120,22 +120,33 @@ public sealed partial class TeamsInbound(
     {
         var command = (string)data["command"]!;
         var input = InputOf(data);
-        var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct).ConfigureAwait(false);
+        var reply = await RunAsync(activity, string.IsNullOrEmpty(input) ? command : $"{command} {input}", ct, Click(activity, null, data, command, input)).ConfigureAwait(false);
         if (!(reply.Changed && reply.Visibility == ReplyVisibility.Ephemeral))
         {
             await ReplyAsync(activity, reply, ct).ConfigureAwait(false);
         }
     }
 
-    private async Task<CommandReply> RunAsync(JsonObject activity, string text, CancellationToken ct)
+    /// <summary>A click: the card message it is on, the button, its basis and what was typed — a double click is one request.</summary>
+    private static (string RequestId, string? Basis) Click(JsonObject activity, string? verb, JsonObject data, string command, string? input)
+    {
+        var basis = (string?)data["basis"];
+        var message = (string?)activity["replyToId"] ?? (string?)activity["id"] ?? string.Empty;
+        return (ClickKeys.For(TeamsChatNotifier.PlatformName, message, verb ?? command, basis, command, input), basis);
+    }
+
+    private async Task<CommandReply> RunAsync(JsonObject activity, string text, CancellationToken ct, (string RequestId, string? Basis)? click = null)
     {
         var from = activity["from"] as JsonObject;
         var userId = (string?)from?["aadObjectId"] ?? (string?)from?["id"] ?? "unknown";
         var name = (string?)from?["name"] ?? userId;
         var groups = options.Value.Groups.Where(g => g.Value.Contains(userId, StringComparer.OrdinalIgnoreCase)).Select(g => g.Key).ToList();
         var conversation = new Conversation(TeamsChatNotifier.PlatformName, (string?)activity["conversation"]?["id"] ?? "unknown");
-        var requestId = $"teams:{(string?)activity["id"] ?? Guid.NewGuid().ToString("N")}";
-        return await coordinator.HandleAsync(new InboundCommand(requestId, new Actor(userId, name, groups), conversation, text), ct).ConfigureAwait(false);
+        var actor = new Actor(userId, name, groups);
+        var inbound = click is { } c
+            ? InboundCommand.Click(c.RequestId, actor, conversation, text, c.Basis)
+            : new InboundCommand($"teams:{(string?)activity["id"] ?? Guid.NewGuid().ToString("N")}", actor, conversation, text);
+        return await coordinator.HandleAsync(inbound, ct).ConfigureAwait(false);
     }
 
     /// <summary>Replies in the conversation (in the thread of the message in a channel). Teams has no private replies in channels: refusals are replies to the person.</summary>

@@ -18,6 +18,7 @@ public sealed partial class ReleaseCoordinatorTests
         ["carol"] = Carol,
         ["dave"] = Dave,
         ["mallory"] = Mallory,
+        ["erin"] = Erin,
     };
 
     // ================================================================ roles
@@ -88,9 +89,9 @@ public sealed partial class ReleaseCoordinatorTests
 
     [Theory]
     [InlineData("mallory", "/ship pause demo@1.0.0", "requester or approver or on-call")]
-    [InlineData("mallory", "/ship rollback demo@1.0.0 I do not like it", "requester or approver or on-call")]
-    [InlineData("alice", "/ship promote demo@1.0.0", "approver")]
-    [InlineData("bob", "/ship decide demo@1.0.0 continue", "on-call")]
+    [InlineData("mallory", "/ship rollback demo@1.0.0 I do not like it", "requester or approver or on-call or admin")]
+    [InlineData("erin", "/ship promote demo@1.0.0", "approver")]
+    [InlineData("bob", "/ship decide demo@1.0.0 continue", "on-call or admin")]
     [InlineData("alice", "/ship halt demo something is off", "on-call or admin")]
     [InlineData("carol", "/ship abort demo@1.0.0 not needed", "requester or approver")]
     [InlineData("mallory", "/ship flag-removed demo@1.0.0 beta", "requester or approver")]

@@ -196,12 +196,13 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.NotNull(release.Decision);
         Assert.Equal(Metrics.Business, release.Decision.Breach.Metric);
         Assert.Equal(sut.Time.GetUtcNow() + sut.Policy.ConsultTimeout, release.Decision.AutoRollbackAt);
-        var card = Assert.Single(sut.PublicationsWithKey("alert:demo@1.0.0:decision"));
+        var card = Assert.Single(sut.PublicationsWithKey("alert:demo@1.0.0:decision:d1"));
         Assert.Contains("carol", card.Card.Mentions);
         Assert.Equal("card:demo@1.0.0", card.ThreadKey);
         Assert.Contains("business metric 0.8 breaches", card.Card.Title, StringComparison.Ordinal);
-        var buttons = card.Card.Blocks.OfType<ActionsBlock>().SelectMany(b => b.Actions).Select(a => a.Value).ToList();
-        Assert.Equal(["decide demo@1.0.0 rollback", "decide demo@1.0.0 hold", "decide demo@1.0.0 continue"], buttons);
+        var buttons = card.Card.Blocks.OfType<ActionsBlock>().SelectMany(b => b.Actions).ToList();
+        Assert.Equal(["decide demo@1.0.0 rollback d1", "decide demo@1.0.0 hold d1", "decide demo@1.0.0 continue d1"], buttons.Select(a => a.Value));
+        Assert.All(buttons, b => Assert.Equal("d.d1", b.Basis));
         Assert.Contains(sut.Scheduled, t => t.Release == id && t.Kind == TimerKind.DecisionTimeout && t.DueAt == release.Decision.AutoRollbackAt);
         Assert.Empty(await sut.Store.GetHaltsAsync());
 
@@ -210,7 +211,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReleaseState.GeneralAvailability, (await sut.GetAsync(id)).State);
 
         var denied = await sut.SendAsync(Alice, $"/ship decide {id} continue");
-        Assert.Contains("needs the on-call role", denied.Text, StringComparison.Ordinal);
+        Assert.Contains("needs the on-call or admin role", denied.Text, StringComparison.Ordinal);
 
         var decided = await sut.SendAsync(Carol, $"/ship decide {id} continue");
 
@@ -218,16 +219,17 @@ public sealed partial class ReleaseCoordinatorTests
         release = await sut.GetAsync(id);
         Assert.Null(release.Decision);
         Assert.Contains("business@GA 50 %", release.AcknowledgedBreaches);
-        var cards = sut.PublicationsWithKey("alert:demo@1.0.0:decision");
+        var cards = sut.PublicationsWithKey("alert:demo@1.0.0:decision:d1");
         Assert.Equal(2, cards.Count);
         Assert.Contains("decided", cards[^1].Card.Title, StringComparison.Ordinal);
-        Assert.Contains("@Carol chose continue", cards[^1].Card.Fallback, StringComparison.Ordinal);
+        Assert.Contains("continue by @Carol", cards[^1].Card.Fallback, StringComparison.Ordinal);
+        Assert.Empty(cards[^1].Card.Blocks.OfType<ActionsBlock>());
         Assert.Contains((id, TimerKind.DecisionTimeout), sut.Cancelled);
 
         // the acknowledged breach is not raised again at this stage
         await sut.FireAsync(id, TimerKind.HealthEvaluation);
         Assert.Null((await sut.GetAsync(id)).Decision);
-        Assert.Equal(2, sut.PublicationsWithKey("alert:demo@1.0.0:decision").Count);
+        Assert.Equal(2, sut.PublicationsWithKey("alert:demo@1.0.0:decision:d1").Count);
     }
 
     [Fact]
@@ -267,7 +269,7 @@ public sealed partial class ReleaseCoordinatorTests
     }
 
     [Fact]
-    public async Task HandleAsync_OnCallChoosesHoldOrRollback_PausesOrRollsBack()
+    public async Task HandleAsync_OnCallChoosesHoldThenRollback_HoldKeepsTheStageWithoutANewConsultThenRollsBack()
     {
         var sut = CreateSut();
         var id = await sut.ToGeneralAvailabilityBakeAsync();
@@ -276,18 +278,24 @@ public sealed partial class ReleaseCoordinatorTests
 
         await sut.SendAsync(Carol, $"/ship decide {id} hold");
         var held = await sut.GetAsync(id);
-        Assert.Equal(ReleaseState.Paused, held.State);
+        Assert.Equal(ReleaseState.GeneralAvailability, held.State);
         Assert.Null(held.Decision);
+        Assert.Single(held.HeldDecisions);
 
-        // still breached after resuming: on-call is consulted again, and this time rolls back
-        await sut.SendAsync(Carol, $"/ship resume {id}");
-        await sut.FireAsync(id, TimerKind.HealthEvaluation);
-        Assert.NotNull((await sut.GetAsync(id)).Decision);
+        // Still breached: holding means no new consult for the same breach, no promotion, no timeout.
+        await sut.AdvanceAndFireAsync(sut.Policy.ConsultTimeout + CoordinatorHarness.StageBake, id, TimerKind.HealthEvaluation);
+        await sut.FireAsync(id, TimerKind.DecisionTimeout);
+        held = await sut.GetAsync(id);
+        Assert.Equal(ReleaseState.GeneralAvailability, held.State);
+        Assert.Null(held.Decision);
+        Assert.Single(held.HeldDecisions);
+
         await sut.SendAsync(Carol, $"/ship decide {id} rollback");
 
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.RollingBack, release.State);
         Assert.Contains("@Carol decided to roll back", release.Rollback!.Reason, StringComparison.Ordinal);
+        Assert.Empty(release.HeldDecisions);
     }
 
     // ================================================================ manual rollback and abort
@@ -422,7 +430,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal("checkout returns 500 for everyone", release.HotfixReason);
         Assert.Equal([StageKind.Canary, StageKind.Full], release.Plan.Stages.Select(s => s.Kind));
         Assert.DoesNotContain(release.Checklist, i => i.Id == "qa");
-        Assert.Contains(release.Checklist, i => i.Id == "ratelimit" && i.Floor);
+        Assert.Contains(release.Checklist, i => i.Id == "ratelimit" && i.Mandatory && !i.Floor);
         var signal = Assert.Single(await sut.Store.ListSignalsAsync());
         Assert.Equal((SignalKind.Incident, "demo@1.0.1", true), (signal.Kind, signal.Release, signal.Open));
 

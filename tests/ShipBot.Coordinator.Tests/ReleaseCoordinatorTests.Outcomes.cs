@@ -81,7 +81,12 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.True(release.AwaitingPromotionApproval);
         Assert.Contains(await sut.AuditAsync(id), a => a.Action == nameof(ReleaseEventKind.PromotionNeedsApproval));
         var status = sut.LastCard(id).Card.Blocks.OfType<TextBlock>().First().Text;
-        Assert.Contains("promotion waits for an approver", status, StringComparison.Ordinal);
+        Assert.Contains("the promotion waits for @bob (not the requester)", status, StringComparison.Ordinal);
+
+        // The approvers are mentioned, on a message of their own with the button.
+        var call = Assert.Single(sut.PublicationsWithKey($"alert:{id}:promotion"));
+        Assert.Equal(["bob"], call.Card.Mentions);
+        Assert.Contains(call.Card.Blocks.OfType<ActionsBlock>().SelectMany(b => b.Actions), a => a.Value == $"promote {id}" && a.Basis is not null);
 
         var reply = await sut.SendAsync(Bob, $"/ship promote {id}");
 

@@ -25,7 +25,7 @@ public sealed partial class ReleaseCoordinatorTests
         IReleaseStore? store = null) =>
         new(configure, simulator, extraServices, store);
 
-    /// <summary>The latest release card reflects the stored release: its title names the state and its footer the stored version.</summary>
+    /// <summary>The latest release card reflects the stored release: its title names the state and its footer the stored card revision.</summary>
     private static async Task AssertCardShowsAsync(CoordinatorHarness sut, ReleaseId id, string titleState)
     {
         var release = await sut.GetAsync(id);
@@ -35,7 +35,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(Channel, card.Conversation);
         Assert.Contains($"{id} — {titleState}", card.Card.Title, StringComparison.Ordinal);
         var footer = card.Card.Blocks.OfType<ContextBlock>().Last().Text;
-        Assert.EndsWith($"(v{release.Version})", footer, StringComparison.Ordinal);
+        Assert.EndsWith($"updated {ReleaseCards.Clock(release.UpdatedAt)} (rev {release.CardRevision})", footer, StringComparison.Ordinal);
     }
 
     private static bool IsIntent(DeploymentRequest request, string environment, int percent, bool rollback = false) =>

@@ -293,6 +293,22 @@ public sealed class SlackBlockKitTests
     }
 
     [Fact]
+    public void Button_WithABasis_CarriesItInTheActionIdAndKeepsTheCommandAsTheValue()
+    {
+        var message = ButtonCard(
+            new CardAction("promote", "Promote now", "promote x@1", ActionStyle.Primary, "Sure?", "Why?") { Basis = "r12.Canary.0" },
+            new CardAction("pause", "Pause", "pause x@1") { Basis = "r12.Canary.0" },
+            new CardAction("pause", "Pause", "pause y@1") { Basis = "r3.Canary.0" });
+
+        var buttons = Buttons(message).ToList();
+
+        Assert.Equal(["ask:promote|r12.Canary.0", "pause|r12.Canary.0", "pause:2|r3.Canary.0"], buttons.Select(b => (string?)b["action_id"]));
+        Assert.Equal(["promote x@1", "pause x@1", "pause y@1"], buttons.Select(b => (string?)b["value"]));
+        Assert.Equal(("ask:promote", "r12.Canary.0"), SlackBlockKit.SplitActionId("ask:promote|r12.Canary.0"));
+        Assert.Equal(("approve", (string?)null), SlackBlockKit.SplitActionId("approve"));
+    }
+
+    [Fact]
     public void Button_WithConfirm_HasASlackConfirmationDialog()
     {
         var message = ButtonCard(new CardAction("decide-rollback", "Roll back now", "decide x rollback", ActionStyle.Danger, "Roll back x now?"));

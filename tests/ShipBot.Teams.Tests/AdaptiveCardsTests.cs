@@ -192,6 +192,19 @@ public sealed partial class AdaptiveCardsTests
         Assert.Equal("destructive", (string?)rollback["style"]);
     }
 
+    [Fact]
+    public void Render_ReleaseCard_EveryButtonSendsItsBasisBackInItsData()
+    {
+        var card = RealCards.Build("canary-with-health");
+
+        var rendered = CreateSut(card);
+
+        var executes = CardJson.OfType(rendered["body"], "Action.Execute").ToList();
+        Assert.NotEmpty(executes);
+        Assert.All(executes, e => Assert.False(string.IsNullOrEmpty((string?)e["data"]!["basis"]), (string?)e["verb"]));
+        Assert.All(executes, e => Assert.Equal((string?)e["data"]!["basis"], (string?)e["fallback"]!["data"]!["basis"]));
+    }
+
     // ---------------------------------------------------------------- size
 
     [Theory]

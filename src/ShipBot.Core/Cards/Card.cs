@@ -23,7 +23,15 @@ public enum ActionStyle
 /// parser serves typed commands and clicks on every platform; <see cref="Input"/>, when set, is
 /// the prompt for text appended to the command (a reason); <see cref="Confirm"/> asks first.
 /// </summary>
-public sealed record CardAction(string Id, string Label, string Value, ActionStyle Style = ActionStyle.Default, string? Confirm = null, string? Input = null);
+public sealed record CardAction(string Id, string Label, string Value, ActionStyle Style = ActionStyle.Default, string? Confirm = null, string? Input = null)
+{
+    /// <summary>
+    /// What the button was rendered for (<see cref="Releases.ClickBasis.Token"/>); every platform sends it
+    /// back with the click, which then acts only while it still holds. Null for buttons that are
+    /// not about one release's state (unhalt, record a signal): those act like typed commands.
+    /// </summary>
+    public string? Basis { get; init; }
+}
 
 public sealed record CardFact(string Label, string Value);
 
@@ -38,7 +46,11 @@ public enum StageStatus
 
 public sealed record StageProgress(string Name, StageStatus Status, string? Detail);
 
-public sealed record ChecklistRow(string Id, string Label, string State, string? Detail, bool Floor, IReadOnlyList<CardAction> Actions);
+public sealed record ChecklistRow(string Id, string Label, string State, string? Detail, bool Floor, IReadOnlyList<CardAction> Actions)
+{
+    /// <summary>A mandatory item outside the floor (a hotfix's security items): not waivable either.</summary>
+    public bool Mandatory { get; init; }
+}
 
 public sealed record ChecklistSection(string Title, IReadOnlyList<ChecklistRow> Items);
 

@@ -5,27 +5,43 @@ using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.Core.Text;
 
 namespace ShipBot.Core.Cards;
 
 /// <summary>
+/// What a release card needs to know beyond the release: who approves its promotions (named when a
+/// stage waits for them), and whether a hotfix still owes its post-incident signal.
+/// </summary>
+public sealed record ReleaseCardContext(IReadOnlyList<string> Approvers, bool OwesIncidentSignal)
+{
+    public static ReleaseCardContext None { get; } = new([], false);
+}
+
+/// <summary>
 /// Renders releases into platform-neutral cards (CARDS.md): one release card updated in place,
 /// and separate alert and decision cards that mention on-call. Pure: time comes in as a value.
+/// Every button carries its <see cref="ClickBasis"/>, so a click acts only on what the card showed.
 /// </summary>
 public static class ReleaseCards
 {
+    /// <summary>How many changes the card lists before "and N more" (the contract keeps them all).</summary>
+    public const int MaxChangesShown = 5;
+
     public static string CardKey(ReleaseId id) => $"card:{id}";
 
     public static string AlertKey(ReleaseId id, string kind) => $"alert:{id}:{kind}";
 
-    public static Card Release(Release release, ServiceHalt? halt, DateTimeOffset now)
+    public static Card Release(Release release, ServiceHalt? halt, DateTimeOffset now, ReleaseCardContext? context = null)
     {
         ArgumentNullException.ThrowIfNull(release);
+        context ??= ReleaseCardContext.None;
         var id = release.Id.ToString();
+        var status = StatusLine(release, halt, now, context);
         var blocks = new List<CardBlock>
         {
-            new TextBlock(StatusLine(release, halt, now), Emphasis: true),
-            new ProgressBlock(Progress(release, now)),
+            new TextBlock(status, Emphasis: true),
+            new ProgressBlock(Progress(release, halt, now)),
         };
 
         var facts = new List<CardFact>();
@@ -39,7 +55,7 @@ public static class ReleaseCards
             facts.Add(new CardFact("Hotfix", $"{(release.Kind == Plans.ReleaseKind.HotfixP0 ? "P0" : "P1")}: {release.HotfixReason}"));
         }
 
-        facts.Add(new CardFact("Changes", release.Contract.Changes.Count == 0 ? "(none listed)" : string.Join("; ", release.Contract.Changes)));
+        facts.Add(new CardFact("Changes", Changes(release)));
         if (release.Contract.Flags.Count > 0)
         {
             facts.Add(new CardFact("Feature flags", string.Join(", ", release.Contract.Flags.Select(f =>
@@ -58,7 +74,17 @@ public static class ReleaseCards
 
         if (release.Decision is { } decision)
         {
-            facts.Add(new CardFact("Decision pending", $"{decision.Breach.DescribeBreach()} — auto-rollback at {Clock(decision.AutoRollbackAt)}"));
+            facts.Add(new CardFact($"Decision {decision.Id} pending", $"{decision.Breach.DescribeBreach()} — waiting {Minutes(now - decision.RaisedAt)}; auto-rollback at {Clock(decision.AutoRollbackAt)} if no one answers"));
+        }
+
+        foreach (var held in release.HeldDecisions)
+        {
+            facts.Add(new CardFact($"Held ({held.Id})", $"{held.Breach.DescribeBreach()} — held by @{held.HeldBy} since {Clock(held.HeldAt ?? held.RaisedAt)}: no promotion and no automatic rollback for it until on-call continues or rolls back"));
+        }
+
+        if (release.Kind != Plans.ReleaseKind.Standard && context.OwesIncidentSignal)
+        {
+            facts.Add(new CardFact("Post-incident signal", $"still owed — `/ship signal incident {id} <what happened>`"));
         }
 
         if (release.Handoff.Count > 0)
@@ -93,11 +119,28 @@ public static class ReleaseCards
             blocks.Add(new ActionsBlock(actions));
         }
 
-        blocks.Add(new ContextBlock($"Contract: /ship contract {id} · Notes: /ship notes {id} · Audit: /ship status {id} --audit · updated {Clock(release.UpdatedAt)} (v{release.Version})"));
+        // The revision shown is the card's (meaningful changes), so a quiet health reading does not bump it.
+        blocks.Add(new ContextBlock($"Contract: /ship contract {id} · Notes: /ship notes {id} · Audit: /ship status {id} --audit · updated {Clock(release.UpdatedAt)} (rev {release.CardRevision})"));
 
         var approved = release.Approvals.Count > 0 ? $" · approved by {string.Join(", ", release.Approvals.Select(a => a.By.Mention))}" : string.Empty;
         var title = $"{Icon(release)} {id} — {TitleState(release)}";
-        return new Card(title, $"requested by {release.Requester.Mention}{approved}", Tone(release), blocks, [], $"{title}: {StatusLine(release, halt, now)}");
+        IReadOnlyList<string> mentions = release.AwaitingPromotionApproval && release.State.IsProductionStage() ? context.Approvers : [];
+        return new Card(title, $"requested by {release.Requester.Mention}{approved}", Tone(release), blocks, mentions, $"{title}: {status}");
+    }
+
+    /// <summary>A stage waits for an approver: names them, with the button (the requester cannot approve it).</summary>
+    public static Card PromotionWaits(Release release, IReadOnlyList<string> approvers)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        ArgumentNullException.ThrowIfNull(approvers);
+        var who = approvers.Count == 0 ? "an approver" : string.Join(", ", approvers.Select(MentionOf));
+        var title = $"⏳ {release.Id}: promotion out of {release.Where} waits for {who}";
+        var text = $"The {release.Where} bake is done and health is green. {who}: approve the promotion on the release card or here; {release.Requester.Mention} requested it and cannot.";
+        var approve = new CardAction("promote", "Approve promotion", $"promote {release.Id}", ActionStyle.Primary, $"Approve the promotion of {release.Id} out of {release.Where}?")
+        {
+            Basis = ClickBasis.Revision(release).Token,
+        };
+        return new Card(title, null, CardTone.Info, [new TextBlock(text), new ActionsBlock([approve])], approvers, $"{title}.");
     }
 
     /// <summary>Rollback alert (breach or manual): the trigger with its numbers, what was done, and the halt.</summary>
@@ -148,42 +191,94 @@ public static class ReleaseCards
         return new Card(title, null, CardTone.Danger, [new TextBlock(reason), new ActionsBlock(actions)], policy?.OnCall ?? [], $"{title}: {reason}");
     }
 
-    /// <summary>Consult mode (Hō-Ren-Sō): on-call decides roll back now / hold here / continue.</summary>
-    public static Card Decision(Release release, ServicePolicy policy, DateTimeOffset now)
+    /// <summary>The approvers' call to action once the release no longer waits for them: no live button, and what happened.</summary>
+    public static Card PromotionSettled(Release waited, Release now)
+    {
+        ArgumentNullException.ThrowIfNull(waited);
+        ArgumentNullException.ThrowIfNull(now);
+        var title = $"⏳ {now.Id}: promotion out of {waited.Where} — no longer waiting";
+        var text = $"{now.Id} is now {ReleaseSituation.Describe(now)}{(now.LastChange is { } last ? $" ({last})" : string.Empty)}.";
+        return new Card(title, null, CardTone.Neutral, [new TextBlock(text)], [], $"{title}: {text}");
+    }
+
+    /// <summary>Consult mode (Hō-Ren-Sō): on-call decides roll back now / hold here / continue about one breach.</summary>
+    public static Card Decision(Release release, ServicePolicy policy, DateTimeOffset now) =>
+        release?.Decision is { } d ? Decision(release, d, policy, now) : DecisionGone(release!);
+
+    /// <summary>
+    /// The card of one decision. Its buttons carry the decision's id, so a late click can never answer
+    /// a later breach. A held decision offers Roll back now and Continue, and never times out.
+    /// </summary>
+    public static Card Decision(Release release, PendingDecision d, ServicePolicy policy, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(release);
+        ArgumentNullException.ThrowIfNull(d);
         ArgumentNullException.ThrowIfNull(policy);
         var mention = Mention(policy) ?? "on-call";
-        if (release.Decision is not { } d)
-        {
-            return new Card($"🟠 {release.Id}: decision closed", null, CardTone.Neutral, [new TextBlock($"No decision is pending any more; the release is {release.Where}.")], [], $"{release.Id}: decision closed");
-        }
-
         var breach = d.Breach;
         var title = $"🟠 {release.Id} at {d.Stage}: {breach.DescribeBreach()}";
-        var waited = now - d.RaisedAt;
+        var actions = DecisionActions(release, d, labelled: false);
+        if (d.IsHeld)
+        {
+            var heldFor = now - (d.HeldAt ?? d.RaisedAt);
+            return new Card(title, $"decision {d.Id}", CardTone.Warning,
+            [
+                new TextBlock($"Held by @{d.HeldBy}: {release.Id} stays at {d.Stage} — no promotion and no automatic rollback for {Metrics.Label(breach.Metric)} until on-call continues or rolls back."),
+                new ActionsBlock(actions),
+                new ContextBlock($"held {Minutes(heldFor)} (since {Clock(d.HeldAt ?? d.RaisedAt)}) · raised {Clock(d.RaisedAt)}"),
+            ], [], $"{title}: held by @{d.HeldBy}.");
+        }
+
+        var left = d.AutoRollbackAt - now;
         var blocks = new List<CardBlock>
         {
             new TextBlock($"Policy: consult. {mention}, decide:"),
-            new ActionsBlock(
-            [
-                new("decide-rollback", "Roll back now", $"decide {release.Id} rollback", ActionStyle.Danger, $"Roll back {release.Id} now?"),
-                new("decide-hold", "Hold here", $"decide {release.Id} hold", ActionStyle.Default),
-                new("decide-continue", "Continue", $"decide {release.Id} continue", ActionStyle.Primary),
-            ]),
-            new ContextBlock($"waiting {Minutes(waited)} · auto-rollback at {Clock(d.AutoRollbackAt)} if no one answers"),
+            new ActionsBlock(actions),
+            new ContextBlock($"waiting {Minutes(now - d.RaisedAt)} · auto-rollback at {Clock(d.AutoRollbackAt)}{(left > TimeSpan.Zero ? $" (in {Minutes(left)})" : string.Empty)} if no one answers"),
         };
-        return new Card(title, null, CardTone.Warning, blocks, policy.OnCall, $"{title}. {mention}, decide: roll back, hold or continue.");
+        return new Card(title, $"decision {d.Id}", CardTone.Warning, blocks, policy.OnCall, $"{title}. {mention}, decide: roll back, hold or continue.");
+    }
+
+    /// <summary>A decision that ended: what happened and why, without buttons.</summary>
+    public static Card DecisionClosed(Release release, DecisionRecord record)
+    {
+        ArgumentNullException.ThrowIfNull(release);
+        ArgumentNullException.ThrowIfNull(record);
+        var answered = record.By is not null;
+        var title = $"🟠 {release.Id}: decision {record.Id} {(answered ? "decided" : "closed")} — {record.About}";
+        var text = $"{record.About}: {record.Outcome} ({Clock(record.At)}).";
+        return new Card(title, null, CardTone.Neutral, [new TextBlock(text)], [], $"{title}: {record.Outcome}");
     }
 
     /// <summary>A closed decision card: what was chosen, by whom.</summary>
     public static Card DecisionClosed(Release release, string summary) =>
         new($"🟠 {release.Id}: decided", null, CardTone.Neutral, [new TextBlock(summary)], [], summary);
 
+    private static Card DecisionGone(Release release) =>
+        new($"🟠 {release.Id}: decision closed", null, CardTone.Neutral, [new TextBlock($"No decision is pending any more; the release is {ReleaseSituation.Describe(release)}.")], [], $"{release.Id}: decision closed");
+
+    private static List<CardAction> DecisionActions(Release release, PendingDecision d, bool labelled)
+    {
+        var id = release.Id.ToString();
+        var basis = ClickBasis.Decision(d).Token;
+        var suffix = labelled ? $" ({Metrics.Label(d.Breach.Metric)})" : string.Empty;
+        var actions = new List<CardAction>
+        {
+            new("decide-rollback", $"Roll back now{suffix}", $"decide {id} rollback {d.Id}", ActionStyle.Danger, $"Roll back {id} now ({d.About})?") { Basis = basis },
+        };
+        if (!d.IsHeld)
+        {
+            actions.Add(new("decide-hold", $"Hold here{suffix}", $"decide {id} hold {d.Id}") { Basis = basis });
+        }
+
+        actions.Add(new("decide-continue", $"Continue{suffix}", $"decide {id} continue {d.Id}", ActionStyle.Primary) { Basis = basis });
+        return actions;
+    }
+
     public static Card List(IReadOnlyList<Release> releases, IReadOnlyList<ServiceHalt> halts, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(releases);
-        var facts = releases.Select(r => new CardFact(r.Id.ToString(), $"{Icon(r)} {TitleState(r)} — {StatusLine(r, null, now)}")).ToList();
+        var facts = releases.Select(r => new CardFact(r.Id.ToString(), $"{Icon(r)} {TitleState(r)} — {StatusLine(r, null, now, ReleaseCardContext.None)}")).ToList();
         var blocks = new List<CardBlock>();
         blocks.Add(facts.Count == 0 ? new TextBlock("No active releases.") : new FactsBlock(facts));
         if (halts.Count > 0)
@@ -205,40 +300,94 @@ public static class ReleaseCards
 
     // ---------------------------------------------------------------- parts
 
-    internal static string StatusLine(Release r, ServiceHalt? halt, DateTimeOffset now)
+    /// <summary>The card's first line: where the release is and what it waits for. It never repeats the title.</summary>
+    internal static string StatusLine(Release r, ServiceHalt? halt, DateTimeOffset now, ReleaseCardContext context)
     {
         var blocking = r.BlockingItems.ToList();
         return r.State switch
         {
-            ReleaseState.Draft => $"Checklist: {blocking.Count} item(s) to settle ({string.Join(", ", blocking.Select(i => i.Id))}), then {r.RequiredApprovals} approval(s).",
-            ReleaseState.AwaitingApproval => $"Checklist complete. Waiting for approval ({r.Approvals.Count} of {r.RequiredApprovals}); the requester cannot approve.",
+            ReleaseState.Draft => $"Checklist {r.Checklist.Count(i => i.IsDone)}/{r.Checklist.Count}: {blocking.Count} item(s) to settle ({string.Join(", ", blocking.Select(i => i.Id))}), then {r.RequiredApprovals} approval(s).",
+            ReleaseState.AwaitingApproval => $"Checklist complete. Waiting for approval ({r.Approvals.Count} of {r.RequiredApprovals}) from {Approvers(context)}; the requester cannot approve.",
             ReleaseState.Staging => r.StagingStep switch
             {
                 StagingStep.Deploying => $"Staging gate: deploying to staging…{Retrying(r)}",
                 StagingStep.SmokeChecking => "Staging gate: running smoke checks…",
-                _ => $"Staging gate: smoke checks passed, baking {Bake(r, now)}.{Blocked(halt)}",
+                _ => $"Staging gate: smoke checks passed, {Baking(r, now)} {Bake(r, halt, now)}.{Blocked(halt)}",
             },
             _ when r.State.IsProductionStage() => r.PendingDeployment is { } p
                 ? $"{r.Where}: applying {p.Describe()}…{Retrying(r)}"
-                : r.AwaitingPromotionApproval
-                    ? $"{r.Where}: bake done, health green — promotion waits for an approver."
-                    : r.Decision is not null
-                        ? $"{r.Where}: holding — on-call decides about {Metrics.Label(r.Decision.Breach.Metric)}."
-                        : $"{r.Where}: baking {Bake(r, now)}{HoldReason(r, now)}.{Blocked(halt)}",
-            ReleaseState.Validating => $"At 100 %: post-deployment validation until {Clock(r.ValidationEndsAt ?? now)}" +
-                (r.Checklist.Any(i => i.Id == ChecklistCatalog.UserFacingVerified && !i.IsDone) ? " — needs a human to verify user-facing functionality." : "."),
+                : r.Decision is { } d
+                    ? $"{r.Where}: holding — decision {d.Id} about {d.About} waits for on-call ({Minutes(now - d.RaisedAt)} so far; auto-rollback at {Clock(d.AutoRollbackAt)})."
+                    : r.HeldDecisions.FirstOrDefault() is { } h
+                        ? $"{r.Where}: held by @{h.HeldBy} on {Metrics.Label(h.Breach.Metric)} — no promotion until on-call continues or rolls back."
+                        : r.AwaitingPromotionApproval
+                            ? $"{r.Where}: bake done, health green — the promotion waits for {Approvers(context)} (not the requester).{Blocked(halt)}"
+                            : $"{r.Where}: {Baking(r, now)} {Bake(r, halt, now)}{HoldReason(r, now)}.{Blocked(halt)}",
+            ReleaseState.Validating => Validation(r, now),
             ReleaseState.Operating => $"Handed over to operations at {Clock(r.OperatingSince ?? now)}. Outcome checkpoints: {r.Outcomes.Count} reported." +
                 (r.FlagsToRemove.Count > 0 ? $" Flags to clean up: {string.Join(", ", r.FlagsToRemove)}." : string.Empty),
-            ReleaseState.Completed => "Completed: every outcome checkpoint reported and every flag removed.",
-            ReleaseState.Rejected => $"Rejected: {r.Rejection}.",
-            ReleaseState.Aborted => "Aborted before production traffic.",
-            ReleaseState.RollingBack => $"Rolling back from {r.Rollback?.Stage}: {r.Rollback?.Reason}.{Retrying(r)}",
-            ReleaseState.RolledBack => $"Rolled back from {r.Rollback?.Stage}: {r.Rollback?.Reason}. {r.Id.Service} is halted until on-call unhalts it.",
-            ReleaseState.Halted => $"Halted at {r.Where}: {r.HaltReason}. Needs a human: resume{(r.StageIndex >= 0 ? ", roll back" : " (re-runs the gate), abort")}." + (halt is not null ? $" ({(halt.IsFreeze ? "change freeze" : halt.Service + " halted")} — unhalt first.)" : string.Empty),
-            ReleaseState.Paused => $"Paused at {r.Where} with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of bake left.",
+            ReleaseState.Completed => "Every outcome checkpoint reported and every flag removed.",
+            ReleaseState.Rejected => $"The contract was not approved: {r.Rejection}.",
+            ReleaseState.Aborted => $"Abandoned before production traffic{(r.AbortReason is { } why ? $": {why}" : string.Empty)}.",
+            ReleaseState.RollingBack => $"Traffic is going back to the previous version.{Retrying(r)}",
+            ReleaseState.RolledBack => $"Traffic is back on the previous version. {r.Id.Service} is halted until on-call unhalts it.",
+            ReleaseState.Halted => $"Stopped: {r.HaltReason}. Needs a human: resume{(r.StageIndex >= 0 ? ", roll back" : " (re-runs the gate), abort")}." + (halt is not null ? $" ({(halt.IsFreeze ? "change freeze" : halt.Service + " halted")} — unhalt first.)" : string.Empty),
+            ReleaseState.Paused => r.ResumeState == ReleaseState.Validating
+                ? $"The validation clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of the window left; resume when ready."
+                : $"The promotion clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of bake left; resume when ready.",
             _ => r.State.Display(),
         };
     }
+
+    private static string Validation(Release r, DateTimeOffset now)
+    {
+        var ufvPending = r.Checklist.Any(i => i.Id == ChecklistCatalog.UserFacingVerified && !i.IsDone);
+        if (r.ValidationEndsAt is { } end && end > now)
+        {
+            return $"At 100 %: post-deployment validation until {Clock(end)}" + (ufvPending ? " — needs a human to verify user-facing functionality." : ".");
+        }
+
+        // The window is over: say what the handover still waits for, never a time in the past as if it were ahead.
+        var waits = new List<string>();
+        if (ufvPending)
+        {
+            waits.Add("a human to verify user-facing functionality");
+        }
+
+        if (r.OpenDecisions.FirstOrDefault() is { } d)
+        {
+            waits.Add($"on-call's decision {d.Id} about {d.About}");
+        }
+
+        if (!r.IsGreen(r.LastHealth))
+        {
+            waits.Add($"green health (now {r.LastHealth?.Status.ToString().ToLowerInvariant() ?? "not read yet"})");
+        }
+
+        return waits.Count == 0
+            ? "At 100 %: validation window over — handing over to operations…"
+            : $"At 100 %: validation window over{(r.ValidationEndsAt is { } ended ? $" at {Clock(ended)}" : string.Empty)}; the handover waits for {string.Join(" and ", waits)}.";
+    }
+
+    private static string Approvers(ReleaseCardContext context) =>
+        context.Approvers.Count == 0 ? "an approver" : string.Join(", ", context.Approvers.Select(MentionOf));
+
+    private static string MentionOf(string entry) => entry.StartsWith("group:", StringComparison.Ordinal) ? $"@{entry[6..]}" : $"@{entry}";
+
+    private static string Changes(Release r)
+    {
+        var changes = r.Contract.Changes;
+        if (changes.Count == 0)
+        {
+            return "(none listed)";
+        }
+
+        return changes.Count <= MaxChangesShown
+            ? string.Join("; ", changes)
+            : $"{string.Join("; ", changes.Take(MaxChangesShown))} and {changes.Count - MaxChangesShown} more (all of them: /ship contract {r.Id})";
+    }
+
+    private static string Baking(Release r, DateTimeOffset now) => r.BakeEndsAt is { } end && end <= now ? "bake" : "baking";
 
     private static string HoldReason(Release r, DateTimeOffset now) =>
         r.BakeEndsAt is { } end && end <= now && !r.IsGreen(r.LastHealth)
@@ -250,7 +399,8 @@ public static class ReleaseCards
 
     private static string Retrying(Release r) => r.LastDeploymentError is { } e ? $" (last attempt failed: {e}; retrying)" : string.Empty;
 
-    private static string Bake(Release r, DateTimeOffset now)
+    /// <summary>"3 of 10 s, promotes at 09:00:10 UTC"; once the bake is over, when it ended (never a promotion time in the past).</summary>
+    private static string Bake(Release r, ServiceHalt? halt, DateTimeOffset now)
     {
         if (r.BakeEndsAt is not { } end)
         {
@@ -258,21 +408,28 @@ public static class ReleaseCards
         }
 
         var total = r.State == ReleaseState.Staging ? r.Plan.StagingBake : r.CurrentStage?.Bake ?? TimeSpan.Zero;
+        if (end <= now)
+        {
+            return $"done at {Clock(end)}";
+        }
+
         var elapsed = total - (end - now);
         if (elapsed < TimeSpan.Zero)
         {
             elapsed = TimeSpan.Zero;
         }
 
-        if (elapsed > total)
-        {
-            elapsed = total;
-        }
-
-        return $"{Span(elapsed, total)}, promotes at {Clock(end)}";
+        var next = halt is not null
+            ? $"bake ends at {Clock(end)}"
+            : r.OpenDecisions.Any()
+                ? $"bake ends at {Clock(end)}; the promotion waits for on-call's decision"
+            : r.State.IsProductionStage() && r.CurrentStage is { NeedsApproval: true }
+                ? $"bake ends at {Clock(end)}, then an approver promotes"
+                : $"promotes at {Clock(end)} if health is green";
+        return $"{Span(elapsed, total)}, {next}";
     }
 
-    private static IReadOnlyList<StageProgress> Progress(Release r, DateTimeOffset now)
+    private static IReadOnlyList<StageProgress> Progress(Release r, ServiceHalt? halt, DateTimeOffset now)
     {
         var failedAt = r.State is ReleaseState.RollingBack or ReleaseState.RolledBack ? r.Rollback?.Stage : null;
         var afterFull = failedAt is "Validating" or "Operating";
@@ -281,8 +438,8 @@ public static class ReleaseCards
             ? StageStatus.Done
             : IsAt(r, ReleaseState.Staging)
                 ? (r.State == ReleaseState.Halted ? StageStatus.Failed : StageStatus.Current)
-                : StageStatus.Pending;
-        stages.Add(new StageProgress("Staging", stagingStatus, stagingStatus == StageStatus.Current ? Bake(r, now) : null));
+                : r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
+        stages.Add(new StageProgress("Staging", stagingStatus, stagingStatus == StageStatus.Current ? Bake(r, halt, now) : null));
         var finished = r.State is ReleaseState.Validating or ReleaseState.Operating or ReleaseState.Completed || IsAt(r, ReleaseState.Validating) || afterFull;
         for (var i = 0; i < r.Plan.Stages.Count; i++)
         {
@@ -302,18 +459,23 @@ public static class ReleaseCards
             }
             else
             {
-                status = StageStatus.Pending;
+                // A finished release never reaches the rest of its plan: those stages are skipped, not pending.
+                status = r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
             }
 
-            var detail = status == StageStatus.Current && r.BakeEndsAt is not null ? Bake(r, now) : $"{Minutes(s.Bake)}{(s.NeedsApproval ? ", needs approval" : string.Empty)}";
+            var detail = status == StageStatus.Current && r.BakeEndsAt is not null ? Bake(r, halt, now) : $"{Minutes(s.Bake)}{(s.NeedsApproval ? ", needs approval" : string.Empty)}";
             stages.Add(new StageProgress(s.Label, status, detail));
         }
 
         var validation = r.State is ReleaseState.Operating or ReleaseState.Completed || failedAt == "Operating"
             ? StageStatus.Done
             : failedAt == "Validating" ? StageStatus.Failed
-            : IsAt(r, ReleaseState.Validating) ? StageStatus.Current : StageStatus.Pending;
-        stages.Add(new StageProgress("Validation", validation, validation == StageStatus.Current && r.ValidationEndsAt is { } v ? $"until {Clock(v)}" : Minutes(r.Plan.ValidationWindow)));
+            : IsAt(r, ReleaseState.Validating) ? StageStatus.Current
+            : r.State.IsTerminal() ? StageStatus.Skipped : StageStatus.Pending;
+        var validationDetail = validation == StageStatus.Current && r.ValidationEndsAt is { } v
+            ? (v > now ? $"until {Clock(v)}" : $"window over at {Clock(v)}")
+            : Minutes(r.Plan.ValidationWindow);
+        stages.Add(new StageProgress("Validation", validation, validationDetail));
         return stages;
     }
 
@@ -333,22 +495,25 @@ public static class ReleaseCards
                 var canAct = validationOnly ? r.State == ReleaseState.Validating : editable;
                 if (canAct && !i.IsDone && i.SettledBy == ItemSettledBy.Human)
                 {
-                    actions.Add(new CardAction("check", validationOnly ? "Verified" : "Confirm", $"check {id} {i.Id}", ActionStyle.Primary));
-                    if (!i.Floor && !validationOnly)
+                    // An item's buttons carry the item and its state, so ticking several rows of one card in a row works.
+                    var basis = ClickBasis.Item(i).Token;
+                    actions.Add(new CardAction("check", validationOnly ? "Verified" : "Confirm", $"check {id} {i.Id}", ActionStyle.Primary) { Basis = basis });
+                    if (!i.Floor && !i.Mandatory && !validationOnly)
                     {
-                        actions.Add(new CardAction("waive", "Waive…", $"waive {id} {i.Id}", ActionStyle.Default, $"Waive '{i.Label}'? This is recorded.", "Reason for the waiver"));
+                        actions.Add(new CardAction("waive", "Waive…", $"waive {id} {i.Id}", ActionStyle.Default, $"Waive '{i.Label}'? This is recorded.", "Reason for the waiver") { Basis = basis });
                     }
                 }
 
-                var detail = i.Detail ?? (i.Floor ? "minimum viable production — never waivable" : null);
-                return new ChecklistRow(i.Id, i.Label, i.State.ToString().ToLowerInvariant(), detail, i.Floor, actions);
+                var detail = i.Detail ?? (i.Floor ? "minimum viable production — never waivable" : i.Mandatory ? "mandatory security item on a hotfix — not waivable" : null);
+                return new ChecklistRow(i.Id, i.Label, i.State.ToString().ToLowerInvariant(), detail, i.Floor, actions) { Mandatory = i.Mandatory };
             }).ToList()))
             .ToList();
     }
 
+    /// <summary>"Checklist 15/16 …": every item counts, the validation item included.</summary>
     private static string ChecklistSummary(Release r)
     {
-        var items = r.Checklist.Where(i => i.Group != ChecklistGroup.Validation).ToList();
+        var items = r.Checklist;
         var done = items.Count(i => i.IsDone);
         var waived = items.Where(i => i.State == ChecklistItemState.Waived).ToList();
         var text = new StringBuilder($"Checklist {done}/{items.Count} {(done == items.Count ? "✓" : "…")}");
@@ -363,10 +528,13 @@ public static class ReleaseCards
     private static List<CardAction> Actions(Release r, ServiceHalt? halt)
     {
         var id = r.Id.ToString();
-        var rollback = new CardAction("rollback", "Roll back…", $"rollback {id}", ActionStyle.Danger, $"Roll back {id}? Traffic returns to the previous version.", "Reason for the rollback");
-        var abort = new CardAction("abort", "Abort…", $"abort {id}", ActionStyle.Danger, $"Abort {id}? It will not reach production.", "Reason for aborting");
-        var pause = new CardAction("pause", "Pause", $"pause {id}");
-        var resume = new CardAction("resume", "Resume", $"resume {id}", ActionStyle.Primary);
+
+        // Every button of the release must find it exactly as shown (quiet readings and ticks do not count).
+        var basis = ClickBasis.Revision(r).Token;
+        var rollback = new CardAction("rollback", "Roll back…", $"rollback {id}", ActionStyle.Danger, $"Roll back {id}? Traffic returns to the previous version.", "Reason for the rollback") { Basis = basis };
+        var abort = new CardAction("abort", "Abort…", $"abort {id}", ActionStyle.Danger, $"Abort {id}? It will not reach production.", "Reason for aborting") { Basis = basis };
+        var pause = new CardAction("pause", "Pause", $"pause {id}") { Basis = basis };
+        var resume = new CardAction("resume", "Resume", $"resume {id}", ActionStyle.Primary) { Basis = basis };
         var actions = new List<CardAction>();
         switch (r.State)
         {
@@ -374,10 +542,10 @@ public static class ReleaseCards
             case ReleaseState.AwaitingApproval:
                 if (r.State == ReleaseState.AwaitingApproval)
                 {
-                    actions.Add(new CardAction("approve", "Approve", $"approve {id}", ActionStyle.Primary));
+                    actions.Add(new CardAction("approve", "Approve", $"approve {id}", ActionStyle.Primary) { Basis = basis });
                 }
 
-                actions.Add(new CardAction("reject", "Reject…", $"reject {id}", ActionStyle.Danger, $"Reject {id}?", "Reason for the rejection"));
+                actions.Add(new CardAction("reject", "Reject…", $"reject {id}", ActionStyle.Danger, $"Reject {id}?", "Reason for the rejection") { Basis = basis });
                 actions.Add(abort);
                 break;
             case ReleaseState.Staging:
@@ -385,9 +553,11 @@ public static class ReleaseCards
                 actions.Add(abort);
                 break;
             case var s when s.IsProductionStage():
-                if (r.Decision is null && r.PendingDeployment is null)
+                if (!r.OpenDecisions.Any() && r.PendingDeployment is null)
                 {
-                    actions.Add(new CardAction("promote", r.AwaitingPromotionApproval ? "Approve promotion" : "Promote now", $"promote {id}", ActionStyle.Primary));
+                    actions.Add(r.AwaitingPromotionApproval
+                        ? new CardAction("promote", "Approve promotion", $"promote {id}", ActionStyle.Primary, $"Approve the promotion of {id} out of {r.Where}?") { Basis = basis }
+                        : new CardAction("promote", "Promote now", $"promote {id}", ActionStyle.Primary, $"Promote {id} now, skipping the rest of the {r.Where} bake? This is recorded.", "Why promote early?") { Basis = basis });
                 }
 
                 actions.Add(pause);
@@ -409,21 +579,17 @@ public static class ReleaseCards
             case ReleaseState.Operating:
                 foreach (var flag in r.FlagsToRemove)
                 {
-                    actions.Add(new CardAction("flag-removed", $"Flag {flag} removed", $"flag-removed {id} {flag}"));
+                    actions.Add(new CardAction("flag-removed", $"Flag {flag} removed", $"flag-removed {id} {flag}") { Basis = basis });
                 }
 
                 actions.Add(rollback);
                 break;
         }
 
-        if (r.Decision is not null)
+        var open = r.OpenDecisions.ToList();
+        if (open.Count > 0)
         {
-            actions.InsertRange(0,
-            [
-                new("decide-rollback", "Roll back now", $"decide {id} rollback", ActionStyle.Danger, $"Roll back {id} now?"),
-                new("decide-hold", "Hold here", $"decide {id} hold"),
-                new("decide-continue", "Continue", $"decide {id} continue", ActionStyle.Primary),
-            ]);
+            actions.InsertRange(0, open.SelectMany(d => DecisionActions(r, d, labelled: open.Count > 1)));
             actions.RemoveAll(a => a.Id == "rollback");
         }
 
@@ -456,7 +622,7 @@ public static class ReleaseCards
     {
         ReleaseState.RollingBack or ReleaseState.RolledBack or ReleaseState.Halted or ReleaseState.Rejected => CardTone.Danger,
         ReleaseState.Paused => CardTone.Warning,
-        _ when r.Decision is not null => CardTone.Warning,
+        _ when r.OpenDecisions.Any() => CardTone.Warning,
         ReleaseState.Operating or ReleaseState.Completed => CardTone.Success,
         ReleaseState.Aborted => CardTone.Neutral,
         _ => CardTone.Info,

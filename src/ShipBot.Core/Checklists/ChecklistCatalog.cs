@@ -36,7 +36,10 @@ public static class ChecklistCatalog
         Item("ratelimit", ChecklistGroup.Security, "Rate limiting configured"),
     ];
 
-    /// <summary>The hotfix checklist: the floor plus the security items, which stay mandatory (SPEC §4).</summary>
+    /// <summary>
+    /// The hotfix checklist: the floor plus the security items, which stay mandatory — rate limiting is
+    /// such a mandatory security item (not waivable on a hotfix), not part of the floor.
+    /// </summary>
     private static readonly string[] HotfixIds = [Approved, "rollback", OnCallNotified, "env", "errors", HealthCheck, Https, "ratelimit"];
 
     /// <summary>The item a human ticks during post-deployment validation.</summary>
@@ -48,7 +51,7 @@ public static class ChecklistCatalog
         var items = kind == ReleaseKind.Standard
             ? Standard.ToList()
             : Standard.Where(i => HotfixIds.Contains(i.Id))
-                .Select(i => i.Id == "ratelimit" ? i with { Floor = true } : i)
+                .Select(i => i.Group == ChecklistGroup.Security && !i.Floor ? i with { Mandatory = true } : i)
                 .ToList();
         items.Add(UserFacingVerification);
         return items;

@@ -48,6 +48,12 @@ public sealed record ChecklistItem(
     string? Detail = null,
     DateTimeOffset? At = null)
 {
+    /// <summary>
+    /// A mandatory item outside the floor: it cannot be waived on this release either (the security
+    /// items of a hotfix). Default false.
+    /// </summary>
+    public bool Mandatory { get; init; }
+
     /// <summary>Whether the item no longer blocks the release.</summary>
     [JsonIgnore]
     public bool IsDone => State is ChecklistItemState.Confirmed or ChecklistItemState.Verified or ChecklistItemState.Waived;

@@ -24,27 +24,28 @@ public static class CommandParser
     /// <summary>Every verb with its usage line, in the order <c>help</c> shows them.</summary>
     public static IReadOnlyList<(string Verb, string Usage, string What)> Verbs { get; } =
     [
-        ("start", "start <service> <version> [changes…] [--flag <name>]…", "create a release and post its contract + checklist card"),
-        ("hotfix", "hotfix <service> <version> p0|p1 <reason>", "emergency release on the expedited path"),
+        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
+        ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--notes <customer-facing notes>]", "emergency release on the expedited path"),
         ("status", "status [release] [--audit]", "one release in detail (with its audit trail), or all active ones"),
         ("list", "list", "all active releases"),
         ("approve", "approve <release>", "approve a release contract"),
         ("reject", "reject <release> <reason>", "reject a release contract"),
         ("check", "check <release> <item> [<item>…]", "tick checklist items"),
         ("waive", "waive <release> <item> <reason>", "waive a checklist item (never the production floor)"),
-        ("promote", "promote <release>", "promote now, skipping the rest of the bake time"),
+        ("promote", "promote <release> [reason]", "promote now, skipping the rest of the bake time, or approve a promotion that waits for an approver"),
         ("pause", "pause <release>", "stop the promotion clock"),
         ("resume", "resume <release>", "restart the promotion clock"),
         ("rollback", "rollback <release> <reason>", "roll back now"),
         ("abort", "abort <release> <reason>", "abandon a release before production traffic"),
-        ("decide", "decide <release> rollback|hold|continue", "answer a consult card"),
-        ("halt", "halt [service] <reason>", "stop the line for a service, or freeze every release"),
-        ("unhalt", "unhalt [service] <reason>", "lift a halt"),
+        ("decide", "decide <release> rollback|hold|continue [decision id]", "answer a consult card"),
+        ("halt", "halt <service>|all <reason>", "stop the line for a service, or `all` for a change freeze of every service"),
+        ("unhalt", "unhalt <service>|all <reason>", "lift a halt or a change freeze"),
         ("contract", "contract <release>", "the release contract as Markdown"),
         ("notes", "notes <release>", "the customer-facing release notes"),
         ("outcome", "outcome <release>", "the latest outcome report"),
         ("flag-removed", "flag-removed <release> <flag>", "mark a feature flag removed from the code"),
         ("signal", "signal performance|customer|friction|unexpected|incident [release] <text>", "record a feedback signal"),
+        ("signals", "signals", "the open signals (a hotfix's post-incident signal until it is filled in) and the latest ones"),
         ("simulate", "simulate <service> <metric> <value>|reset", "change the simulated health source"),
         ("token", "token create <name> <scope>… | token revoke <name> | token list", "API tokens for pipelines (admins; the token is shown once, privately)"),
         ("help", "help [verb]", "verbs and usage"),
@@ -91,7 +92,9 @@ public static class CommandParser
             "reject" => WithReason(args, "reject", (r, why) => new RejectCommand(r, why)),
             "check" => ParseCheck(args),
             "waive" => args.Count >= 3 ? ParseResult.Ok(new WaiveCommand(args[0], args[1], string.Join(' ', args.Skip(2)))) : Fail("Name the release, the item and a reason.", "waive"),
-            "promote" => One(args, "promote", r => new PromoteCommand(r)),
+            "promote" => args.Count >= 1
+                ? ParseResult.Ok(new PromoteCommand(args[0], args.Count > 1 ? string.Join(' ', args.Skip(1)) : null))
+                : Fail("Name the release, for example demo@1.0.0.", "promote"),
             "pause" => One(args, "pause", r => new PauseCommand(r)),
             "resume" => One(args, "resume", r => new ResumeCommand(r)),
             "rollback" or "roll-back" => WithReason(args, "rollback", (r, why) => new RollbackCommand(r, why)),
@@ -104,6 +107,7 @@ public static class CommandParser
             "outcome" => One(args, "outcome", r => new OutcomeCommand(r)),
             "flag-removed" => args.Count == 2 ? ParseResult.Ok(new FlagRemovedCommand(args[0], args[1])) : Fail("Name the release and the flag.", "flag-removed"),
             "signal" => ParseSignal(args),
+            "signals" => args.Count == 0 ? ParseResult.Ok(new SignalsCommand()) : Fail("signals takes no arguments.", "signals"),
             "simulate" => ParseSimulate(args),
             "token" => TokenCommand.Parse(args),
             "help" or "?" => ParseResult.Ok(new HelpCommand(args.FirstOrDefault()?.ToLowerInvariant())),
@@ -128,6 +132,12 @@ public static class CommandParser
             return Fail($"'{Shorten(args[1])}' is not a version (for example 1.4.2).", "start");
         }
 
+        var notes = TakeNotes(args);
+        if (notes is { Length: 0 })
+        {
+            return Fail("--notes needs the customer-facing text.", "start");
+        }
+
         var changes = new List<string>();
         var flags = new List<string>();
         for (var i = 2; i < args.Count; i++)
@@ -149,11 +159,17 @@ public static class CommandParser
 
         var changeText = string.Join(' ', changes);
         var changeList = changeText.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        return ParseResult.Ok(new StartCommand(args[0].ToLowerInvariant(), args[1], changeList, flags));
+        return ParseResult.Ok(new StartCommand(args[0].ToLowerInvariant(), args[1], changeList, flags) { Notes = notes });
     }
 
     private static ParseResult ParseHotfix(List<string> args)
     {
+        var notes = TakeNotes(args);
+        if (notes is { Length: 0 })
+        {
+            return Fail("--notes needs the customer-facing text.", "hotfix");
+        }
+
         if (args.Count < 4)
         {
             return Fail("A hotfix needs the service, the version, p0 or p1, and a reason.", "hotfix");
@@ -175,7 +191,21 @@ public static class CommandParser
             return Fail($"The priority must be p0 (service down) or p1 (customer-impacting), not '{Shorten(args[2])}'.", "hotfix");
         }
 
-        return ParseResult.Ok(new HotfixCommand(args[0].ToLowerInvariant(), args[1], priority, string.Join(' ', args.Skip(3))));
+        return ParseResult.Ok(new HotfixCommand(args[0].ToLowerInvariant(), args[1], priority, string.Join(' ', args.Skip(3))) { Notes = notes });
+    }
+
+    /// <summary>Removes "--notes …" (everything after it) from <paramref name="args"/>; null when absent, empty when nothing follows it.</summary>
+    private static string? TakeNotes(List<string> args)
+    {
+        var at = args.FindIndex(a => a is "--notes" or "-n");
+        if (at < 0)
+        {
+            return null;
+        }
+
+        var notes = string.Join(' ', args.Skip(at + 1)).Trim();
+        args.RemoveRange(at, args.Count - at);
+        return notes;
     }
 
     private static ParseResult ParseCheck(List<string> args)
@@ -200,7 +230,7 @@ public static class CommandParser
 
     private static ParseResult ParseDecide(List<string> args)
     {
-        if (args.Count != 2)
+        if (args.Count is < 2 or > 3)
         {
             return Fail("Name the release and rollback, hold or continue.", "decide");
         }
@@ -212,29 +242,31 @@ public static class CommandParser
             "continue" => DecisionChoice.Continue,
             _ => null,
         };
-        return choice is { } c ? ParseResult.Ok(new DecideCommand(args[0], c)) : Fail($"'{Shorten(args[1])}' is not rollback, hold or continue.", "decide");
+        return choice is { } c ? ParseResult.Ok(new DecideCommand(args[0], c, args.Count == 3 ? args[2] : null)) : Fail($"'{Shorten(args[1])}' is not rollback, hold or continue.", "decide");
     }
 
     private static ParseResult ParseHalt(List<string> args)
     {
         if (args.Count == 0)
         {
-            return Fail("A halt needs a reason.", "halt");
+            return Fail("Name the service (or all, for a change freeze of every service) and a reason.", "halt");
         }
 
-        // "halt checkout deploy broke prod" names a service when the first word is one and a reason follows;
-        // "halt all" / "halt *" / "halt --all" freeze everything explicitly.
+        // A change freeze is never implied: only "halt all" (or "*", "--all") stops every service.
         if (args[0] is "*" or "all" or "--all")
         {
-            return args.Count > 1 ? ParseResult.Ok(new HaltCommand(null, string.Join(' ', args.Skip(1)))) : Fail("A halt needs a reason.", "halt");
+            return args.Count > 1
+                ? ParseResult.Ok(new HaltCommand(null, string.Join(' ', args.Skip(1))))
+                : Fail("A change freeze needs a reason.", "halt");
         }
 
-        if (args.Count >= 2 && ReleaseId.IsValidService(args[0].ToLowerInvariant()))
+        if (!ReleaseId.IsValidService(args[0].ToLowerInvariant()))
         {
-            return ParseResult.Ok(new HaltCommand(args[0].ToLowerInvariant(), string.Join(' ', args.Skip(1))));
+            return Fail($"'{Shorten(args[0])}' is not a service name. Name the service, or all for a change freeze.", "halt");
         }
 
-        return ParseResult.Ok(new HaltCommand(null, string.Join(' ', args)));
+        // The reason may be empty here: the coordinator first says whether the service exists.
+        return ParseResult.Ok(new HaltCommand(args[0].ToLowerInvariant(), string.Join(' ', args.Skip(1))));
     }
 
     private static ParseResult ParseUnhalt(List<string> args)
@@ -251,7 +283,9 @@ public static class CommandParser
         }
 
         var reason = string.Join(' ', args.Skip(1));
-        return reason.Length == 0 ? Fail("An unhalt needs a reason.", "unhalt") : ParseResult.Ok(new UnhaltCommand(service, reason));
+        return service is null && reason.Length == 0
+            ? Fail("Lifting a change freeze needs a reason.", "unhalt")
+            : ParseResult.Ok(new UnhaltCommand(service, reason));
     }
 
     private static ParseResult ParseSignal(List<string> args)

@@ -19,11 +19,17 @@ public abstract record ShipCommand
 public sealed record StartCommand(string Service, string Version, IReadOnlyList<string> Changes, IReadOnlyList<string> Flags) : ShipCommand
 {
     public override string Verb => "start";
+
+    /// <summary>Customer-facing release notes (<c>--notes …</c>); null: written from the changes.</summary>
+    public string? Notes { get; init; }
 }
 
 public sealed record HotfixCommand(string Service, string Version, ReleaseKind Priority, string Reason) : ShipCommand
 {
     public override string Verb => "hotfix";
+
+    /// <summary>Customer-facing release notes (<c>--notes …</c>); null: a neutral line, never the incident reason.</summary>
+    public string? Notes { get; init; }
 }
 
 public sealed record StatusCommand(string? Release, bool Audit) : ShipCommand
@@ -56,7 +62,8 @@ public sealed record WaiveCommand(string Release, string Item, string Reason) : 
     public override string Verb => "waive";
 }
 
-public sealed record PromoteCommand(string Release) : ShipCommand, IReleaseCommand
+/// <summary>Promote now (skipping the rest of the bake), or approve a promotion that waits for an approver; <see cref="Reason"/> is audited.</summary>
+public sealed record PromoteCommand(string Release, string? Reason = null) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "promote";
 }
@@ -81,7 +88,10 @@ public sealed record AbortCommand(string Release, string Reason) : ShipCommand, 
     public override string Verb => "abort";
 }
 
-/// <summary><c>halt [service] reason</c>; no service is a change freeze of everything.</summary>
+/// <summary>
+/// <c>halt &lt;service&gt; &lt;reason&gt;</c>, or <c>halt all &lt;reason&gt;</c> (null <see cref="Service"/>): a change freeze of every
+/// service. An empty <see cref="Reason"/> is refused by the coordinator after it has checked the service.
+/// </summary>
 public sealed record HaltCommand(string? Service, string Reason) : ShipCommand
 {
     public override string Verb => "halt";
@@ -121,8 +131,14 @@ public sealed record SignalCommand(SignalKind Kind, string? Release, string Text
     public override string Verb => "signal";
 }
 
-/// <summary>On-call's answer to a consult card.</summary>
-public sealed record DecideCommand(string Release, DecisionChoice Choice) : ShipCommand, IReleaseCommand
+/// <summary>Lists the open signals (a hotfix's post-incident signal until it is filled in) and the latest recorded ones.</summary>
+public sealed record SignalsCommand : ShipCommand
+{
+    public override string Verb => "signals";
+}
+
+/// <summary>On-call's answer to a consult card; <see cref="DecisionId"/> names the decision (the card's buttons always do).</summary>
+public sealed record DecideCommand(string Release, DecisionChoice Choice, string? DecisionId = null) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "decide";
 }

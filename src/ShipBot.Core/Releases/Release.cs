@@ -3,6 +3,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Settings;
+using ShipBot.Core.Text;
 
 namespace ShipBot.Core.Releases;
 
@@ -67,7 +68,17 @@ public sealed record Release
     /// <summary>How many evaluations in a row could not read health (inconclusive); reset by a conclusive one and by resume.</summary>
     public int InconclusiveStreak { get; init; }
 
+    /// <summary>The consult decision waiting for on-call's answer (at most one at a time); it times out into a rollback.</summary>
     public PendingDecision? Decision { get; init; }
+
+    /// <summary>Decisions on-call chose to hold: each keeps the release at its stage, without a timeout, until continued or rolled back.</summary>
+    public IReadOnlyList<PendingDecision> HeldDecisions { get; init; } = [];
+
+    /// <summary>How many decisions this release has opened (their ids are "d1", "d2", …).</summary>
+    public int DecisionsOpened { get; init; }
+
+    /// <summary>How each decision ended (the most recent 50).</summary>
+    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init; } = [];
 
     /// <summary>Consult breaches on-call chose to continue past, as "metric@stage".</summary>
     public IReadOnlyList<string> AcknowledgedBreaches { get; init; } = [];
@@ -77,6 +88,9 @@ public sealed record Release
     public string? HaltReason { get; init; }
 
     public string? Rejection { get; init; }
+
+    /// <summary>Why and by whom the release was aborted: "reason (@name)".</summary>
+    public string? AbortReason { get; init; }
 
     public DateTimeOffset? ValidationEndsAt { get; init; }
 
@@ -98,6 +112,20 @@ public sealed record Release
     public DateTimeOffset UpdatedAt { get; init; }
 
     public long Version { get; init; }
+
+    /// <summary>
+    /// The revision of what the release card shows: bumped by every meaningful change, but not by a
+    /// quiet health reading, a checklist tick, a partial approval or a confirmed deployment call.
+    /// Forward buttons carry it (<see cref="RevisionBasis"/>). Documents stored before it existed read 0.
+    /// </summary>
+    public long CardRevision { get; init; }
+
+    /// <summary>The last meaningful change, in words ("demo@1.0.0 promoted to GA 50 % (…)"), for replies to stale clicks.</summary>
+    public string? LastChange { get; init; }
+
+    /// <summary>Every open decision: the one waiting for an answer, then the held ones.</summary>
+    [JsonIgnore]
+    public IEnumerable<PendingDecision> OpenDecisions => Decision is null ? HeldDecisions : HeldDecisions.Prepend(Decision);
 
     [JsonIgnore]
     public Stage? CurrentStage => StageIndex >= 0 && StageIndex < Plan.Stages.Count ? Plan.Stages[StageIndex] : null;
@@ -305,10 +333,21 @@ public sealed record Release
 
         var index = IndexOfItem(itemId);
         var item = Checklist[index];
+        if (IsRequester(by))
+        {
+            throw new ReleaseRuleException($"{by.Mention} requested {Id} and cannot waive its checklist items (separation of duties).");
+        }
+
         if (item.Floor)
         {
             throw new ReleaseRuleException(
                 $"'{item.Id}' ({item.Label}) is part of the minimum viable production floor and can never be waived.");
+        }
+
+        if (item.Mandatory)
+        {
+            throw new ReleaseRuleException(
+                $"'{item.Id}' ({item.Label}) is a mandatory security item on a hotfix and cannot be waived on the expedited path.");
         }
 
         if (item.SettledBy == ItemSettledBy.ShipBot || item.Id == ChecklistCatalog.UserFacingVerified)
@@ -347,7 +386,7 @@ public sealed record Release
         }
 
         RequireState("approve", ReleaseState.AwaitingApproval);
-        if (string.Equals(by.Id, Requester.Id, StringComparison.OrdinalIgnoreCase))
+        if (IsRequester(by))
         {
             throw new ReleaseRuleException($"{by.Mention} requested {Id} and cannot approve it (separation of duties).");
         }
@@ -413,7 +452,7 @@ public sealed record Release
         }
 
         RequireReason(reason, "An abort");
-        var next = this with { State = ReleaseState.Aborted, PendingDeployment = null, BakeEndsAt = null, HaltReason = null };
+        var next = this with { State = ReleaseState.Aborted, PendingDeployment = null, BakeEndsAt = null, HaltReason = null, AbortReason = $"{reason} ({by.Mention})" };
         return Changed(next, [new(ReleaseEventKind.Aborted, $"{by.Mention} aborted {Id}: {reason}")], now, $"Aborted {Id}.");
     }
 
@@ -489,15 +528,17 @@ public sealed record Release
 
     /// <summary>Whether the current bake is over and nothing else blocks an automatic promotion.</summary>
     public bool IsPromotionDue(DateTimeOffset now) =>
-        PendingDeployment is null && Decision is null && !AwaitingPromotionApproval && BakeEndsAt is { } end && end <= now
+        PendingDeployment is null && Decision is null && HeldDecisions.Count == 0 && !AwaitingPromotionApproval && BakeEndsAt is { } end && end <= now
         && (State.IsProductionStage() || (State == ReleaseState.Staging && StagingStep == StagingStep.Baking));
 
     /// <summary>
     /// Moves to the next stage (or from 100 % to validation). Automatic promotion needs the bake to be
     /// over; <paramref name="manualBy"/> (an approver's "promote now") skips the rest of the bake.
     /// Health must be green either way. <paramref name="baseline"/> is captured when leaving staging.
+    /// The requester can never promote their own release early nor approve a stage of it
+    /// (separation of duties); an early promotion is audited with what it skipped and why.
     /// </summary>
-    public ReleaseChange Promote(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline = null)
+    public ReleaseChange Promote(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline = null, string? reason = null)
     {
         var verb = manualBy is null ? "promote" : "promote now";
         RequireState(verb, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full);
@@ -511,9 +552,20 @@ public sealed record Release
             return Unchanged($"Nothing changed: {Id} has not passed its staging smoke checks yet.");
         }
 
+        if (manualBy is not null && IsRequester(manualBy))
+        {
+            var what = AwaitingPromotionApproval ? "approve a stage of it" : "promote it early";
+            throw new ReleaseRuleException($"{manualBy.Mention} requested {Id} and cannot {what} (separation of duties): another approver must.");
+        }
+
         if (Decision is not null)
         {
-            throw new ReleaseRuleException($"Cannot promote {Id}: on-call has a decision pending about {Metrics.Label(Decision.Breach.Metric)}.");
+            throw new ReleaseRuleException($"Cannot promote {Id}: on-call has a decision pending about {Decision.About} ({Decision.Id}).");
+        }
+
+        if (HeldDecisions.FirstOrDefault() is { } held)
+        {
+            throw new ReleaseRuleException($"Cannot promote {Id}: @{held.HeldBy} is holding it on {held.About} (decision {held.Id}) until on-call continues or rolls back.");
         }
 
         if (manualBy is null && !AwaitingPromotionApproval && (BakeEndsAt is null || BakeEndsAt > now))
@@ -543,7 +595,7 @@ public sealed record Release
             return Unchanged($"Nothing changed: {Id} holds at {Where} because {why}.");
         }
 
-        var by = manualBy is null ? "bake time over, health green" : $"{manualBy.Mention} promoted early";
+        var by = manualBy is null ? "bake time over, health green" : EarlyPromotion(manualBy, now, reason);
         var history = CloseHistory(now);
         if (State == ReleaseState.Staging)
         {
@@ -599,6 +651,12 @@ public sealed record Release
         if (State != ReleaseState.Validating)
         {
             return Unchanged($"Nothing changed: {Id} is {State.Display()}, not validating.");
+        }
+
+        if (OpenDecisions.FirstOrDefault() is { } open)
+        {
+            // Handing over is a promotion too: a question put to on-call is answered first.
+            return Unchanged($"Validation waits for on-call's decision {open.Id} about {open.About}.");
         }
 
         var ufv = Checklist.First(i => i.Id == ChecklistCatalog.UserFacingVerified);
@@ -674,12 +732,15 @@ public sealed record Release
             return change with { Events = [new ReleaseEvent(ReleaseEventKind.BreachDetected, $"breach at {stage}: {reason}"), .. change.Events] };
         }
 
-        var consult = verdict.Breaches.FirstOrDefault(b => !AcknowledgedBreaches.Contains($"{b.Metric}@{stage}"));
+        // One decision per breach: a breach on-call continued past, holds, or is already asked about opens none.
+        var consult = verdict.Breaches.FirstOrDefault(b =>
+            !AcknowledgedBreaches.Contains(DecisionKeys.Of(b.Metric, stage)) && !OpenDecisions.Any(d => d.BreachKey == DecisionKeys.Of(b.Metric, stage)));
         if (consult is not null && Decision is null)
         {
-            var decision = new PendingDecision(consult, stage, now, now + consultTimeout);
-            var next = this with { LastHealth = verdict, Decision = decision };
-            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision: {consult.DescribeBreach()}")], now, "On-call consulted.");
+            var opened = DecisionsOpened + 1;
+            var decision = new PendingDecision(consult, stage, now, now + consultTimeout) { Id = $"d{opened}" };
+            var next = this with { LastHealth = verdict, Decision = decision, DecisionsOpened = opened };
+            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision ({decision.Id}): {consult.DescribeBreach()}")], now, "On-call consulted.");
         }
 
         var changedStatus = LastHealth?.Status != verdict.Status;
@@ -695,40 +756,75 @@ public sealed record Release
     public bool IsUnderEvaluation => StageIndex >= 0 && PendingDeployment is null
         && (State.IsProductionStage() || State is ReleaseState.Validating or ReleaseState.Paused or ReleaseState.Halted);
 
-    public ReleaseChange Decide(Person by, DecisionChoice choice, DateTimeOffset now)
+    /// <summary>
+    /// On-call answers a decision: <paramref name="decisionId"/> names it (a click on its card always
+    /// does); without one, the decision waiting for an answer, or the only held one. A decision id that
+    /// is no longer open changes nothing.
+    /// </summary>
+    public ReleaseChange Decide(Person by, DecisionChoice choice, DateTimeOffset now, string? decisionId = null)
     {
-        if (Decision is null)
+        ArgumentNullException.ThrowIfNull(by);
+        var target = decisionId is not null
+            ? OpenDecisions.FirstOrDefault(d => string.Equals(d.Id, decisionId, StringComparison.OrdinalIgnoreCase))
+            : Decision ?? (HeldDecisions.Count == 1 ? HeldDecisions[0] : null);
+        if (target is null)
         {
+            if (decisionId is not null)
+            {
+                var ended = DecisionHistory.LastOrDefault(d => string.Equals(d.Id, decisionId, StringComparison.OrdinalIgnoreCase));
+                throw new ReleaseRuleException(ended is null
+                    ? $"{Id} has no decision {decisionId}."
+                    : $"Decision {ended.Id} of {Id} ({ended.About}) already ended — {ended.Outcome}.");
+            }
+
             if (State is ReleaseState.RollingBack or ReleaseState.RolledBack)
             {
                 return Unchanged($"Nothing changed: {Id} is already {State.Display().ToLowerInvariant()} ({Rollback?.Reason}).");
             }
 
+            if (HeldDecisions.Count > 1)
+            {
+                throw new ReleaseRuleException(
+                    $"{Id} has {HeldDecisions.Count} held decisions ({string.Join("; ", HeldDecisions.Select(h => $"{h.Id}: {h.About}"))}): use the buttons on their cards, or `/ship decide {Id} {choice.ToString().ToLowerInvariant()} <decision id>`.");
+            }
+
             throw new ReleaseRuleException($"No decision is pending for {Id}: it is {State.Display()}.");
         }
 
-        var decision = Decision;
-        var about = $"{Metrics.Label(decision.Breach.Metric)} at {decision.Stage}";
+        var about = target.About;
+        var answered = this with
+        {
+            Decision = Decision?.Id == target.Id ? null : Decision,
+            HeldDecisions = HeldDecisions.Where(h => h.Id != target.Id).ToList(),
+        };
         switch (choice)
         {
             case DecisionChoice.Rollback:
-                var rb = (this with { Decision = null }).BeginRollback($"{by.Mention} decided to roll back: {decision.Breach.DescribeBreach()}", by.Name, [decision.Breach], now);
-                return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about})"), .. rb.Events] };
+                var rb = answered.WithDecisionRecord(target, $"rolled back by {by.Mention}", by.Name, now)
+                    .BeginRollback($"{by.Mention} decided to roll back: {target.Breach.DescribeBreach()}", by.Name, [target.Breach], now);
+                return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about}, decision {target.Id})"), .. rb.Events] };
             case DecisionChoice.Hold:
-                // Halted already stops the clock and needs a human; holding must not downgrade it to Paused.
-                var held = State == ReleaseState.Halted ? this with { Decision = null } : (this with { Decision = null }).StopClock(ReleaseState.Paused, now);
-                return Changed(held, [new(ReleaseEventKind.Decided, $"{by.Mention} chose hold here ({about}); the promotion clock is stopped")], now, "Holding; resume when ready.");
-            default:
-                var cont = this with
+                if (target.IsHeld)
                 {
-                    Decision = null,
-                    AcknowledgedBreaches = [.. AcknowledgedBreaches, $"{decision.Breach.Metric}@{decision.Stage}"],
+                    return Unchanged($"Nothing changed: decision {target.Id} ({about}) is already held by @{target.HeldBy}.");
+                }
+
+                // The release stays where it is; its stage state is untouched, so continuing needs no resume.
+                var held = answered with { HeldDecisions = [.. answered.HeldDecisions, target with { HeldBy = by.Name, HeldAt = now }] };
+                return Changed(held,
+                    [new(ReleaseEventKind.Decided, $"{by.Mention} chose hold here ({about}, decision {target.Id}): no promotion and no automatic rollback for this breach until on-call continues or rolls back")],
+                    now,
+                    $"Holding {Id} at {target.Stage}: no promotion and no automatic rollback for {Metrics.Label(target.Breach.Metric)} until on-call continues or rolls back.");
+            default:
+                var cont = answered.WithDecisionRecord(target, $"continue by {by.Mention}", by.Name, now) with
+                {
+                    AcknowledgedBreaches = [.. AcknowledgedBreaches, target.BreachKey],
                 };
-                return Changed(cont, [new(ReleaseEventKind.Decided, $"{by.Mention} chose continue ({about})")], now, "Continuing.");
+                return Changed(cont, [new(ReleaseEventKind.Decided, $"{by.Mention} chose continue ({about}, decision {target.Id})")], now, "Continuing.");
         }
     }
 
-    /// <summary>The consult waited too long: roll back (a decision nobody makes is not a yes).</summary>
+    /// <summary>The consult waited too long: roll back (a decision nobody makes is not a yes). A held decision never times out.</summary>
     public ReleaseChange DecisionTimedOut(DateTimeOffset now)
     {
         if (Decision is null || Decision.AutoRollbackAt > now)
@@ -736,8 +832,10 @@ public sealed record Release
             return Unchanged("No decision has timed out.");
         }
 
-        var breach = Decision.Breach;
-        return (this with { Decision = null }).BeginRollback($"no decision within the consult window: {breach.DescribeBreach()}", "shipbot", [breach], now);
+        var decision = Decision;
+        return (this with { Decision = null })
+            .WithDecisionRecord(decision, "timed out: nobody answered within the consult window", null, now)
+            .BeginRollback($"no decision within the consult window: {decision.Breach.DescribeBreach()}", "shipbot", [decision.Breach], now);
     }
 
     /// <summary>Starts a rollback (manual with a reason, or automatic with evidence). Needs production traffic.</summary>
@@ -763,7 +861,6 @@ public sealed record Release
             PendingDeployment = new DeploymentIntent("production", 0, IsRollback: true),
             BakeEndsAt = null,
             RemainingBake = null,
-            Decision = null,
             AwaitingPromotionApproval = false,
             Rollback = new RollbackRecord(reason, by, where, evidence, now),
         };
@@ -980,6 +1077,78 @@ public sealed record Release
 
     private ReleaseChange Unchanged(string message) => new(this, [], message) { Modified = false };
 
-    private ReleaseChange Changed(Release next, IReadOnlyList<ReleaseEvent> events, DateTimeOffset now, string message) =>
-        new(next with { Version = Version + 1, UpdatedAt = now }, events, message) { Modified = true };
+    /// <summary>
+    /// Every change goes through here: a finished release never changes again; decisions that no
+    /// longer apply end (and say why); the card revision moves only for meaningful changes.
+    /// </summary>
+    private ReleaseChange Changed(Release next, IReadOnlyList<ReleaseEvent> events, DateTimeOffset now, string message)
+    {
+        if (State.IsTerminal())
+        {
+            throw new ReleaseRuleException($"{Id} is {ReleaseSituation.Describe(this)}: a finished release never changes again.");
+        }
+
+        var all = events.ToList();
+        next = next.CloseDecisionsThatNoLongerApply(all, now);
+        var meaningful = all.LastOrDefault(IsMeaningful);
+        next = next with
+        {
+            Version = Version + 1,
+            UpdatedAt = now,
+            CardRevision = meaningful is null ? next.CardRevision : CardRevision + 1,
+            LastChange = meaningful?.Summary ?? next.LastChange,
+        };
+        return new(next, all, message) { Modified = true };
+    }
+
+    /// <summary>Whether an event changes what a forward button was shown for. Readings, ticks, partial approvals and confirmed calls do not.</summary>
+    private static bool IsMeaningful(ReleaseEvent e) => e.Kind is not (ReleaseEventKind.HealthChanged or ReleaseEventKind.ItemSettled
+        or ReleaseEventKind.Approved or ReleaseEventKind.DeploymentSucceeded or ReleaseEventKind.OutcomeRecorded or ReleaseEventKind.FlagRemoved);
+
+    /// <summary>A decision applies while the release is still at the stage it was opened at, with production traffic and not rolling back.</summary>
+    private bool StillApplies(PendingDecision d) =>
+        !State.IsTerminal() && State is not (ReleaseState.RollingBack or ReleaseState.Operating) && StageIndex >= 0 && Where == d.Stage;
+
+    private Release CloseDecisionsThatNoLongerApply(List<ReleaseEvent> events, DateTimeOffset now)
+    {
+        var ending = OpenDecisions.Where(d => !StillApplies(d)).ToList();
+        if (ending.Count == 0)
+        {
+            return this;
+        }
+
+        var why = $"{Id} is now {ReleaseSituation.Describe(this with { Decision = null, HeldDecisions = [] })}";
+        var next = this with
+        {
+            Decision = Decision is { } d && ending.Contains(d) ? null : Decision,
+            HeldDecisions = HeldDecisions.Where(h => !ending.Contains(h)).ToList(),
+        };
+        foreach (var closed in ending)
+        {
+            next = next.WithDecisionRecord(closed, $"closed: {why}", null, now);
+            events.Add(new ReleaseEvent(ReleaseEventKind.DecisionClosed, $"decision {closed.Id} ({closed.About}) closed: {why}"));
+        }
+
+        return next;
+    }
+
+    private Release WithDecisionRecord(PendingDecision decision, string outcome, string? by, DateTimeOffset now) =>
+        this with { DecisionHistory = [.. DecisionHistory.TakeLast(49), new DecisionRecord(decision.Id, decision.Breach.Metric, decision.Stage, outcome, by, now)] };
+
+    private bool IsRequester(Person person) => string.Equals(person.Id, Requester.Id, StringComparison.OrdinalIgnoreCase);
+
+    private string EarlyPromotion(Person by, DateTimeOffset now, string? reason)
+    {
+        var why = string.IsNullOrWhiteSpace(reason) ? string.Empty : $": {reason.Trim()}";
+        if (AwaitingPromotionApproval)
+        {
+            return $"{by.Mention} approved the promotion{why}";
+        }
+
+        var total = State == ReleaseState.Staging ? Plan.StagingBake : CurrentStage?.Bake ?? TimeSpan.Zero;
+        var left = BakeEndsAt is { } end && end > now ? end - now : TimeSpan.Zero;
+        return left > TimeSpan.Zero
+            ? $"{by.Mention} promoted early, skipping {Durations.Humanise(left)} of the {Durations.Humanise(total)} bake{why}"
+            : $"{by.Mention} promoted{why}";
+    }
 }

@@ -24,6 +24,9 @@ public enum ReleaseEventKind
     BreachDetected,
     ConsultRequested,
     Decided,
+
+    /// <summary>A decision ended without an answer because its release left the stage it was opened at (a rollback, for example).</summary>
+    DecisionClosed,
     RollbackStarted,
     RolledBack,
     Halted,

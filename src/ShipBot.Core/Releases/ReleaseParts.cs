@@ -42,16 +42,6 @@ public enum StagingStep
     Baking,
 }
 
-/// <summary>A consult-mode breach waiting for on-call's decision (Hō-Ren-Sō).</summary>
-public sealed record PendingDecision(CheckResult Breach, string Stage, DateTimeOffset RaisedAt, DateTimeOffset AutoRollbackAt);
-
-public enum DecisionChoice
-{
-    Rollback,
-    Hold,
-    Continue,
-}
-
 /// <summary>Why a release was rolled back: who or what, and the evidence.</summary>
 public sealed record RollbackRecord(string Reason, string By, string Stage, IReadOnlyList<CheckResult> Evidence, DateTimeOffset At);
 

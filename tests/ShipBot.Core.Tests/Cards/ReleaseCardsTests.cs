@@ -138,7 +138,7 @@ public sealed class ReleaseCardsTests
         Assert.DoesNotContain("promote", ids);
         Assert.DoesNotContain("rollback", ids);
         Assert.Equal(CardTone.Warning, card.Tone);
-        Assert.Contains("user feedback", Fact(card, "Decision pending"), StringComparison.Ordinal);
+        Assert.Contains("user feedback", card.Blocks.OfType<FactsBlock>().SelectMany(f => f.Facts).Single(f => f.Label.StartsWith("Decision d", StringComparison.Ordinal) && f.Label.EndsWith("pending", StringComparison.Ordinal)).Value, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -294,7 +294,9 @@ public sealed class ReleaseCardsTests
         var card = CreateSut(ReleaseScenario.In(state));
 
         Assert.Empty(card.Blocks.OfType<ChecklistBlock>());
-        Assert.Contains(card.Blocks.OfType<TextBlock>(), t => t.Text.StartsWith("Checklist 15/15 ✓", StringComparison.Ordinal));
+        // Every item counts, the validation item included: it is still open until validation.
+        var expected = state == Operating ? "Checklist 16/16 ✓" : "Checklist 15/16 …";
+        Assert.Contains(card.Blocks.OfType<TextBlock>(), t => t.Text.StartsWith(expected, StringComparison.Ordinal));
     }
 
     [Fact]
@@ -321,7 +323,7 @@ public sealed class ReleaseCardsTests
         { Completed, [StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done, StageStatus.Done] },
         { Paused, [StageStatus.Done, StageStatus.Current, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
         { RollingBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
-        { RolledBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending, StageStatus.Pending] },
+        { RolledBack, [StageStatus.Done, StageStatus.Failed, StageStatus.Skipped, StageStatus.Skipped, StageStatus.Skipped, StageStatus.Skipped] },
     };
 
     [Theory]
@@ -383,7 +385,7 @@ public sealed class ReleaseCardsTests
         Assert.StartsWith(card.Title, card.Fallback, StringComparison.Ordinal);
         Assert.StartsWith("🟢", Fact(card, "Health"), StringComparison.Ordinal);
         Assert.Equal("faster cart; fix tax rounding", Fact(card, "Changes"));
-        Assert.Contains($"(v{ReleaseScenario.In(Canary).Release.Version})", Assert.IsType<ContextBlock>(card.Blocks[^1]).Text, StringComparison.Ordinal);
+        Assert.Contains($"(rev {ReleaseScenario.In(Canary).Release.CardRevision})", Assert.IsType<ContextBlock>(card.Blocks[^1]).Text, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -391,7 +393,7 @@ public sealed class ReleaseCardsTests
     {
         var status = StatusLine(CreateSut(ReleaseScenario.Create()));
 
-        Assert.StartsWith("Checklist: 14 item(s) to settle (qa, rollback,", status, StringComparison.Ordinal);
+        Assert.StartsWith("Checklist 0/16: 14 item(s) to settle (qa, rollback,", status, StringComparison.Ordinal);
         Assert.EndsWith("then 1 approval(s).", status, StringComparison.Ordinal);
     }
 

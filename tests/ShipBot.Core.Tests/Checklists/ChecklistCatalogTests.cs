@@ -91,8 +91,12 @@ public sealed class ChecklistCatalogTests
 
         Assert.Equal(HotfixIds, items.Select(i => i.Id));
         Assert.True(items.Single(i => i.Id == "https").Floor);
-        Assert.True(items.Single(i => i.Id == "ratelimit").Floor);
-        Assert.All(items.Where(i => i.SettledBy == ItemSettledBy.Human && i.Id != ChecklistCatalog.UserFacingVerified), i => Assert.True(i.Floor, i.Id));
+
+        // Rate limiting is a mandatory security item on a hotfix, not part of the never-waivable floor.
+        var ratelimit = items.Single(i => i.Id == "ratelimit");
+        Assert.False(ratelimit.Floor);
+        Assert.True(ratelimit.Mandatory);
+        Assert.All(items.Where(i => i.SettledBy == ItemSettledBy.Human && i.Id != ChecklistCatalog.UserFacingVerified), i => Assert.True(i.Floor || i.Mandatory, i.Id));
     }
 
     [Fact]

@@ -41,6 +41,7 @@ public sealed class CommandParserTests
         { $"outcome {Rel}", "outcome" },
         { $"flag-removed {Rel} new-cart", "flag-removed" },
         { "signal friction approvals take too long", "signal" },
+        { "signals", "signals" },
         { "simulate checkout error_rate 4.8%", "simulate" },
         { "token create ci releases:read releases:write", "token" },
         { "help start", "help" },
@@ -76,8 +77,11 @@ public sealed class CommandParserTests
         { "halt", "halt" },
         { "halt all", "halt" },
         { "unhalt", "unhalt" },
-        { "unhalt checkout", "unhalt" },
+        { "unhalt all", "unhalt" },
         { "unhalt Check!out fixed", "unhalt" },
+        { "halt Check!out broken", "halt" },
+        { "signals now", "signals" },
+        { "hotfix checkout 1.4.3 p0 payments down --notes", "hotfix" },
         { "contract", "contract" },
         { "notes a@1 b@2", "notes" },
         { "outcome", "outcome" },
@@ -269,10 +273,13 @@ public sealed class CommandParserTests
     [InlineData("halt all change freeze for the holidays", null, "change freeze for the holidays")]
     [InlineData("halt * freeze", null, "freeze")]
     [InlineData("halt --all freeze", null, "freeze")]
-    [InlineData("halt freeze", null, "freeze")]
+    [InlineData("halt freeze", "freeze", "")]
+    [InlineData("halt demo", "demo", "")]
+    [InlineData("halt payments outage in EU", "payments", "outage in EU")]
     [InlineData("halt Checkout broken", "checkout", "broken")]
     public void Parse_Halt_ReadsScopeAndReason(string text, string? service, string reason)
     {
+        // A freeze of every service is only ever "halt all": a forgotten reason or an unknown service never becomes one.
         var halt = Assert.IsType<HaltCommand>(ParseOk(text));
 
         Assert.Equal(service, halt.Service);
@@ -421,5 +428,40 @@ public sealed class CommandParserTests
         Assert.Equal(["a", string.Empty, "b"], CommandParser.Tokenize("a \"\" b"));
         Assert.Equal(["unterminated quote"], CommandParser.Tokenize("\"unterminated quote"));
         Assert.Equal(["ab"], CommandParser.Tokenize("a\u0000b"));
+    }
+
+    [Fact]
+    public void Parse_PromoteWithAReason_KeepsItForTheAudit()
+    {
+        Assert.Null(Assert.IsType<PromoteCommand>(ParseOk($"promote {Rel}")).Reason);
+        Assert.Equal("canary clean for an hour", Assert.IsType<PromoteCommand>(ParseOk($"promote {Rel} canary clean for an hour")).Reason);
+    }
+
+    [Fact]
+    public void Parse_DecideNamingADecision_CarriesItsId()
+    {
+        var decide = Assert.IsType<DecideCommand>(ParseOk($"decide {Rel} continue d3"));
+
+        Assert.Equal((DecisionChoice.Continue, "d3"), (decide.Choice, decide.DecisionId));
+        Assert.Null(Assert.IsType<DecideCommand>(ParseOk($"decide {Rel} hold")).DecisionId);
+    }
+
+    [Fact]
+    public void Parse_Notes_AreEverythingAfterTheOptionAndNotPartOfTheReasonOrChanges()
+    {
+        var hotfix = Assert.IsType<HotfixCommand>(ParseOk("hotfix checkout 1.4.3 p0 payment outage in EU --notes Checkout works again for everyone"));
+        var start = Assert.IsType<StartCommand>(ParseOk("start checkout 1.4.2 faster cart --flag new-cart --notes A faster cart"));
+
+        Assert.Equal(("payment outage in EU", "Checkout works again for everyone"), (hotfix.Reason, hotfix.Notes));
+        Assert.Equal(["faster cart"], start.Changes);
+        Assert.Equal(["new-cart"], start.Flags);
+        Assert.Equal("A faster cart", start.Notes);
+        Assert.Null(Assert.IsType<HotfixCommand>(ParseOk("hotfix checkout 1.4.3 p0 payments down")).Notes);
+    }
+
+    [Fact]
+    public void Parse_Signals_ListsSignals()
+    {
+        Assert.IsType<SignalsCommand>(ParseOk("signals"));
     }
 }

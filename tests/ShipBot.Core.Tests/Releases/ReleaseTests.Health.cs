@@ -126,21 +126,66 @@ public sealed partial class ReleaseTests
     }
 
     [Fact]
-    public void Decide_Hold_PausesTheReleaseKeepingRemainingBake()
+    public void Decide_Hold_KeepsTheReleaseAtItsStageWithTheDecisionHeldAndNoTimeout()
     {
         var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters).Advance(TimeSpan.FromMinutes(5));
         sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        var decisionId = sut.Release.Decision!.Id;
 
         var change = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Hold, now));
 
         var next = change.Next;
-        Assert.Equal(ReleaseState.Paused, next.State);
-        Assert.Equal(ReleaseState.EarlyAdopters, next.ResumeState);
+        Assert.Equal(ReleaseState.EarlyAdopters, next.State);
         Assert.Null(next.Decision);
-        Assert.Equal(TimeSpan.FromMinutes(15), next.RemainingBake);
+        var held = Assert.Single(next.HeldDecisions);
+        Assert.Equal(decisionId, held.Id);
+        Assert.Equal("olga", held.HeldBy);
         var decided = Assert.Single(change.Events);
         Assert.Equal(ReleaseEventKind.Decided, decided.Kind);
         Assert.Contains("@olga chose hold here", decided.Summary, StringComparison.Ordinal);
+
+        // Held: no new consult for the same breach, no promotion, and no timeout rolls it back.
+        sut.Advance(TimeSpan.FromHours(2));
+        var again = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        Assert.Empty(again.Events);
+        Assert.Null(again.Next.Decision);
+        Assert.Single(again.Next.HeldDecisions);
+        Assert.False(sut.Release.IsPromotionDue(sut.Now));
+        Assert.False(sut.Release.DecisionTimedOut(sut.Now).Modified);
+        Assert.Throws<ReleaseRuleException>(() => sut.Release.Promote(sut.Now, Verdicts.Healthy(sut.Now), People.Bob));
+    }
+
+    [Fact]
+    public void Decide_HoldThenAnotherMetricBreaches_OpensANewDecisionForThatBreachOnly()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.GeneralAvailability);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        sut.Do((r, now) => r.Decide(People.Olga, DecisionChoice.Hold, now));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.BusinessConsult(now), ConsultTimeout, now));
+
+        var fresh = change.Next.Decision!;
+        Assert.Equal(Metrics.Business, fresh.Breach.Metric);
+        Assert.NotEqual(change.Next.HeldDecisions.Single().Id, fresh.Id);
+
+        // Continuing the new decision leaves the held one held.
+        var cont = sut.Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now, fresh.Id));
+        Assert.Equal(Metrics.UserFeedback, Assert.Single(cont.Next.HeldDecisions).Breach.Metric);
+        Assert.Null(cont.Next.Decision);
+    }
+
+    [Fact]
+    public void Decide_NamingADecisionThatEnded_ThrowsSayingHowItEnded()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.EarlyAdopters);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
+        var first = sut.Release.Decision!.Id;
+        sut.Do((r, now) => r.Decide(People.Olga, DecisionChoice.Continue, now, first));
+
+        var ex = Assert.Throws<ReleaseRuleException>(() => sut.Release.Decide(People.Olga, DecisionChoice.Continue, sut.Now, first));
+
+        Assert.Contains($"Decision {first}", ex.Message, StringComparison.Ordinal);
+        Assert.Contains("continue by @olga", ex.Message, StringComparison.Ordinal);
     }
 
     [Fact]

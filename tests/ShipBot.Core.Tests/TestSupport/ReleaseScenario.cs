@@ -63,6 +63,15 @@ internal static class Verdicts
             new HealthThresholds(),
             now);
 
+    /// <summary>Business metric 0.03 against a 0.05 baseline (at most 10 % below): a consult breach at GA.</summary>
+    public static HealthVerdict BusinessConsult(DateTimeOffset now) =>
+        HealthPolicy.Evaluate(
+            Sample((Metrics.ErrorRate, 0.004), (Metrics.LatencyP99, 210), (Metrics.Cpu, 0.45), (Metrics.ProbeFailures, 0), (Metrics.UserFeedback, 4.2), (Metrics.Business, 0.03)),
+            HealthPolicy.MetricsFor(StageKind.GeneralAvailability),
+            Baseline,
+            new HealthThresholds(),
+            now);
+
     /// <summary>The health source could not be read.</summary>
     public static HealthVerdict Unknown(DateTimeOffset now) =>
         HealthPolicy.Evaluate(HealthSample.Failed("prometheus: connection refused"), HealthPolicy.MetricsFor(StageKind.Canary), Baseline, new HealthThresholds(), now);

@@ -49,8 +49,14 @@ public sealed class ConsoleBrowserTests
         await Assertions.Expect(page.GetByText("separation of duties").Last).ToBeVisibleAsync();
         await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Awaiting approval");
 
+        // The page sends the button's basis with the click (and no fresh id per click, so a double click is one click).
         await page.Locator("#acting-user").SelectOptionAsync("bob");
-        await card.Locator("button.card-action[data-action-id='approve']").ClickAsync();
+        var click = await page.RunAndWaitForRequestAsync(
+            () => card.Locator("button.card-action[data-action-id='approve']").ClickAsync(),
+            r => r.Url.EndsWith("/api/console/actions", StringComparison.Ordinal));
+        var sent = System.Text.Json.Nodes.JsonNode.Parse(click.PostData!)!;
+        Assert.Matches(@"^r\d+\.AwaitingApproval\.-1$", (string?)sent["basis"]);
+        Assert.Null(sent["requestId"]);
         await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Canary 5 %", new LocatorAssertionsToContainTextOptions { Timeout = 20_000 });
         await Assertions.Expect(card.Locator("[data-stage='Staging']")).ToHaveAttributeAsync("data-status", "done");
         await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Validating", new LocatorAssertionsToContainTextOptions { Timeout = 40_000 });

@@ -55,7 +55,8 @@ internal static class RealCards
             case "draft-long-contract":
                 var contract = ReleaseScenario.Contract with
                 {
-                    Changes = [.. Enumerable.Range(1, 300).Select(i => $"change {i}: <b>fix</b> & **tidy** the 😀 cart {new string('x', 40)}")],
+                    // The card lists 5 changes and says how many more; five very long ones still overflow it.
+                    Changes = [.. Enumerable.Range(1, 5).Select(i => $"change {i}: <b>fix</b> & **tidy** the 😀 cart {new string('x', 6000)}")],
                     Flags = [.. Enumerable.Range(1, 80).Select(i => $"flag-{i}-{new string('f', 30)}")],
                 };
                 return Release(ReleaseScenario.Create(contract: contract));

@@ -1,0 +1,54 @@
+using System.Text.Json.Serialization;
+using ShipBot.Core.Health;
+
+namespace ShipBot.Core.Releases;
+
+/// <summary>
+/// A consult-mode breach waiting for on-call's decision (Hō-Ren-Sō). A decision belongs to exactly
+/// one breach — one metric at one stage — and has an id that its card's buttons carry, so an answer
+/// can never land on a later breach. It ends when it is answered (continue or roll back), when it
+/// times out (roll back), or when the release leaves the stage it was opened at. "Hold" keeps it
+/// open without a timeout: the release stays where it is, with no promotion and no automatic
+/// rollback for this breach, until on-call continues or rolls back.
+/// </summary>
+public sealed record PendingDecision(CheckResult Breach, string Stage, DateTimeOffset RaisedAt, DateTimeOffset AutoRollbackAt)
+{
+    /// <summary>Unique within its release ("d1", "d2", …). Decisions stored before ids existed read as "d0".</summary>
+    public string Id { get; init; } = "d0";
+
+    /// <summary>Who chose "hold here"; null while the decision waits for an answer.</summary>
+    public string? HeldBy { get; init; }
+
+    public DateTimeOffset? HeldAt { get; init; }
+
+    [JsonIgnore]
+    public bool IsHeld => HeldBy is not null;
+
+    /// <summary>"metric@stage": the one breach this decision is about.</summary>
+    [JsonIgnore]
+    public string BreachKey => DecisionKeys.Of(Breach.Metric, Stage);
+
+    /// <summary>"user feedback at Early adopters 25 %".</summary>
+    [JsonIgnore]
+    public string About => $"{Metrics.Label(Breach.Metric)} at {Stage}";
+}
+
+/// <summary>How a decision ended, kept on the release so a late click on its card can be told what happened.</summary>
+/// <param name="Outcome">"continue by @carol", "rolled back by @carol", "timed out", "closed: demo@1.0.0 is rolling back".</param>
+public sealed record DecisionRecord(string Id, string Metric, string Stage, string Outcome, string? By, DateTimeOffset At)
+{
+    [JsonIgnore]
+    public string About => $"{Metrics.Label(Metric)} at {Stage}";
+}
+
+public enum DecisionChoice
+{
+    Rollback,
+    Hold,
+    Continue,
+}
+
+internal static class DecisionKeys
+{
+    public static string Of(string metric, string stage) => $"{metric}@{stage}";
+}
