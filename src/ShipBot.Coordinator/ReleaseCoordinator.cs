@@ -250,6 +250,7 @@ public sealed partial class ReleaseCoordinator
         }
 
         _written.Value?.Value = true;
+        ReleaseTelemetry.RecordTransition(change);
         var release = change.Next;
         await PublishCardAsync(release, ct).ConfigureAwait(false);
 

@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
+using ShipBot.Host.Telemetry;
 using ShipBot.Slack;
 using ShipBot.Teams;
 
@@ -14,12 +15,7 @@ public static class ShipBotApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot() });
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.AddShipBotLogging();
         configure?.Invoke(builder);
 
         var redis = builder.Configuration.GetConnectionString("Redis");
@@ -40,6 +36,7 @@ public static class ShipBotApp
             .AddConsole();
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
+        builder.AddShipBotTelemetry();
         builder.Services.AddRateLimiter(o =>
         {
             // Inbound commands and clicks are limited per client address (a burst of 200, then 100 a second);
@@ -92,6 +89,7 @@ public static class ShipBotApp
             context.Response.StatusCode = status;
             await context.Response.WriteAsJsonAsync(new { error = message }).ConfigureAwait(false);
         }));
+        app.UseShipBotTelemetry();
         app.UseRateLimiter();
         app.MapReleaseApi();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
