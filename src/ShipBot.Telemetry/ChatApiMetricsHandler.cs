@@ -101,7 +101,7 @@ public sealed class ChatApiMetricsHandler(string platform, Func<HttpRequestMessa
         }
     }
 
-    private static string SlackMethod(HttpRequestMessage request)
+    internal static string SlackMethod(HttpRequestMessage request)
     {
         var path = request.RequestUri?.AbsolutePath ?? string.Empty;
         var api = path.LastIndexOf("/api/", StringComparison.Ordinal);
@@ -114,7 +114,7 @@ public sealed class ChatApiMetricsHandler(string platform, Func<HttpRequestMessa
         return request.RequestUri is { IsAbsoluteUri: true } uri && uri.AbsolutePath.Contains("/actions/", StringComparison.Ordinal) ? "response_url" : "other";
     }
 
-    private static string TeamsMethod(HttpRequestMessage request)
+    internal static string TeamsMethod(HttpRequestMessage request)
     {
         var path = request.RequestUri?.AbsolutePath ?? string.Empty;
         if (path.EndsWith("/token", StringComparison.Ordinal))
