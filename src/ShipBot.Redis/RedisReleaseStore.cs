@@ -384,7 +384,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         for (var attempt = 0; attempt <= Math.Max(0, _options.MaxRetries); attempt++)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var server = _redis.GetServer(_keys.Active);
+            var server = _redis.GetServer((RedisKey)_keys.Active);
             var answer = await server.ExecuteAsync("WAIT", _options.WaitForReplicas, (long)Math.Max(1, _options.WaitTimeout.TotalMilliseconds)).ConfigureAwait(false);
             acknowledged = (long)answer;
             if (acknowledged >= _options.WaitForReplicas)
