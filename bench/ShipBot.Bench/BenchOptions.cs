@@ -133,6 +133,9 @@ public sealed record BenchOptions
     /// <summary>Soak: minutes of warm-up before memory growth is judged. Default: a third of the run, at most 5.</summary>
     public double? SoakWarmupMinutes { get; init; }
 
+    /// <summary>Soak: measure the live heap (dotnet-gcdump, which induces a full GC) every this many samples; 0 never. Default 5.</summary>
+    public int SoakLiveHeapEvery { get; init; } = 5;
+
     /// <summary>Soak: where the chart (PNG) goes. Default docs/soak.png under the working directory.</summary>
     public string SoakChart { get; init; } = Path.Combine("docs", "soak.png");
 
@@ -189,6 +192,7 @@ public sealed record BenchOptions
                 "--sample-seconds" => o with { SoakSampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--warmup-minutes" => o with { SoakWarmupMinutes = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--chart" => o with { SoakChart = Next() },
+                "--live-heap-every" => o with { SoakLiveHeapEvery = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
