@@ -32,7 +32,7 @@ public static partial class SoakBench
     {
         ArgumentNullException.ThrowIfNull(options);
         var duration = TimeSpan.FromMinutes(options.SoakMinutes);
-        var warmup = TimeSpan.FromMinutes(options.SoakWarmupMinutes ?? Math.Min(5, options.SoakMinutes / 3));
+        var warmup = TimeSpan.FromMinutes(options.SoakWarmupMinutes ?? options.SoakMinutes / 3);
         var prefix = $"soak{DateTimeOffset.UtcNow:HHmmss}";
         var services = Enumerable.Range(0, options.SoakRollouts).Select(i => $"soak{i.ToString("D4", CultureInfo.InvariantCulture)}").ToList();
         var management = FreePort();

@@ -12,8 +12,8 @@ namespace ShipBot.Deploy.Simulated;
 /// </summary>
 public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latency) : IDeploymentTarget
 {
-    /// <summary>How many idempotency keys and calls are kept: 10,000 (retries of one call come within seconds).</summary>
-    public const int Remembered = 10_000;
+    /// <summary>How many idempotency keys and calls are kept: 1,000 (retries of one call come within seconds).</summary>
+    public const int Remembered = 1_000;
 
     private readonly ConcurrentQueue<string> _keys = new();
 
