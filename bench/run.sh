@@ -15,6 +15,8 @@
 #   bash bench/run.sh breach                            # breach to rollback + evaluation throughput (about 5.5 minutes; not part of the default run)
 #   bash bench/run.sh breach --only pushed,polled       # breach sections: pushed, loaded, polled, evals
 #   bash bench/run.sh judge                             # canary judges compared on simulated stages (no Redis), see docs/benchmarks.md
+#   bash bench/run.sh soak                              # 1,000 concurrent rollouts, mixed chat traffic, 30 min: memory, ack p99, errors; chart in docs/soak.png
+#   bash bench/run.sh soak --minutes 10 --rate 20 --rollouts 1000 --sample-seconds 20   # shorter
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
@@ -43,6 +45,10 @@ if [ "${1:-}" = slack ]; then
 elif [ "${1:-}" = "breach" ]; then
   shift
   set -- --only breach "$@"
+elif [ "${1:-}" = "soak" ]; then
+  shift
+  mode=(--mode soak --chart "$PWD/docs/soak.png")
+  export BENCH_TIMEOUT="${BENCH_TIMEOUT:-90m}"
 fi
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }

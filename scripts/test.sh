@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every ShipBot test on a fresh machine: installs what the tests need (Debian's chromium for
-# the browser test, redis-server for the Redis store and the crash / replica / outage tests,
-# prometheus for the health-gate tests, node and npm for the Teams emulator (Microsoft 365 Agents
+# the browser test, redis-server for the Redis store and the crash / replica / outage / Cluster tests,
+# redis-sentinel for the Sentinel failover test,
+# prometheus for the health-gate and metrics tests (and promtool for the alert rules), node and npm for the Teams emulator (Microsoft 365 Agents
 # Playground) and the adaptivecards card checker — the tests start their own servers on free
 # loopback ports, never the system services), then the whole suite, then prints the totals alone on the last line as
 # "N passed, N failed[, N skipped]". Exit status: that of `dotnet test`.
@@ -11,6 +12,7 @@ cd "$(dirname "$0")/.."
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # curl and jq: the GitHub ship action's script runs in its tests.

@@ -118,6 +118,27 @@ public sealed record BenchOptions
     /// <summary>Internal: the load child's spec (JSON file).</summary>
     public string? LoadSpec { get; init; }
 
+    /// <summary>Soak: how long the traffic runs, in minutes. Default 30.</summary>
+    public double SoakMinutes { get; init; } = 30;
+
+    /// <summary>Soak: concurrent rollouts (one service each). Default 1,000.</summary>
+    public int SoakRollouts { get; init; } = 1000;
+
+    /// <summary>Soak: chat requests per second (commands, clicks, alerts). Default 20.</summary>
+    public double SoakRate { get; init; } = 20;
+
+    /// <summary>Soak: seconds between samples. Default 30.</summary>
+    public double SoakSampleSeconds { get; init; } = 30;
+
+    /// <summary>Soak: minutes of warm-up before memory growth is judged. Default: a third of the run (with 1,000 rollouts memory settles after about 12 minutes: docs/benchmarks.md).</summary>
+    public double? SoakWarmupMinutes { get; init; }
+
+    /// <summary>Soak: measure the live heap (dotnet-gcdump, which induces a full GC) every this many samples; 0 never. Default 5.</summary>
+    public int SoakLiveHeapEvery { get; init; } = 5;
+
+    /// <summary>Soak: where the chart (PNG) goes. Default docs/soak.png under the working directory.</summary>
+    public string SoakChart { get; init; } = Path.Combine("docs", "soak.png");
+
     public static BenchOptions Parse(string[] args)
     {
         var o = new BenchOptions();
@@ -165,6 +186,13 @@ public sealed record BenchOptions
                 "--load-spec" => o with { LoadSpec = Next() },
                 "--no-response-url" => o with { NoResponseUrl = true },
                 "--host-env" => o with { HostEnv = [.. o.HostEnv, Next()] },
+                "--minutes" => o with { SoakMinutes = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--rollouts" => o with { SoakRollouts = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--rate" => o with { SoakRate = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--sample-seconds" => o with { SoakSampleSeconds = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--warmup-minutes" => o with { SoakWarmupMinutes = double.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--chart" => o with { SoakChart = Next() },
+                "--live-heap-every" => o with { SoakLiveHeapEvery = int.Parse(Next(), CultureInfo.InvariantCulture) },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
@@ -179,11 +207,16 @@ public sealed record BenchOptions
             throw new ArgumentException("runs, levels, seconds, releases, tick-seconds and tick-rounds must be positive");
         }
 
-        if (o.Mode is not ("store" or "slack") || o.ClosedTool is not ("auto" or "wrk" or "dotnet") || o.HostGc is not ("workstation" or "server")
+        if (o.SoakMinutes <= 0 || o.SoakRollouts < 1 || o.SoakRate <= 0 || o.SoakSampleSeconds < 1 || o.SoakWarmupMinutes < 0)
+        {
+            throw new ArgumentException("soak: --minutes, --rollouts, --rate and --sample-seconds (at least 1) must be positive, --warmup-minutes 0 or more");
+        }
+
+        if (o.Mode is not ("store" or "slack" or "soak") || o.ClosedTool is not ("auto" or "wrk" or "dotnet") || o.HostGc is not ("workstation" or "server")
             || o.SlackStores.Count == 0 || o.SlackStores.Any(s => s is not ("memory" or "unlimited" or "redis")) || o.SlackRates.Count == 0 || o.SlackRates.Any(r => r <= 0)
             || o.Kinds.Count == 0 || o.Kinds.Any(k => k is not ("command" or "button")) || o.FreshWarmup < 0 || o.SlackSeconds <= 0 || o.SlackHighSeconds <= 0 || o.SlackWarmup < 0 || o.Connections < 1 || o.ClosedSeconds <= 0 || o.ClosedRuns < 1 || o.ClosedBudget <= 0 || o.ClosedBudgetClicks <= 0 || o.SlackRedisSeconds <= 0)
         {
-            throw new ArgumentException("invalid Slack benchmark option: --mode store|slack, --closed-tool auto|wrk|dotnet, --host-gc workstation|server, --stores memory,unlimited,redis, --kinds command,button; rates, seconds, connections and runs positive");
+            throw new ArgumentException("invalid Slack benchmark option: --mode store|slack|soak, --closed-tool auto|wrk|dotnet, --host-gc workstation|server, --stores memory,unlimited,redis, --kinds command,button; rates, seconds, connections and runs positive");
         }
 
         if (o.BreachSamples < 1 || o.BreachWarmup < 1 || o.BreachBurst < 0 || o.LoadedBurst < 0 || o.LoadedSamples < 1 || o.PolledSamples < 1 || o.EvalBreaches < 0 || o.SaturationSeconds < 6)

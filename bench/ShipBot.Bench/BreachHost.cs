@@ -331,11 +331,22 @@ public sealed class ShipBotUnderTest : IAsyncDisposable
 
     public (long Rss, long Peak) Memory() => ProcCpu.Memory(_process.Id);
 
+    /// <summary>Lines ShipBot logged at Error or Critical so far (JSON or simple console format).</summary>
+    public long LogErrors => Interlocked.Read(ref _logErrors);
+
+    private long _logErrors;
+
     private void Append(string? line)
     {
         if (line is null)
         {
             return;
+        }
+
+        if (line.Contains("\"level\":\"Error\"", StringComparison.Ordinal) || line.Contains("\"level\":\"Critical\"", StringComparison.Ordinal)
+            || line.Contains(" fail: ", StringComparison.Ordinal) || line.Contains(" crit: ", StringComparison.Ordinal))
+        {
+            Interlocked.Increment(ref _logErrors);
         }
 
         lock (_gate)

@@ -53,6 +53,11 @@ if (options.Mode == "slack")
     return await SlackAckBench.RunAsync(options);
 }
 
+if (options.Mode == "soak")
+{
+    return await SoakBench.RunAsync(options);
+}
+
 var admin = await ConnectionMultiplexer.ConnectAsync($"{options.Redis},allowAdmin=true");
 var server = admin.GetServer(admin.GetEndPoints()[0]);
 var report = new StringBuilder();

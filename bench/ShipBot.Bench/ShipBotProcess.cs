@@ -122,7 +122,7 @@ public sealed class ShipBotProcess : IAsyncDisposable
         return (Field("VmRSS"), Field("VmHWM"));
     }
 
-    /// <summary>Log lines at warning level or above (SimpleConsole: "warn:", "fail:", "crit:").</summary>
+    /// <summary>Log lines at warning level or above (JSON "level", or SimpleConsole's "warn:", "fail:", "crit:").</summary>
     public (int Warnings, int Errors, IReadOnlyList<string> Sample) LogProblems()
     {
         lock (_log)
@@ -138,8 +138,10 @@ public sealed class ShipBotProcess : IAsyncDisposable
             lines.Add(line);
         }
 
-        var warnings = lines.Where(l => l.Contains(" warn: ", StringComparison.Ordinal) && !l.Contains("in-memory store", StringComparison.Ordinal)).ToList();
-        var errors = lines.Where(l => l.Contains(" fail: ", StringComparison.Ordinal) || l.Contains(" crit: ", StringComparison.Ordinal)).ToList();
+        // ShipBot logs JSON lines by default ("level":"Warning"); the simple console format says "warn:".
+        var warnings = lines.Where(l => (l.Contains(" warn: ", StringComparison.Ordinal) || l.Contains("\"level\":\"Warning\"", StringComparison.Ordinal)) && !l.Contains("in-memory store", StringComparison.Ordinal)).ToList();
+        var errors = lines.Where(l => l.Contains(" fail: ", StringComparison.Ordinal) || l.Contains(" crit: ", StringComparison.Ordinal)
+            || l.Contains("\"level\":\"Error\"", StringComparison.Ordinal) || l.Contains("\"level\":\"Critical\"", StringComparison.Ordinal)).ToList();
         return (warnings.Count, errors.Count, [.. errors.Concat(warnings).Take(5)]);
     }
 

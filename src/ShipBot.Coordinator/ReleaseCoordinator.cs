@@ -12,6 +12,7 @@ using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.Telemetry;
 
 namespace ShipBot.Coordinator;
 
@@ -100,6 +101,7 @@ public sealed partial class ReleaseCoordinator
     public async Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inbound);
+        using var span = ReleaseTelemetry.StartInbound(inbound.Conversation.Platform, inbound.Text);
         _written.Value = new StrongBox<bool>(false);
         try
         {
@@ -112,6 +114,7 @@ public sealed partial class ReleaseCoordinator
             }
 
             var parsed = CommandParser.Parse(inbound.Text);
+            span.TagCommand(parsed.Command);
             CommandReply reply;
             if (!parsed.Success)
             {
@@ -274,6 +277,7 @@ public sealed partial class ReleaseCoordinator
         }
 
         _written.Value?.Value = true;
+        ReleaseTelemetry.RecordTransition(change);
         var release = change.Next;
         if (kind != ReleaseKind.Standard)
         {
@@ -718,6 +722,7 @@ public sealed partial class ReleaseCoordinator
     public async Task<AlertResult> OnAlertAsync(ExternalAlert alert, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(alert);
+        using var span = ReleaseTelemetry.StartAlert(alert.Service, alert.Name);
         if (!_access.Services.TryGetValue(alert.Service, out var policy))
         {
             return new AlertResult(AlertOutcome.NoRollout);
@@ -751,6 +756,8 @@ public sealed partial class ReleaseCoordinator
                 return new AlertResult(AlertOutcome.AlreadyActed, id);
             }
 
+            span.TagRelease(id);
+
             // Remembers which release this firing acted on, to say so when it is delivered again after the rollback.
             await _idempotency.SetAsync($"alert:{alert.DedupKey}", id.ToString(), _settings.IdempotencyWindow, cancellationToken).ConfigureAwait(false);
 
@@ -776,6 +783,7 @@ public sealed partial class ReleaseCoordinator
 
     public async Task OnTimerAsync(ReleaseId id, TimerKind kind, CancellationToken cancellationToken = default)
     {
+        using var span = ReleaseTelemetry.StartTimer(id, kind.ToString());
         var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (release is null || release.State.IsTerminal() && kind is not (TimerKind.Work or TimerKind.OutcomeCheckpoint))
         {
@@ -976,6 +984,11 @@ public sealed partial class ReleaseCoordinator
         {
             var request = new DeploymentRequest(id, intent, $"{id}:{release.Version}:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
             DeploymentResult result;
+            if (intent.IsRollback)
+            {
+                ReleaseTelemetry.RecordRollbackCall(release, _time.GetUtcNow());
+            }
+
             var watch = Stopwatch.StartNew();
             try
             {
@@ -1183,6 +1196,7 @@ public sealed partial class ReleaseCoordinator
             if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, ct).ConfigureAwait(false))
             {
                 _written.Value?.Value = true;
+                ReleaseTelemetry.RecordTransition(change);
                 await AfterTransitionAsync(current, change, ct).ConfigureAwait(false);
                 return change;
             }
@@ -1386,7 +1400,9 @@ public sealed partial class ReleaseCoordinator
         var stage = release.CurrentStage;
         var metrics = HealthPolicy.MetricsFor(stage?.Kind, policy.Thresholds);
         var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
-        return HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
+        var verdict = HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
+        ReleaseTelemetry.RecordEvaluation(verdict);
+        return verdict;
     }
 
     private async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)

@@ -1,9 +1,15 @@
+using System.Diagnostics;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Telemetry;
 
 namespace ShipBot.Deploy;
 
-/// <summary>The deployment target the coordinator sees: each service's own target (webhook, command), else the default one.</summary>
+/// <summary>
+/// The deployment target the coordinator sees: each service's own target (webhook, command), else
+/// the default one. Every call is recorded (<c>shipbot.deployment.duration</c>) by target,
+/// operation (apply, rollback, smoke) and outcome (success, failure, error).
+/// </summary>
 public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploymentTarget> byService, IDeploymentTarget fallback) : IDeploymentTarget
 {
     public string Name => fallback.Name;
@@ -13,13 +19,31 @@ public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploy
     public Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(request);
-        return For(request.Release.Service).ApplyAsync(request, cancellationToken);
+        var target = For(request.Release.Service);
+        return MeasureAsync(target.Name, request.Intent.IsRollback ? "rollback" : "apply", () => target.ApplyAsync(request, cancellationToken));
     }
 
     public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default)
     {
-        return For(release.Service).RunSmokeChecksAsync(release, environment, cancellationToken);
+        var target = For(release.Service);
+        return MeasureAsync(target.Name, "smoke", () => target.RunSmokeChecksAsync(release, environment, cancellationToken));
     }
 
     private IDeploymentTarget For(string service) => byService.TryGetValue(service, out var target) ? target : fallback;
+
+    private static async Task<DeploymentResult> MeasureAsync(string target, string operation, Func<Task<DeploymentResult>> call)
+    {
+        var started = Stopwatch.GetTimestamp();
+        try
+        {
+            var result = await call().ConfigureAwait(false);
+            OperationTelemetry.RecordDeployment(target, operation, result.Succeeded ? "success" : "failure", ShipBotTelemetry.SecondsSince(started));
+            return result;
+        }
+        catch
+        {
+            OperationTelemetry.RecordDeployment(target, operation, "error", ShipBotTelemetry.SecondsSince(started));
+            throw;
+        }
+    }
 }

@@ -1,5 +1,6 @@
 using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
+using ShipBot.Telemetry;
 
 namespace ShipBot.Health;
 
@@ -21,14 +22,14 @@ public sealed class ServiceHealthSources(IReadOnlyDictionary<string, IReadOnlyLi
         {
             return fallback is null
                 ? HealthSample.Failed($"no health source is configured for {query.Service}")
-                : await fallback.ReadAsync(query, cancellationToken).ConfigureAwait(false);
+                : await ReadAsync(fallback, query, cancellationToken).ConfigureAwait(false);
         }
 
         var samples = await Task.WhenAll(sources.Select(async s =>
         {
             try
             {
-                return await s.ReadAsync(query, cancellationToken).ConfigureAwait(false);
+                return await ReadAsync(s, query, cancellationToken).ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !cancellationToken.IsCancellationRequested)
             {
@@ -41,5 +42,22 @@ public sealed class ServiceHealthSources(IReadOnlyDictionary<string, IReadOnlyLi
         {
             Counts = [.. samples.SelectMany(s => s.Counts)],
         };
+    }
+
+    /// <summary>Reads one source, recording its latency (<c>shipbot.health.source.duration</c>) by source and outcome.</summary>
+    private static async Task<HealthSample> ReadAsync(IHealthSource source, HealthQuery query, CancellationToken cancellationToken)
+    {
+        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var ok = false;
+        try
+        {
+            var sample = await source.ReadAsync(query, cancellationToken).ConfigureAwait(false);
+            ok = sample.Error is null;
+            return sample;
+        }
+        finally
+        {
+            OperationTelemetry.RecordHealthSource(source.Name, ok, ShipBot.Telemetry.ShipBotTelemetry.SecondsSince(started));
+        }
     }
 }

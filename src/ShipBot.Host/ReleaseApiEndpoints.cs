@@ -1,4 +1,3 @@
-using Quartz;
 using ShipBot.Coordinator;
 using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
@@ -59,38 +58,13 @@ public sealed record ReleaseView(
 }
 
 /// <summary>
-/// The read-only release API and the liveness / readiness probes. The release API needs a session
-/// or an API token with <c>releases:read</c>, except in the console's Demo mode; the probes are open.
+/// The read-only release API. It needs a session or an API token with <c>releases:read</c>, except in
+/// the console's Demo mode. The probes /healthz and /readyz are health checks: see Telemetry/TelemetryExtensions.
 /// </summary>
 public static class ReleaseApiEndpoints
 {
     public static IEndpointRouteBuilder MapReleaseApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/healthz", () => Results.Text("ok"));
-        app.MapGet("/readyz", async (IReleaseStore store, ISchedulerFactory schedulers, CancellationToken ct) =>
-        {
-            var checks = new Dictionary<string, string>();
-            var ready = true;
-            var name = store is ShipBot.Redis.RedisReleaseStore ? "redis" : "store";
-            try
-            {
-                var watch = System.Diagnostics.Stopwatch.StartNew();
-                await store.GetHaltsAsync(ct).ConfigureAwait(false);
-                checks[name] = name == "redis" ? $"ok ({watch.Elapsed.TotalMilliseconds:0.#} ms)" : "ok (in memory)";
-            }
-            catch (StoreUnavailableException ex)
-            {
-                checks[name] = ex.Message;
-                ready = false;
-            }
-
-            var scheduler = await schedulers.GetScheduler(ct).ConfigureAwait(false);
-            var running = scheduler.Status == SchedulerStatus.Running;
-            checks["scheduler"] = running ? "ok" : "not running";
-            ready &= running;
-            return Results.Json(new { status = ready ? "ready" : "not ready", checks }, ShipBotJson.Options, statusCode: ready ? 200 : 503);
-        });
-
         app.MapGet("/api/releases", async (IReleaseStore store, string? service, CancellationToken ct) =>
         {
             var releases = service is null

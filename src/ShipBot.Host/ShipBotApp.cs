@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Console;
+using ShipBot.Host.Telemetry;
 using ShipBot.Slack;
 using ShipBot.Teams;
 
@@ -13,12 +14,7 @@ public static class ShipBotApp
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot() });
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "HH:mm:ss ";
-            o.UseUtcTimestamp = true;
-        });
+        builder.AddShipBotLogging();
         configure?.Invoke(builder);
 
         var redis = builder.Configuration.GetConnectionString("Redis");
@@ -39,6 +35,7 @@ public static class ShipBotApp
             .AddConsole();
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
+        builder.AddShipBotTelemetry();
         var consoleMode = builder.AddShipBotIdentityAndLimits(slack || teams, redis);
 
         // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
@@ -65,6 +62,7 @@ public static class ShipBotApp
             context.Response.StatusCode = status;
             await context.Response.WriteAsJsonAsync(new { error = message }).ConfigureAwait(false);
         }));
+        app.UseShipBotTelemetry();
         app.UseShipBotIdentity(startup);
         app.MapReleaseApi();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();

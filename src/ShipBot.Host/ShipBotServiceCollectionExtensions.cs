@@ -84,6 +84,9 @@ public static class ShipBotServiceCollectionExtensions
             // instead of every command queueing for the full client timeout.
             options.BacklogPolicy = BacklogPolicy.FailFast;
             options.ClientName ??= "shipbot";
+
+            // The readiness check (AspNetCore.HealthChecks.Redis) asks CLUSTER INFO on a cluster, an admin command for the client.
+            options.AllowAdmin = true;
             return ConnectionMultiplexer.Connect(options);
         });
         services.AddSingleton(sp => new RedisReleaseStore(

@@ -1,9 +1,13 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Polly;
 using Polly.Retry;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Telemetry;
 using StackExchange.Redis;
 
 namespace ShipBot.Redis;
@@ -22,6 +26,20 @@ public sealed record RedisStoreOptions
 
     /// <summary>First backoff delay, doubled on each retry. Default 100 ms.</summary>
     public TimeSpan BaseDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// Replicas that must confirm every durable write (release, audit, halt, signal, request
+    /// answer) before it counts as done, through Redis <c>WAIT</c>. Default 0 (the primary's
+    /// answer is enough). With a Sentinel-managed primary and replica, 1 makes an acknowledged
+    /// command survive the primary's loss: see docs/redis.md.
+    /// </summary>
+    public int WaitForReplicas { get; init; }
+
+    /// <summary>How long one <c>WAIT</c> may block for the replicas (it is tried <see cref="MaxRetries"/> more times). Default 500 ms.</summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The most audit entries one release keeps (the oldest are trimmed beyond it); 0 keeps all. Default <see cref="AuditLimits.DefaultMaxEntries"/>.</summary>
+    public int MaxAuditEntries { get; init; } = AuditLimits.DefaultMaxEntries;
 }
 
 /// <summary>
@@ -48,7 +66,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
         if ARGV[6] == '0' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
         redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-        for i = 7, #ARGV do redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]) end
+        for i = 8, #ARGV do
+          if ARGV[7] == '0' then redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[7], '*', 'e', ARGV[i]) end
+        end
         return {'created'}
         """;
 
@@ -60,7 +80,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         if ARGV[5] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
         if ARGV[6] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
         if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8]) end
-        for i = 9, #ARGV do redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) end
+        for i = 10, #ARGV do
+          if ARGV[9] == '0' then redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[9], '*', 'e', ARGV[i]) end
+        end
         return 1
         """;
 
@@ -79,7 +101,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private const string AppendAuditScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-        redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
+        if ARGV[2] == '0' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[1]) else redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1]) end
         return 1
         """;
 
@@ -105,14 +127,21 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     /// <summary>Marks a claimed request id whose answer is not stored yet ("claim:" and a NUL, which no JSON answer starts with).</summary>
     private const string ClaimPrefix = "claim:\0";
 
+    /// <summary>Operation names for metrics (<c>TrySaveAsync</c> → <c>try_save</c>), computed once per method.</summary>
+    private static readonly ConcurrentDictionary<string, string> _operationNames = new(StringComparer.Ordinal);
+
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisKeys _keys;
     private readonly ResiliencePipeline _retry;
+    private readonly RedisStoreOptions _options;
+    private readonly string _auditCap;
 
     public RedisReleaseStore(IConnectionMultiplexer redis, RedisStoreOptions options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _redis = redis;
+        _options = options;
+        _auditCap = Math.Max(0, options.MaxAuditEntries).ToString(CultureInfo.InvariantCulture);
         _keys = new RedisKeys(options.KeyPrefix);
         var pipeline = new ResiliencePipelineBuilder { TimeProvider = time };
         if (options.MaxRetries > 0)
@@ -123,7 +152,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
                 Delay = options.BaseDelay,
                 BackoffType = DelayBackoffType.Exponential,
                 ShouldHandle = new PredicateBuilder().Handle<RedisConnectionException>().Handle<RedisTimeoutException>()
-                    .Handle<RedisServerException>(e => e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("READONLY", StringComparison.Ordinal)),
+                    .Handle<RedisServerException>(IsTransient),
             });
         }
 
@@ -160,9 +189,10 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             release.CreatedAt.ToUnixTimeMilliseconds(),
             release.State.HoldsServiceLock() ? "1" : "0",
             release.State.IsTerminal() ? "1" : "0",
+            _auditCap,
         };
         args.AddRange(audit.Select(a => (RedisValue)Json(a)));
-        return RunAsync(async db =>
+        return RunDurableAsync(async db =>
         {
             var result = (RedisResult[])(await db.ScriptEvaluateAsync(CreateScript, keys, [.. args]).ConfigureAwait(false))!;
             return (string?)result[0] switch
@@ -190,19 +220,34 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             next.State.IsTerminal() ? "1" : "0",
             halt?.Service ?? string.Empty,
             halt is null ? string.Empty : Json(halt),
+            _auditCap,
         };
         args.AddRange(audit.Select(a => (RedisValue)Json(a)));
-        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(SaveScript, keys, [.. args]).ConfigureAwait(false)) == 1, cancellationToken);
+        return RunDurableAsync(async db => (int)(await db.ScriptEvaluateAsync(SaveScript, keys, [.. args]).ConfigureAwait(false)) == 1, cancellationToken);
     }
 
     public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) =>
-        RunAsync(db => db.ScriptEvaluateAsync(AppendAuditScript, [_keys.Release(id), _keys.Audit(id)], [Json(entry)]), cancellationToken);
+        RunDurableAsync(db => db.ScriptEvaluateAsync(AppendAuditScript, [_keys.Release(id), _keys.Audit(id)], [Json(entry), _auditCap]), cancellationToken);
 
     public Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<AuditEntry>>(async db =>
         {
-            var entries = await db.StreamRangeAsync(_keys.Audit(id)).ConfigureAwait(false);
-            return entries.Select(e => Parse<AuditEntry>(e["e"])).OfType<AuditEntry>().ToList();
+            var key = _keys.Audit(id);
+            var entries = await db.StreamRangeAsync(key).ConfigureAwait(false);
+            var list = entries.Select(e => Parse<AuditEntry>(e["e"])).OfType<AuditEntry>().ToList();
+            if (_options.MaxAuditEntries > 0 && list.Count >= _options.MaxAuditEntries)
+            {
+                // Full: say how many of the oldest entries the cap has dropped (Redis 7 counts every entry ever added).
+                var info = (RedisResult[])(await db.ExecuteAsync("XINFO", "STREAM", key).ConfigureAwait(false))!;
+                var added = Enumerable.Range(0, info.Length / 2).Where(i => (string?)info[2 * i] == "entries-added").Select(i => (long?)info[(2 * i) + 1]).FirstOrDefault();
+                var dropped = added is { } total ? total - entries.Length : (long?)null;
+                if (dropped is null or > 0)
+                {
+                    list.Insert(0, AuditLimits.TrimmedMarker(list[0].At, dropped, _options.MaxAuditEntries));
+                }
+            }
+
+            return list;
         }, cancellationToken);
 
     public Task<IReadOnlyList<ServiceHalt>> GetHaltsAsync(CancellationToken cancellationToken = default) =>
@@ -213,18 +258,18 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     public Task<bool> TrySetHaltAsync(ServiceHalt halt, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(halt);
-        return RunAsync(db => db.HashSetAsync(_keys.Halts, halt.Service, Json(halt), When.NotExists), cancellationToken);
+        return RunDurableAsync(db => db.HashSetAsync(_keys.Halts, halt.Service, Json(halt), When.NotExists), cancellationToken);
     }
 
     public Task<ServiceHalt?> RemoveHaltAsync(string service, CancellationToken cancellationToken = default) =>
-        RunAsync(async db => Parse<ServiceHalt>((RedisValue)(await db.ScriptEvaluateAsync(RemoveHaltScript, [_keys.Halts], [service]).ConfigureAwait(false))), cancellationToken);
+        RunDurableAsync(async db => Parse<ServiceHalt>((RedisValue)(await db.ScriptEvaluateAsync(RemoveHaltScript, [_keys.Halts], [service]).ConfigureAwait(false))), cancellationToken);
 
     public Task AddSignalAsync(Signal signal, CancellationToken cancellationToken = default) => UpdateSignalAsync(signal, cancellationToken);
 
     public Task UpdateSignalAsync(Signal signal, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(signal);
-        return RunAsync(db => db.HashSetAsync(_keys.Signals, signal.Id, Json(signal)), cancellationToken);
+        return RunDurableAsync(db => db.HashSetAsync(_keys.Signals, signal.Id, Json(signal)), cancellationToken);
     }
 
     public Task<IReadOnlyList<Signal>> ListSignalsAsync(CancellationToken cancellationToken = default) =>
@@ -237,17 +282,17 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         {
             var value = await db.StringGetAsync(_keys.Request(requestId)).ConfigureAwait(false);
             return value.IsNullOrEmpty || ((string)value!).StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null : (string?)value;
-        }, cancellationToken);
+        }, cancellationToken, "request.get");
 
     Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken)
     {
         // A token per claim, so a retry after a lost reply recognises its own claim.
         var token = ClaimPrefix + Guid.NewGuid().ToString("N");
-        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(ClaimScript, [_keys.Request(requestId)], [token, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken);
+        return RunDurableAsync(async db => (int)(await db.ScriptEvaluateAsync(ClaimScript, [_keys.Request(requestId)], [token, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken, "request.claim");
     }
 
     Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken) =>
-        RunAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [answer, Millis(ttl)]), cancellationToken);
+        RunDurableAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [answer, Millis(ttl)]), cancellationToken, "request.answer");
 
     public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         RunAsync(async db => (int)(await db.ScriptEvaluateAsync(AcquireLeaseScript, [_keys.Lease(key)], [owner, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken);
@@ -256,10 +301,10 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         RunAsync(db => db.ScriptEvaluateAsync(ReleaseLeaseScript, [_keys.Lease(key)], [owner]), cancellationToken);
 
     Task<string?> IChatStateStore.GetAsync(string key, CancellationToken cancellationToken) =>
-        RunAsync(async db => (string?)await db.StringGetAsync(_keys.Chat(key)).ConfigureAwait(false), cancellationToken);
+        RunAsync(async db => (string?)await db.StringGetAsync(_keys.Chat(key)).ConfigureAwait(false), cancellationToken, "chat.get");
 
     Task IChatStateStore.SetAsync(string key, string value, TimeSpan ttl, CancellationToken cancellationToken) =>
-        RunAsync(db => db.StringSetAsync(_keys.Chat(key), value, ttl), cancellationToken);
+        RunAsync(db => db.StringSetAsync(_keys.Chat(key), value, ttl), cancellationToken, "chat.set");
 
     /// <summary>Whether Redis answers a PING (for /readyz).</summary>
     public async Task<TimeSpan> PingAsync() => await Db.PingAsync().ConfigureAwait(false);
@@ -278,24 +323,108 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         return releases;
     }
 
-    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs one store operation with the retry policy, records its latency and failures
+    /// (<c>shipbot.store.*</c>, named after the calling method), and turns an unreachable Redis into
+    /// <see cref="StoreUnavailableException"/>. A <paramref name="durable"/> write then waits for
+    /// <see cref="RedisStoreOptions.WaitForReplicas"/> replicas.
+    /// </summary>
+    private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string operationName = "", bool durable = false)
     {
+        var started = Stopwatch.GetTimestamp();
         try
         {
-            return await _retry.ExecuteAsync(async _ => await operation(Db).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            var result = await _retry.ExecuteAsync(async _ => await operation(Db).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
+            if (durable && _options.WaitForReplicas > 0)
+            {
+                await WaitForReplicasAsync(cancellationToken).ConfigureAwait(false);
+            }
+
+            OperationTelemetry.RecordStore("redis", OperationName(operationName), started);
+            return result;
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException { Message: ['L' or 'R', ..] })
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException || (ex is RedisServerException server && IsTransient(server)))
         {
+            OperationTelemetry.RecordStore("redis", OperationName(operationName), started, ex.GetType().Name);
             throw new StoreUnavailableException($"Redis is unavailable: {ex.GetType().Name}", ex);
+        }
+        catch (Exception ex) when (ex is StoreUnavailableException or RedisException)
+        {
+            OperationTelemetry.RecordStore("redis", OperationName(operationName), started, ex is StoreUnavailableException ? "replication" : ex.GetType().Name);
+            throw;
         }
     }
 
-    private Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken) =>
+    private Task RunAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string operationName = "") =>
         RunAsync(async db =>
         {
             await operation(db).ConfigureAwait(false);
             return true;
-        }, cancellationToken);
+        }, cancellationToken, operationName);
+
+    private Task<T> RunDurableAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string operationName = "") =>
+        RunAsync(operation, cancellationToken, operationName, durable: true);
+
+    private Task RunDurableAsync(Func<IDatabase, Task> operation, CancellationToken cancellationToken, [CallerMemberName] string operationName = "") =>
+        RunAsync(async db =>
+        {
+            await operation(db).ConfigureAwait(false);
+            return true;
+        }, cancellationToken, operationName, durable: true);
+
+    /// <summary>
+    /// Redis <c>WAIT</c> on the primary that holds ShipBot's keys (one hash slot): returns when
+    /// <see cref="RedisStoreOptions.WaitForReplicas"/> replicas have every write made so far on this
+    /// connection. The write itself is never repeated (an audit append is not idempotent); only the
+    /// <c>WAIT</c> is tried again. Still unconfirmed after that: <see cref="StoreUnavailableException"/>.
+    /// </summary>
+    private async Task WaitForReplicasAsync(CancellationToken cancellationToken)
+    {
+        var acknowledged = 0L;
+        for (var attempt = 0; attempt <= Math.Max(0, _options.MaxRetries); attempt++)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var server = _redis.GetServer((RedisKey)_keys.Active);
+            var answer = await server.ExecuteAsync("WAIT", _options.WaitForReplicas, (long)Math.Max(1, _options.WaitTimeout.TotalMilliseconds)).ConfigureAwait(false);
+            acknowledged = (long)answer;
+            if (acknowledged >= _options.WaitForReplicas)
+            {
+                return;
+            }
+        }
+
+        throw new StoreUnavailableException($"Redis did not confirm the write on {_options.WaitForReplicas} replica(s) (only {acknowledged} answered): it may be lost if the primary fails now.");
+    }
+
+    /// <summary>Errors a failover or a restart produces for a while: loading, read-only replica, too few replicas, no primary.</summary>
+    private static bool IsTransient(RedisServerException e) =>
+        e.Message.StartsWith("LOADING", StringComparison.Ordinal) || e.Message.StartsWith("READONLY", StringComparison.Ordinal)
+        || e.Message.StartsWith("NOREPLICAS", StringComparison.Ordinal) || e.Message.StartsWith("MASTERDOWN", StringComparison.Ordinal)
+        || e.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || e.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal);
+
+    /// <summary><c>TrySaveAsync</c> → <c>try_save</c>; names already dotted (<c>request.claim</c>) are kept.</summary>
+    private static string OperationName(string member) => _operationNames.GetOrAdd(member, static m =>
+    {
+        if (m.Contains('.', StringComparison.Ordinal) && char.IsLower(m[0]))
+        {
+            return m;
+        }
+
+        var name = m[(m.LastIndexOf('.') + 1)..];
+        name = name.EndsWith("Async", StringComparison.Ordinal) ? name[..^5] : name;
+        var snake = new System.Text.StringBuilder(name.Length + 4);
+        foreach (var c in name)
+        {
+            if (char.IsUpper(c) && snake.Length > 0)
+            {
+                snake.Append('_');
+            }
+
+            snake.Append(char.ToLowerInvariant(c));
+        }
+
+        return snake.ToString();
+    });
 
     private static IReadOnlyList<ReleaseId> Ids(RedisValue[] values) =>
         values.Select(v => ReleaseId.TryParse(v, out var id) ? id : null).OfType<ReleaseId>().ToList();

@@ -27,6 +27,8 @@ public sealed partial class ReleaseTimerJob(ReleaseCoordinator coordinator, IRel
             return;
         }
 
+        // How late the timer runs (a busy thread pool or a stalled scheduler shows here first).
+        ShipBot.Telemetry.OperationTelemetry.RecordSchedulerLag(kind.ToString(), time.GetUtcNow() - (context.ScheduledFireTimeUtc ?? context.FireTimeUtc));
         try
         {
             await coordinator.OnTimerAsync(id.Value, kind, cancellationToken).ConfigureAwait(false);

@@ -123,6 +123,7 @@ public sealed partial class SlackSocketMode(SlackWebApi api, SlackInbound inboun
 
     private async Task HandleAsync(ClientWebSocket socket, SemaphoreSlim sendLock, string envelopeId, JsonObject envelope, CancellationToken ct)
     {
+        var received = System.Diagnostics.Stopwatch.GetTimestamp();
         JsonObject? answer = null;
         try
         {
@@ -172,6 +173,12 @@ public sealed partial class SlackSocketMode(SlackWebApi api, SlackInbound inboun
             if (socket.State == WebSocketState.Open)
             {
                 await socket.SendAsync(Encoding.UTF8.GetBytes(ack.ToJsonString()), WebSocketMessageType.Text, endOfMessage: true, ct).ConfigureAwait(false);
+                ShipBot.Telemetry.ShipBotTelemetry.RecordAck(SlackChatNotifier.PlatformName, (string?)envelope["type"] switch
+                {
+                    "slash_commands" => "command",
+                    "interactive" => "click",
+                    _ => "event",
+                }, ShipBot.Telemetry.ShipBotTelemetry.SecondsSince(received));
             }
         }
         catch (Exception ex) when (ex is WebSocketException or IOException or ObjectDisposedException)

@@ -87,6 +87,22 @@ public sealed partial class BotConnectorClient
         return (string?)answer?["name"];
     }
 
+    /// <summary>
+    /// For readiness: makes sure a connector token can be had (the cached one, else a fresh one from
+    /// the token endpoint). Returns false when no token is needed (an unauthenticated loopback
+    /// emulator); throws <see cref="BotConnectorException"/> or <see cref="HttpRequestException"/>
+    /// when the token endpoint refuses or cannot be reached. The token itself is never returned.
+    /// </summary>
+    public async Task<bool> CheckTokenAsync(CancellationToken ct = default)
+    {
+        if (_options.AllowUnauthenticatedLoopback && string.IsNullOrEmpty(_options.AppPassword))
+        {
+            return false;
+        }
+
+        return await TokenAsync(new Uri("https://api.botframework.com/"), ct).ConfigureAwait(false) is not null;
+    }
+
     private async Task<JsonObject?> CallAsync(HttpMethod method, string serviceUrl, string path, JsonObject? body, CancellationToken ct)
     {
         var root = serviceUrl.EndsWith('/') ? serviceUrl : serviceUrl + "/";

@@ -11,4 +11,7 @@ public sealed class RedisReleaseStoreContractTests(RedisServerFixture redis) : R
         var store = redis.CreateStore();
         return Task.FromResult<(IReleaseStore, IIdempotencyStore, ILeaseStore)>((store, store, store));
     }
+
+    protected override Task<IReleaseStore> CreateWithAuditCapAsync(int maxAuditEntries) =>
+        Task.FromResult<IReleaseStore>(redis.CreateStore(new RedisStoreOptions { MaxAuditEntries = maxAuditEntries }));
 }

@@ -12,12 +12,14 @@ namespace ShipBot.Testing;
 public sealed class RedisServer : IAsyncDisposable
 {
     private readonly string _directory;
+    private readonly string[] _extraArguments;
     private Process? _process;
 
-    private RedisServer(int port, string directory)
+    private RedisServer(int port, string directory, string[]? extraArguments = null)
     {
         Port = port;
         _directory = directory;
+        _extraArguments = extraArguments ?? [];
     }
 
     public int Port { get; }
@@ -35,6 +37,15 @@ public sealed class RedisServer : IAsyncDisposable
         return server;
     }
 
+    /// <summary>Starts a server with extra <c>redis-server</c> arguments (for example <c>--replicaof 127.0.0.1 6379</c>), on <paramref name="port"/> or a free one.</summary>
+    public static async Task<RedisServer> StartAsync(int? port, params string[] extraArguments)
+    {
+        var directory = Directory.CreateTempSubdirectory("shipbot-redis-").FullName;
+        var server = new RedisServer(port ?? FreePort(), directory, extraArguments);
+        await server.StartAgainAsync().ConfigureAwait(false);
+        return server;
+    }
+
     /// <summary>Starts (again) on the same port and directory; the data written before a stop is back.</summary>
     public async Task StartAgainAsync()
     {
@@ -45,7 +56,7 @@ public sealed class RedisServer : IAsyncDisposable
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory, "--save", string.Empty, "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no" })
+        foreach (var arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--dir", _directory, "--save", string.Empty, "--appendonly", "yes", "--appendfsync", "always", "--protected-mode", "no" }.Concat(_extraArguments))
         {
             info.ArgumentList.Add(arg);
         }

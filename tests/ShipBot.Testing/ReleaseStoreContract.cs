@@ -33,6 +33,9 @@ public abstract class ReleaseStoreContract
     /// <summary>A new, empty store; the three views are usually the same object.</summary>
     protected abstract Task<(IReleaseStore Store, IIdempotencyStore Idempotency, ILeaseStore Leases)> CreateAsync();
 
+    /// <summary>A new, empty store that keeps at most <paramref name="maxAuditEntries"/> audit entries per release.</summary>
+    protected abstract Task<IReleaseStore> CreateWithAuditCapAsync(int maxAuditEntries);
+
     protected static Release NewRelease(string service, string version, DateTimeOffset? createdAt = null) =>
         Release.Create(
             new ReleaseId(service, version),
@@ -832,6 +835,52 @@ public abstract class ReleaseStoreContract
         await chat.SetAsync("slack:msg:card:a@1", "C1|2.000", TimeSpan.FromMinutes(5));
         Assert.Equal("C1|2.000", await chat.GetAsync("slack:msg:card:a@1"));
         Assert.Null(await chat.GetAsync("slack:msg:card:b@1"));
+    }
+
+    // ================================================================ bounded audit
+
+    [Fact]
+    public async Task AppendAuditAsync_BeyondTheCap_KeepsTheNewestEntriesAfterAMarkerCountingTheDropped()
+    {
+        var store = await CreateWithAuditCapAsync(5);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created")]);
+        for (var i = 1; i <= 11; i++)
+        {
+            await store.AppendAuditAsync(release.Id, Entry($"refused approve {i}", i));
+        }
+
+        var audit = await store.GetAuditAsync(release.Id);
+
+        Assert.Equal(6, audit.Count);
+        Assert.Equal(AuditLimits.TrimmedAction, audit[0].Action);
+        Assert.Contains("7 earlier entries were dropped", audit[0].Detail, StringComparison.Ordinal);
+        Assert.Contains("last 5 audit entries", audit[0].Detail, StringComparison.Ordinal);
+        Assert.Equal(Enumerable.Range(7, 5).Select(i => $"refused approve {i}"), audit.Skip(1).Select(a => a.Action));
+    }
+
+    [Fact]
+    public async Task TrySaveAsync_AuditBeyondTheCap_TrimmedInTheSameWrite()
+    {
+        var store = await CreateWithAuditCapAsync(3);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created"), Entry("ItemSettled", 1)]);
+
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("ReadyForApproval", 2), Entry("Approved", 3)]));
+
+        var audit = await store.GetAuditAsync(release.Id);
+        Assert.Equal([AuditLimits.TrimmedAction, "ItemSettled", "ReadyForApproval", "Approved"], audit.Select(a => a.Action));
+        Assert.Contains("1 earlier entries were dropped", audit[0].Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetAuditAsync_AtTheCapWithNothingDropped_NoMarker()
+    {
+        var store = await CreateWithAuditCapAsync(3);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created"), Entry("ItemSettled", 1), Entry("ReadyForApproval", 2)]);
+
+        Assert.Equal(["Created", "ItemSettled", "ReadyForApproval"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
     }
 
     /// <summary>The store gave back what it was given: structurally equal, with the fiddly fields spelled out for a readable failure.</summary>

@@ -20,9 +20,17 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     private DateTimeOffset _nextPrune;
     private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Value, DateTimeOffset Expires)> _chat = new(StringComparer.Ordinal);
+    private readonly Dictionary<ReleaseId, long> _auditDropped = [];
     private readonly TimeProvider _time;
+    private readonly int _maxAuditEntries;
 
-    public InMemoryReleaseStore(TimeProvider time) => _time = time;
+    /// <param name="time">The clock for time-to-live expiry.</param>
+    /// <param name="maxAuditEntries">The most audit entries one release keeps (the oldest are dropped beyond it); 0 keeps all. Default <see cref="AuditLimits.DefaultMaxEntries"/>.</param>
+    public InMemoryReleaseStore(TimeProvider time, int maxAuditEntries = AuditLimits.DefaultMaxEntries)
+    {
+        _time = time;
+        _maxAuditEntries = Math.Max(0, maxAuditEntries);
+    }
 
     public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default)
     {
@@ -75,7 +83,8 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
             }
 
             _releases[release.Id] = release;
-            _audit[release.Id] = [.. audit];
+            _audit[release.Id] = [];
+            AddAudit(release.Id, audit);
             if (release.State.HoldsServiceLock())
             {
                 _locks[release.Id.Service] = release.Id;
@@ -96,7 +105,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
             }
 
             _releases[next.Id] = next;
-            _audit[next.Id].AddRange(audit);
+            AddAudit(next.Id, audit);
             if (!next.State.HoldsServiceLock() && _locks.TryGetValue(next.Id.Service, out var holder) && holder == next.Id)
             {
                 _locks.Remove(next.Id.Service);
@@ -115,9 +124,9 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            if (_audit.TryGetValue(id, out var list))
+            if (_audit.ContainsKey(id))
             {
-                list.Add(entry);
+                AddAudit(id, [entry]);
             }
 
             return Task.CompletedTask;
@@ -128,8 +137,26 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            IReadOnlyList<AuditEntry> list = _audit.TryGetValue(id, out var entries) ? entries.ToList() : [];
-            return Task.FromResult(list);
+            var list = _audit.TryGetValue(id, out var entries) ? entries.ToList() : [];
+            if (_auditDropped.TryGetValue(id, out var dropped) && list.Count > 0)
+            {
+                list.Insert(0, AuditLimits.TrimmedMarker(list[0].At, dropped, _maxAuditEntries));
+            }
+
+            return Task.FromResult<IReadOnlyList<AuditEntry>>(list);
+        }
+    }
+
+    /// <summary>Appends under the lock, dropping the oldest entries beyond the cap (as Redis's XADD MAXLEN does).</summary>
+    private void AddAudit(ReleaseId id, IEnumerable<AuditEntry> entries)
+    {
+        var list = _audit[id];
+        list.AddRange(entries);
+        if (_maxAuditEntries > 0 && list.Count > _maxAuditEntries)
+        {
+            var excess = list.Count - _maxAuditEntries;
+            list.RemoveRange(0, excess);
+            _auditDropped[id] = _auditDropped.GetValueOrDefault(id) + excess;
         }
     }
 

@@ -7,10 +7,16 @@ namespace ShipBot.Deploy.Simulated;
 /// A deployment target for demos and tests: it keeps each service's traffic split in memory,
 /// takes a configurable time per call, and can be told to fail deployments or smoke checks
 /// (<c>/ship simulate demo deploy_fail 1</c>, <c>smoke_fail 1</c>). A repeated idempotency key
-/// returns the first result without applying twice.
+/// returns the first result without applying twice. It remembers the last
+/// <see cref="Remembered"/> keys and calls only, so a long-running demo does not grow without limit.
 /// </summary>
 public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latency) : IDeploymentTarget
 {
+    /// <summary>How many idempotency keys and calls are kept: 1,000 (retries of one call come within seconds).</summary>
+    public const int Remembered = 1_000;
+
+    private readonly ConcurrentQueue<string> _keys = new();
+
     private readonly ConcurrentDictionary<string, int> _traffic = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<Task<DeploymentResult>>> _applied = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, bool> _failDeploy = new(StringComparer.Ordinal);
@@ -39,7 +45,21 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
         ArgumentNullException.ThrowIfNull(request);
 
         // One execution per key, even for calls that overlap: later callers await the first one's result.
-        var first = _applied.GetOrAdd(request.IdempotencyKey, _ => new Lazy<Task<DeploymentResult>>(() => ApplyOnceAsync(request, cancellationToken)));
+        var added = false;
+        var first = _applied.GetOrAdd(request.IdempotencyKey, _ =>
+        {
+            added = true;
+            return new Lazy<Task<DeploymentResult>>(() => ApplyOnceAsync(request, cancellationToken));
+        });
+        if (added)
+        {
+            _keys.Enqueue(request.IdempotencyKey);
+            while (_keys.Count > Remembered && _keys.TryDequeue(out var oldest))
+            {
+                _applied.TryRemove(oldest, out _);
+            }
+        }
+
         return first.Value;
     }
 
@@ -52,6 +72,9 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
         }
 
         _calls.Enqueue(request);
+        while (_calls.Count > Remembered && _calls.TryDequeue(out _))
+        {
+        }
         var service = request.Release.Service;
         DeploymentResult result;
         if (_failDeploy.GetValueOrDefault(service) && !request.Intent.IsRollback)

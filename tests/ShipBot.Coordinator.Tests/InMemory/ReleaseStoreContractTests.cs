@@ -16,6 +16,9 @@ public sealed class InMemoryReleaseStoreContractTests : ReleaseStoreContract
         return Task.FromResult<(IReleaseStore, IIdempotencyStore, ILeaseStore)>((store, store, store));
     }
 
+    protected override Task<IReleaseStore> CreateWithAuditCapAsync(int maxAuditEntries) =>
+        Task.FromResult<IReleaseStore>(new InMemoryReleaseStore(_time, maxAuditEntries));
+
     [Fact]
     public async Task IdempotencyGetAsync_AfterTheWindow_ForgottenAndANewAnswerCanBeKept()
     {

@@ -232,6 +232,27 @@ public sealed class SimulatedDeploymentTargetTests
         await Assert.ThrowsAsync<ArgumentNullException>(() => sut.ApplyAsync(null!));
     }
 
+    [Fact]
+    public async Task ApplyAsync_ManyDistinctCalls_RemembersOnlyTheLastKeysAndCalls()
+    {
+        var sut = CreateSut();
+        var intent = new DeploymentIntent("production", 5, false);
+        for (var i = 0; i < SimulatedDeploymentTarget.Remembered + 50; i++)
+        {
+            await sut.ApplyAsync(new DeploymentRequest(Demo, intent, $"key-{i}"));
+        }
+
+        Assert.Equal(SimulatedDeploymentTarget.Remembered, sut.Calls.Count);
+        Assert.Equal("key-50", sut.Calls.First().IdempotencyKey);
+
+        // A recent key is still recognised; a forgotten one is applied again.
+        await sut.ApplyAsync(new DeploymentRequest(Demo, intent, $"key-{SimulatedDeploymentTarget.Remembered + 49}"));
+        Assert.Equal(SimulatedDeploymentTarget.Remembered, sut.Calls.Count);
+        Assert.Equal($"key-{SimulatedDeploymentTarget.Remembered + 49}", sut.Calls.Last().IdempotencyKey);
+        await sut.ApplyAsync(new DeploymentRequest(Demo, intent, "key-0"));
+        Assert.Equal("key-0", sut.Calls.Last().IdempotencyKey);
+    }
+
     private static DeploymentRequest Request(DeploymentIntent intent) =>
         new(Demo, intent, $"{Demo}:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
 

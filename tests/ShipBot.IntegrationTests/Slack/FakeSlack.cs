@@ -443,6 +443,10 @@ public sealed class FakeSlack : IAsyncDisposable
                     ? new JsonObject { ["ok"] = true, ["users"] = new JsonArray([.. users.Select(u => (JsonNode)JsonValue.Create(u))]) }
                     : Error("no_such_subteam");
 
+            case "auth.test":
+                // Slack's documented answer for a bot token (https://api.slack.com/methods/auth.test).
+                return new JsonObject { ["ok"] = true, ["url"] = "https://shipbot.slack.com/", ["team"] = "ShipBot", ["user"] = "shipbot", ["team_id"] = TeamId, ["user_id"] = "U0SHIPBOT", ["bot_id"] = "B0SHIPBOT" };
+
             case "apps.connections.open":
             {
                 var ticket = Guid.NewGuid().ToString("N");
