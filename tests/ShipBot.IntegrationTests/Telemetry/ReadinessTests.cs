@@ -50,10 +50,19 @@ public sealed class ReadinessTests
         Assert.Contains("invalid_auth", body["checks"]!["slack"]!["description"]!.GetValue<string>(), StringComparison.Ordinal);
         Assert.Equal("healthy", body["checks"]!["store"]!["status"]!.GetValue<string>());
 
-        // Still serving: the console and the API work while Slack is out.
+        // Still serving while Slack's Web API is out: signed commands are answered and the release API reads.
         Assert.Equal("ok", await host.Http.GetStringAsync("/healthz"));
-        var reply = await host.SayAsync("alice", "/ship list");
-        Assert.False(string.IsNullOrEmpty(reply["text"]?.GetValue<string>()), ShipBotHost.Text(reply));
+        using (var request = slack.SlashCommand(SlackScenario.Alice, "alice", "list", SlackScenario.Channel).ToHttpRequest())
+        using (var answered = await host.Http.SendAsync(request))
+        {
+            Assert.Equal(HttpStatusCode.OK, answered.StatusCode);
+            Assert.False(string.IsNullOrEmpty(await answered.Content.ReadAsStringAsync()));
+        }
+
+        using (var releases = await host.Http.GetAsync(new Uri("/api/releases", UriKind.Relative)))
+        {
+            Assert.Equal(HttpStatusCode.OK, releases.StatusCode);
+        }
 
         // The second scripted failure is used up by the next check; then Slack answers again.
         var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
