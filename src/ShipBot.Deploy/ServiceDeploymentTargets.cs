@@ -3,8 +3,12 @@ using ShipBot.Core.Releases;
 
 namespace ShipBot.Deploy;
 
-/// <summary>The deployment target the coordinator sees: each service's own target (webhook, command), else the default one.</summary>
-public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploymentTarget> byService, IDeploymentTarget fallback) : IDeploymentTarget
+/// <summary>
+/// The deployment target the coordinator sees: each service's own target (webhook, command, Argo
+/// Rollouts, Gateway API, HAProxy), else the default one. Router status and pauses go to the
+/// service's target when it drives a router (<see cref="IRouterTarget"/>), else they are null.
+/// </summary>
+public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploymentTarget> byService, IDeploymentTarget fallback) : IDeploymentTarget, IRouterTarget
 {
     public string Name => fallback.Name;
 
@@ -20,6 +24,12 @@ public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploy
     {
         return For(release.Service).RunSmokeChecksAsync(release, environment, cancellationToken);
     }
+
+    public Task<TargetStatus?> ReadStatusAsync(ReleaseId release, CancellationToken cancellationToken = default) =>
+        For(release.Service) is IRouterTarget router ? router.ReadStatusAsync(release, cancellationToken) : Task.FromResult<TargetStatus?>(null);
+
+    public Task<DeploymentResult?> SetPausedAsync(ReleaseId release, bool paused, CancellationToken cancellationToken = default) =>
+        For(release.Service) is IRouterTarget router ? router.SetPausedAsync(release, paused, cancellationToken) : Task.FromResult<DeploymentResult?>(null);
 
     private IDeploymentTarget For(string service) => byService.TryGetValue(service, out var target) ? target : fallback;
 }

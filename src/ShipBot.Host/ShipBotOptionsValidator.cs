@@ -5,7 +5,7 @@ using ShipBot.Core.Releases;
 namespace ShipBot.Host;
 
 /// <summary>Start-up validation with messages that say which key is wrong and why.</summary>
-public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
+public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
 {
     public ValidateOptionsResult Validate(string? name, ShipBotOptions options)
     {
@@ -63,6 +63,7 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             }
 
             ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
+            ValidateHAProxyHealth($"{key}:Health:HAProxy", settings, errors);
             ValidateDeployment(key, settings, options.Deployment.Target, errors);
 
             var policy = settings.ToPolicy(service);
@@ -184,10 +185,13 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
                 }
 
                 break;
+            case "argorollouts" or "gatewayapi" or "haproxy":
+                ValidateRouterTarget($"{key}:Deployment", deployment, errors);
+                break;
             case "simulated":
                 break;
             default:
-                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command or Simulated.");
+                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command, ArgoRollouts, GatewayApi, HAProxy or Simulated.");
                 break;
         }
 

@@ -137,6 +137,11 @@ public static class ShipBotServiceCollectionExtensions
                     sources.Add(new HttpProbeHealthSource(http.CreateClient("health"), probes, time));
                 }
 
+                if (service.Health.HAProxy is { } haproxy)
+                {
+                    sources.Add(RouterTargets.CreateHealthSource(http.CreateClient("health"), haproxy, service.Deployment, time));
+                }
+
                 if (sources.Count > 0)
                 {
                     byService[name.ToLowerInvariant()] = sources;
@@ -164,6 +169,9 @@ public static class ShipBotServiceCollectionExtensions
                     case "command":
                         byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
                         break;
+                    case "argorollouts" or "gatewayapi" or "haproxy":
+                        byService[name.ToLowerInvariant()] = sp.GetRequiredService<RouterTargets>().For(name, service.Deployment, smoke);
+                        break;
                     default:
                         if (service.SmokeChecks.Urls.Count > 0)
                         {
@@ -177,6 +185,7 @@ public static class ShipBotServiceCollectionExtensions
 
             return new ServiceDeploymentTargets(byService, simulated);
         });
+        services.AddRouterTargets();
         return services;
     }
 
