@@ -214,7 +214,7 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
         rollout = observation.Rollout;
         if (rollout.Status?.Abort == true)
         {
-            return (false, $"Rollout {attempt.Where} is aborted ({rollout.Status.Message}): it does not move until a new revision or `kubectl argo rollouts retry`");
+            return (false, $"{Failure(observation)}; it does not move until a new revision or `kubectl argo rollouts retry`");
         }
 
         if (rollout.Spec?.Paused == true)
@@ -232,6 +232,11 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
 
             observation = await WaitAsync(attempt, FullyPromotedVerdict, ct).ConfigureAwait(false);
             return (true, $"fully promoted: {StatusOf(observation).Summary}");
+        }
+
+        if (rollout.FullyPromoted)
+        {
+            return (false, $"Rollout {attempt.Where} is not rolling out {release.Version}: its stable ReplicaSet already runs it (promoted outside ShipBot?), so there is no canary to move");
         }
 
         var steps = rollout.Steps;
