@@ -48,7 +48,7 @@ public sealed class HAProxyTargetTests : IAsyncLifetime
             var result = await ApplyAsync(target, percent);
             Assert.True(result.Succeeded, result.Detail);
 
-            var sample = await _traffic.MeasureAsync(400);
+            var sample = await _traffic.MeasureSettledAsync("new");
             Assert.Equal(0, sample.Failed);
             Assert.InRange(sample.PercentOf("new"), percent - 3, percent + 3);
             Assert.Equal($"{percent:0.#} %", result.Status!["canary share"]);

@@ -12,7 +12,7 @@ public sealed record HAProxyBackendServer(string Name, Uri Address, int Weight);
 /// A real HAProxy (Debian's <c>haproxy</c> package, 2.6, built with the Prometheus exporter) as a
 /// plain process on free loopback ports, with its own temporary config: one HTTP frontend in front
 /// of one <c>balance roundrobin</c> backend whose servers are health-checked on <c>/healthz</c>
-/// every 200 ms, the runtime API on a unix socket and on TCP (<c>level admin</c>), and the built-in
+/// every 300 ms, the runtime API on a unix socket and on TCP (<c>level admin</c>), and the built-in
 /// exporter on <c>/metrics</c> of a frontend of its own. A missing binary fails the test with the
 /// install command rather than skipping it.
 /// </summary>
@@ -128,6 +128,8 @@ public sealed class HAProxyServer : IAsyncDisposable
               timeout connect 2s
               timeout client 30s
               timeout server 30s
+              # Without it a check's whole time limit is 'inter': a busy test machine would flap servers DOWN.
+              timeout check 5s
 
             frontend fe_{Backend}
               bind 127.0.0.1:{Frontend.Port}
@@ -141,7 +143,7 @@ public sealed class HAProxyServer : IAsyncDisposable
             backend {Backend}
               balance roundrobin
               option httpchk GET /healthz
-              default-server inter 200ms fastinter 100ms downinter 200ms fall 2 rise 1
+              default-server inter 300ms fastinter 100ms downinter 300ms fall 3 rise 1
             """);
         foreach (var server in servers)
         {

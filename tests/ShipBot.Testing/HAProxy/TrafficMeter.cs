@@ -27,7 +27,8 @@ public sealed class TrafficMeter : IAsyncDisposable
     private readonly HttpClient _http;
     private readonly Uri _target;
     private readonly CancellationTokenSource _stop = new();
-    private readonly ConcurrentDictionary<string, int> _background = new(StringComparer.Ordinal);
+    private const string Failed = "\0failed";
+    private readonly ConcurrentDictionary<string, int> _all = new(StringComparer.Ordinal);
     private Task? _loop;
 
     public TrafficMeter(Uri target)
@@ -36,27 +37,45 @@ public sealed class TrafficMeter : IAsyncDisposable
         _http = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(10) };
     }
 
-    /// <summary>Requests served by the background loop so far, by version.</summary>
-    public IReadOnlyDictionary<string, int> Background => _background;
-
-    /// <summary>Sends <paramref name="requests"/> requests (4 at a time) and counts the answers.</summary>
+    /// <summary>
+    /// Sends <paramref name="requests"/> requests (4 at a time) and counts every answer the load
+    /// balancer gave meanwhile, background traffic included: round robin interleaves all requests,
+    /// so a subset of them alone could be biased (at 50 % two interleaved streams can alias).
+    /// </summary>
     public async Task<TrafficSample> MeasureAsync(int requests)
     {
-        var counts = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
-        var failed = 0;
+        var before = Snapshot();
         await Parallel.ForEachAsync(Enumerable.Range(0, requests), new ParallelOptions { MaxDegreeOfParallelism = 4 }, async (i, ct) =>
+            await SendAsync(i, ct).ConfigureAwait(false)).ConfigureAwait(false);
+        var after = Snapshot();
+        return new TrafficSample(
+            after.Where(a => a.Key != Failed).ToDictionary(a => a.Key, a => a.Value - before.GetValueOrDefault(a.Key), StringComparer.Ordinal),
+            after.GetValueOrDefault(Failed) - before.GetValueOrDefault(Failed));
+    }
+
+    /// <summary>
+    /// The split once the load balancer has settled: samples of <paramref name="requests"/> until two
+    /// in a row agree within 2 points (at most <paramref name="maxSamples"/>), and returns the last.
+    /// HAProxy applies a new weight at once, but its weighted round robin catches up over roughly
+    /// the next round of requests (a first sample after a change can be off by 10 points or more;
+    /// the ones after it are exact), so a single sample right after a change measures the catch-up,
+    /// not the split.
+    /// </summary>
+    public async Task<TrafficSample> MeasureSettledAsync(string version, int requests = 400, int maxSamples = 6)
+    {
+        var last = await MeasureAsync(requests).ConfigureAwait(false);
+        for (var i = 1; i < maxSamples; i++)
         {
-            var version = await SendAsync(i, ct).ConfigureAwait(false);
-            if (version is null)
+            var next = await MeasureAsync(requests).ConfigureAwait(false);
+            if (Math.Abs(next.PercentOf(version) - last.PercentOf(version)) <= 2)
             {
-                Interlocked.Increment(ref failed);
+                return next;
             }
-            else
-            {
-                counts.AddOrUpdate(version, 1, (_, n) => n + 1);
-            }
-        }).ConfigureAwait(false);
-        return new TrafficSample(new Dictionary<string, int>(counts), failed);
+
+            last = next;
+        }
+
+        return last;
     }
 
     /// <summary>Keeps about <paramref name="perSecond"/> requests a second flowing until disposed.</summary>
@@ -70,12 +89,7 @@ public sealed class TrafficMeter : IAsyncDisposable
             {
                 try
                 {
-                    var version = await SendAsync(i++, _stop.Token).ConfigureAwait(false);
-                    if (version is not null)
-                    {
-                        _background.AddOrUpdate(version, 1, (_, n) => n + 1);
-                    }
-
+                    await SendAsync(i++, _stop.Token).ConfigureAwait(false);
                     await Task.Delay(pause, _stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
@@ -86,20 +100,25 @@ public sealed class TrafficMeter : IAsyncDisposable
         });
     }
 
-    /// <summary>The version that answered (its body), or null when the request failed without one.</summary>
-    private async Task<string?> SendAsync(int i, CancellationToken ct)
+    /// <summary>Sends one request and counts the version that answered (its body), or a failure without one.</summary>
+    private async Task SendAsync(int i, CancellationToken ct)
     {
+        string version;
         try
         {
             using var response = await _http.GetAsync(new Uri(_target, $"/checkout?i={i}"), ct).ConfigureAwait(false);
             var body = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
-            return body.Length is > 0 and < 40 ? body : null;
+            version = body.Length is > 0 and < 40 ? body : Failed;
         }
         catch (HttpRequestException)
         {
-            return null;
+            version = Failed;
         }
+
+        _all.AddOrUpdate(version, 1, (_, n) => n + 1);
     }
+
+    private Dictionary<string, int> Snapshot() => new(_all, StringComparer.Ordinal);
 
     public async ValueTask DisposeAsync()
     {
