@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every ShipBot test on a fresh machine: installs what the tests need (Debian's chromium for
 # the browser test, redis-server for the Redis store and the crash / replica / outage tests,
-# prometheus for the health-gate tests, node and npm for the Teams emulator (Microsoft 365 Agents
+# prometheus for the health-gate tests, haproxy for the HAProxy target and its health source, node and npm for the Teams emulator (Microsoft 365 Agents
 # Playground) and the adaptivecards card checker — the tests start their own servers on free
 # loopback ports, never the system services), then the whole suite, then prints the totals alone on the last line as
 # "N passed, N failed[, N skipped]". Exit status: that of `dotnet test`.
@@ -12,6 +12,7 @@ need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""

@@ -11,6 +11,11 @@ using StackExchange.Redis;
 
 // ShipBot's SPEC §8 benchmarks (not tests). Progress goes to stderr, the report (Markdown) to stdout.
 // bench/run.sh starts a private redis-server and runs this with --redis 127.0.0.1:<port>.
+if (args.FirstOrDefault() == "routers")
+{
+    return await RouterBench.RunAsync(args[1..]);
+}
+
 var options = BenchOptions.Parse(args);
 var json = new JsonSerializerOptions { IncludeFields = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 

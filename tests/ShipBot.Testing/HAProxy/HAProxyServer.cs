@@ -57,14 +57,19 @@ public sealed class HAProxyServer : IAsyncDisposable
         }
     }
 
-    public static async Task<HAProxyServer> StartAsync(string backend, IReadOnlyList<HAProxyBackendServer> servers)
+    public static Task<HAProxyServer> StartAsync(string backend, IReadOnlyList<HAProxyBackendServer> servers) =>
+        StartAsync(new Dictionary<string, IReadOnlyList<HAProxyBackendServer>> { [backend] = servers });
+
+    /// <summary>Several backends (the frontend sends its traffic to the first one), e.g. one per service for a benchmark.</summary>
+    public static async Task<HAProxyServer> StartAsync(IReadOnlyDictionary<string, IReadOnlyList<HAProxyBackendServer>> backends)
     {
-        ArgumentNullException.ThrowIfNull(servers);
+        ArgumentNullException.ThrowIfNull(backends);
+        var backend = backends.Keys.First();
         var directory = Directory.CreateTempSubdirectory("shipbot-haproxy-").FullName;
         var server = new HAProxyServer(directory, backend, RedisServer.FreePort(), RedisServer.FreePort(), RedisServer.FreePort());
         try
         {
-            await server.RunAsync(servers).ConfigureAwait(false);
+            await server.RunAsync(backends).ConfigureAwait(false);
             return server;
         }
         catch
@@ -112,7 +117,7 @@ public sealed class HAProxyServer : IAsyncDisposable
         throw new TimeoutException($"HAProxy servers {string.Join(", ", names)} never became {(up ? "UP" : "DOWN")}: {last}\n{Output}");
     }
 
-    private async Task RunAsync(IReadOnlyList<HAProxyBackendServer> servers)
+    private async Task RunAsync(IReadOnlyDictionary<string, IReadOnlyList<HAProxyBackendServer>> backends)
     {
         var config = Path.Combine(_directory, "haproxy.cfg");
         var lines = new StringBuilder();
@@ -139,15 +144,20 @@ public sealed class HAProxyServer : IAsyncDisposable
               bind {MetricsTarget}
               http-request use-service prometheus-exporter if {"{ path /metrics }"}
               no log
-
-            backend {Backend}
-              balance roundrobin
-              option httpchk GET /healthz
-              default-server inter 300ms fastinter 100ms downinter 300ms fall 3 rise 1
             """);
-        foreach (var server in servers)
+        foreach (var (name, servers) in backends)
         {
-            lines.AppendLine(CultureInfo.InvariantCulture, $"  server {server.Name} {server.Address.Host}:{server.Address.Port} weight {server.Weight} check");
+            lines.AppendLine(CultureInfo.InvariantCulture, $"""
+
+                backend {name}
+                  balance roundrobin
+                  option httpchk GET /healthz
+                  default-server inter 300ms fastinter 100ms downinter 300ms fall 3 rise 1
+                """);
+            foreach (var server in servers)
+            {
+                lines.AppendLine(CultureInfo.InvariantCulture, $"  server {server.Name} {server.Address.Host}:{server.Address.Port} weight {server.Weight} check");
+            }
         }
 
         await File.WriteAllTextAsync(config, lines.ToString()).ConfigureAwait(false);
