@@ -124,6 +124,9 @@ public static class RouterBench
                     await WaitForWeightsAsync(runtime, $"be_{name}", 100, 0);
                     breaches.Add(breach.Elapsed.TotalMilliseconds);
                     await WaitForStateAsync(store, release, "RolledBack", deployed: false);
+
+                    // A rollback stops the line for the service; the next round's release needs it lifted.
+                    await SayAsync(http, "dave", $"/ship unhalt {name} benchmark round done");
                 }
             }
         }

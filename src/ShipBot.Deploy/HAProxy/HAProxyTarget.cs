@@ -47,7 +47,7 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
             var answer = (await api.ExecuteAsync(command, linked.Token).ConfigureAwait(false)).Trim();
             if (answer.Length > 0)
             {
-                return Result(false, $"HAProxy refused the weights: {answer.ReplaceLineEndings(" ")}", started, where, weights, last);
+                return Result(false, $"HAProxy refused the weights: {answer.ReplaceLineEndings(" ")}", started, where, last);
             }
 
             while (true)
@@ -57,12 +57,12 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
                 if (problem is null)
                 {
                     var goal = intent.IsRollback ? "rolled back, traffic back on stable" : $"new version at {percent} %";
-                    return Result(true, $"{goal}: {Describe(where, last)}", started, where, weights, last);
+                    return Result(true, $"{goal}: {Describe(where, last)}", started, where, last);
                 }
 
                 if (problem.Missing)
                 {
-                    return Result(false, problem.Text, started, where, weights, last);
+                    return Result(false, problem.Text, started, where, last);
                 }
 
                 await Task.Delay(options.PollInterval, time, linked.Token).ConfigureAwait(false);
@@ -71,11 +71,11 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
         catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
         {
             var why = last is null ? "no answer" : Unsettled(where, weights, last)?.Text ?? "settled just now";
-            return Result(false, $"HAProxy did not report the weights in effect with the serving servers up within {options.Timeout.TotalSeconds:0.#} s: {why}", started, where, weights, last);
+            return Result(false, $"HAProxy did not report the weights in effect with the serving servers up within {options.Timeout.TotalSeconds:0.#} s: {why}", started, where, last);
         }
         catch (Exception ex) when (ex is IOException or FormatException)
         {
-            return Result(false, ex.Message, started, where, weights, last);
+            return Result(false, ex.Message, started, where, last);
         }
     }
 
@@ -171,7 +171,7 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
         ], time.GetUtcNow());
     }
 
-    private DeploymentResult Result(bool ok, string detail, long started, HAProxyRouteRef where, IReadOnlyDictionary<string, int> weights, IReadOnlyList<HAProxyServerState>? servers) =>
+    private DeploymentResult Result(bool ok, string detail, long started, HAProxyRouteRef where, IReadOnlyList<HAProxyServerState>? servers) =>
         new(ok, detail, time.GetElapsedTime(started)) { Status = servers is null ? null : StatusOf(where, servers) };
 
     private sealed record Problem(string Text, bool Missing = false);
