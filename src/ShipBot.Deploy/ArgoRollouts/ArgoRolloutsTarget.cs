@@ -152,7 +152,13 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
         var analysis = FailedAnalysis(status);
         if (status.Abort)
         {
-            var reason = status.Message is { Length: > 0 } message ? message : progressing?.Message ?? "aborted";
+            if (rollout.Phase != "Degraded" && progressing?.Reason != "RolloutAborted")
+            {
+                // Requested but not processed by the controller yet: its reason comes with the next read.
+                return null;
+            }
+
+            var reason = rollout.Phase == "Degraded" && status.Message is { Length: > 0 } message ? message : $"RolloutAborted: {progressing!.Message}";
             if (analysis is not null && !reason.Contains(analysis.Message ?? analysis.Name ?? "\0", StringComparison.Ordinal))
             {
                 reason += $"; AnalysisRun {analysis.Name} {analysis.Status}: {analysis.Message}";
@@ -401,7 +407,12 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
         var suffix = analysis is null ? string.Empty : $"; AnalysisRun {analysis.Name} {analysis.Status}: {analysis.Message}";
         if (status.Abort)
         {
-            return $"Argo Rollouts aborted {r.Metadata.Namespace}/{r.Metadata.Name}: {status.Message}{suffix}";
+            // The phase message is the controller's; until it has processed the abort, its condition (or nothing) says why.
+            var aborted = status.Conditions?.FirstOrDefault(c => c.Reason == "RolloutAborted");
+            var why = r.Phase == "Degraded" && status.Message is { Length: > 0 } message ? message
+                : aborted is not null ? $"RolloutAborted: {aborted.Message}"
+                : "abort requested (not yet processed by the controller)";
+            return $"Argo Rollouts aborted {r.Metadata.Namespace}/{r.Metadata.Name}: {why}{suffix}";
         }
 
         return r.Phase == "Degraded" ? $"Argo Rollouts reports {r.Metadata.Namespace}/{r.Metadata.Name} degraded: {status.Message}{suffix}" : null;

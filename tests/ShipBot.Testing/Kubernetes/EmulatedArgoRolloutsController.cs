@@ -29,6 +29,7 @@ public sealed class EmulatedArgoRolloutsController : IAsyncDisposable
     private readonly ConcurrentDictionary<string, DateTimeOffset> _scaledAt = new();
     private readonly ConcurrentDictionary<(string, string), string> _abortMessages = new();
     private readonly ConcurrentDictionary<(string, string), bool> _deadlineExceeded = new();
+    private readonly ConcurrentDictionary<(string, string), string> _analysisFailures = new();
     private readonly Task _loop;
 
     public EmulatedArgoRolloutsController(KubernetesApiEmulator api)
@@ -128,25 +129,11 @@ public sealed class EmulatedArgoRolloutsController : IAsyncDisposable
         throw new TimeoutException($"Rollout {ns}/{name} never reached the condition; last: {rollout?.ToJsonString()}; controller errors: {string.Join("; ", Errors)}");
     }
 
-    /// <summary>Argo's step AnalysisRun failed: the Rollout aborts with the analysis message, as the controller does.</summary>
+    /// <summary>Argo's step AnalysisRun failed: at its next reconcile the controller records the failed run and aborts the Rollout with its message, in one status write, as Argo does.</summary>
     public void FailAnalysis(string ns, string name, string message)
     {
-        _abortMessages[(ns, name)] = $"Step-based analysis phase error/failed: {message}";
-        _api.Update(_api.Rollouts, ns, name, r =>
-        {
-            var status = r["status"]!.AsObject();
-            var hash = (string?)status["currentPodHash"];
-            var canary = status["canary"] as JsonObject ?? [];
-            canary["currentStepAnalysisRunStatus"] = new JsonObject
-            {
-                ["name"] = $"{name}-{hash}-{Revision(ns, name, hash)}-{(int?)status["currentStepIndex"] ?? 0}",
-                ["status"] = "Failed",
-                ["message"] = message,
-            };
-            status["canary"] = canary;
-            status["abort"] = true;
-            return true;
-        });
+        _analysisFailures[(ns, name)] = message;
+        _wake.Release();
     }
 
     /// <summary>The canary's pods did not become available in time: Argo reports ProgressDeadlineExceeded (Degraded).</summary>
@@ -225,7 +212,23 @@ public sealed class EmulatedArgoRolloutsController : IAsyncDisposable
             status["conditions"] = new JsonArray();
             _abortMessages.TryRemove((ns, name), out _);
             _deadlineExceeded.TryRemove((ns, name), out _);
+            _analysisFailures.TryRemove((ns, name), out _);
             prevControllerPause = false;
+        }
+
+        if (_analysisFailures.TryGetValue((ns, name), out var analysisMessage) && (string?)status["currentPodHash"] != (string?)status["stableRS"]
+            && (string?)status["canary"]?["currentStepAnalysisRunStatus"]?["status"] != "Failed")
+        {
+            var canaryRun = status["canary"] as JsonObject ?? [];
+            canaryRun["currentStepAnalysisRunStatus"] = new JsonObject
+            {
+                ["name"] = $"{name}-{hash}-{Revision(sets, hash)}-{(int?)status["currentStepIndex"] ?? 0}",
+                ["status"] = "Failed",
+                ["message"] = analysisMessage,
+            };
+            status["canary"] = canaryRun;
+            status["abort"] = true;
+            _abortMessages[(ns, name)] = $"Step-based analysis phase error/failed: {analysisMessage}";
         }
 
         sets = _api.List(_api.ReplicaSets, ns).Where(rs => rs["metadata"]?["ownerReferences"]?.AsArray().Any(o => (string?)o?["uid"] == uid) == true).ToList();
