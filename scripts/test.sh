@@ -2,7 +2,7 @@
 # Runs every ShipBot test on a fresh machine: installs what the tests need (Debian's chromium for
 # the browser test, redis-server for the Redis store and the crash / replica / outage / Cluster tests,
 # redis-sentinel for the Sentinel failover test,
-# prometheus for the health-gate and metrics tests (and promtool for the alert rules), node and npm for the Teams emulator (Microsoft 365 Agents
+# prometheus for the health-gate and metrics tests (and promtool for the alert rules), haproxy for the HAProxy target and its health source, node and npm for the Teams emulator (Microsoft 365 Agents
 # Playground) and the adaptivecards card checker — the tests start their own servers on free
 # loopback ports, never the system services), then the whole suite, then prints the totals alone on the last line as
 # "N passed, N failed[, N skipped]". Exit status: that of `dotnet test`.
@@ -14,6 +14,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
 command -v redis-sentinel >/dev/null 2>&1 || need+=(redis-sentinel)
 [ -x /usr/bin/prometheus ] || need+=(prometheus)
+[ -x /usr/sbin/haproxy ] || need+=(haproxy)
 command -v npm >/dev/null 2>&1 || need+=(nodejs npm)
 # curl and jq: the GitHub ship action's script runs in its tests.
 command -v curl >/dev/null 2>&1 || need+=(curl)

@@ -16,6 +16,11 @@ if (args.Length > 0 && args[0] == "judge")
     return ShipBot.Bench.Judge.JudgeBench.Run(args[1..]);
 }
 
+if (args.FirstOrDefault() == "routers")
+{
+    return await RouterBench.RunAsync(args[1..]);
+}
+
 var options = BenchOptions.Parse(args);
 var json = new JsonSerializerOptions { IncludeFields = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 

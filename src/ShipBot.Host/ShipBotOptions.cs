@@ -67,13 +67,16 @@ public sealed class ServiceHealthOptions
 
     public ShipBot.Health.Probes.ProbeOptions? Probes { get; set; }
 
+    /// <summary>HAProxy's exporter read through Prometheus (backend and servers default to <c>Deployment:HAProxy</c>'s).</summary>
+    public ShipBot.Health.HAProxy.HAProxyHealthOptions? HAProxy { get; set; }
+
     /// <summary>Inconclusive evaluations in a row that halt a release for a human. Default 3; 0 never halts.</summary>
     public int MaxInconclusive { get; set; } = 3;
 
     /// <summary>Extra checks (or new limits for a built-in metric): absolute or relative to the baseline, from a stage on.</summary>
     public List<CustomCheckOptions> Checks { get; set; } = [];
 
-    public bool HasSources => Prometheus is not null || Probes is not null;
+    public bool HasSources => Prometheus is not null || Probes is not null || HAProxy is not null;
 }
 
 public sealed class CustomCheckOptions
@@ -107,7 +110,7 @@ public sealed class CustomCheckOptions
 /// <summary>A service's deployment target (<c>ShipBot:Services:&lt;name&gt;:Deployment</c>).</summary>
 public sealed class ServiceDeploymentOptions
 {
-    /// <summary>"Webhook", "Command", "GitHubActions" or "Simulated". Default: Webhook when a webhook URL is set, Command when a command path is set, GitHubActions when a workflow is set, else ShipBot:Deployment:Target.</summary>
+    /// <summary>"Webhook", "Command", "GitHubActions", "ArgoRollouts", "GatewayApi", "HAProxy" or "Simulated". Default: the one whose settings are given (a webhook URL, a command path, a workflow, a Rollout, an HTTPRoute, an HAProxy backend), else ShipBot:Deployment:Target.</summary>
     public string? Target { get; set; }
 
     public ShipBot.Deploy.Webhook.WebhookTargetOptions? Webhook { get; set; }
@@ -117,8 +120,17 @@ public sealed class ServiceDeploymentOptions
     /// <summary>Each stage runs a GitHub Actions workflow (docs/deployment-targets.md#github-actions).</summary>
     public ShipBot.GitHub.Actions.GitHubActionsTargetOptions? GitHubActions { get; set; }
 
+    public ShipBot.Deploy.ArgoRollouts.ArgoRolloutsTargetOptions? ArgoRollouts { get; set; }
+
+    public ShipBot.Deploy.GatewayApi.GatewayApiTargetOptions? GatewayApi { get; set; }
+
+    public ShipBot.Deploy.HAProxy.HAProxyTargetOptions? HAProxy { get; set; }
+
     public string EffectiveTarget(string fallback) =>
-        Target ?? (Webhook?.Url is not null ? "Webhook" : Command?.Path is not null ? "Command" : GitHubActions?.Workflow is not null ? "GitHubActions" : fallback);
+        Target ?? (Webhook?.Url is not null ? "Webhook"
+            : Command?.Path is not null ? "Command"
+            : GitHubActions?.Workflow is not null ? "GitHubActions"
+            : RouterTargets.Configured(this) ?? fallback);
 }
 
 public sealed class DeploymentOptions

@@ -5,7 +5,7 @@ using ShipBot.Core.Releases;
 namespace ShipBot.Host;
 
 /// <summary>Start-up validation with messages that say which key is wrong and why.</summary>
-public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
+public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
 {
     public ValidateOptionsResult Validate(string? name, ShipBotOptions options)
     {
@@ -64,6 +64,7 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             }
 
             ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
+            ValidateHAProxyHealth($"{key}:Health:HAProxy", settings, errors);
             ValidateDeployment(key, settings, options.Deployment.Target, errors, options.GitHub);
             errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateService(key, settings.GitHub, options.GitHub));
 
@@ -189,10 +190,13 @@ public sealed class ShipBotOptionsValidator : IValidateOptions<ShipBotOptions>
             case "githubactions":
                 errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateActionsTarget(key, deployment.GitHubActions, settings.GitHub, github));
                 break;
+            case "argorollouts" or "gatewayapi" or "haproxy":
+                ValidateRouterTarget($"{key}:Deployment", deployment, errors);
+                break;
             case "simulated":
                 break;
             default:
-                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command, GitHubActions or Simulated.");
+                errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.");
                 break;
         }
 

@@ -145,6 +145,11 @@ public static class ShipBotServiceCollectionExtensions
                     sources.Add(new HttpProbeHealthSource(http.CreateClient("health"), probes, time));
                 }
 
+                if (service.Health.HAProxy is { } haproxy)
+                {
+                    sources.Add(RouterTargets.CreateHealthSource(http.CreateClient("health"), haproxy, service.Deployment, time));
+                }
+
                 if (sources.Count > 0)
                 {
                     byService[name.ToLowerInvariant()] = sources;
@@ -175,6 +180,9 @@ public static class ShipBotServiceCollectionExtensions
                     case "githubactions":
                         byService[name.ToLowerInvariant()] = new SmokeCheckedTarget(sp.CreateGitHubActionsTarget(service.Deployment.GitHubActions!, service.GitHub), smoke);
                         break;
+                    case "argorollouts" or "gatewayapi" or "haproxy":
+                        byService[name.ToLowerInvariant()] = sp.GetRequiredService<RouterTargets>().For(name, service.Deployment, smoke);
+                        break;
                     default:
                         if (service.SmokeChecks.Urls.Count > 0)
                         {
@@ -188,6 +196,7 @@ public static class ShipBotServiceCollectionExtensions
 
             return new ServiceDeploymentTargets(byService, simulated);
         });
+        services.AddRouterTargets();
         return services;
     }
 

@@ -12,6 +12,9 @@ public static class Metrics
     /// <summary>p99 latency in milliseconds.</summary>
     public const string LatencyP99 = "latency_p99_ms";
 
+    /// <summary>Average latency in milliseconds (for sources without a latency histogram, such as HAProxy's exporter).</summary>
+    public const string LatencyAverage = "latency_avg_ms";
+
     /// <summary>CPU (or other resource) usage, 0–1.</summary>
     public const string Cpu = "cpu";
 
@@ -31,6 +34,7 @@ public static class Metrics
     {
         ErrorRate => "error rate",
         LatencyP99 => "p99 latency",
+        LatencyAverage => "average latency",
         Cpu => "CPU",
         ProbeFailures => "failed health probes",
         UserFeedback => "user feedback",
@@ -43,7 +47,7 @@ public static class Metrics
     public static string Format(string metric, double value) => metric switch
     {
         ErrorRate or Cpu or ProbeFailures or Adoption or CountMetrics.SlowRequests => $"{value * 100:0.##} %",
-        LatencyP99 => $"{value:0.#} ms",
+        LatencyP99 or LatencyAverage => $"{value:0.#} ms",
         UserFeedback => $"{value:0.##}/5",
         _ => value.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture),
     };

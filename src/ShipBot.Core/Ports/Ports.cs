@@ -43,7 +43,7 @@ public interface IReleaseScheduler
 /// <summary>A deployment target call; <see cref="IdempotencyKey"/> lets the target ignore a repeated call.</summary>
 public sealed record DeploymentRequest(ReleaseId Release, DeploymentIntent Intent, string IdempotencyKey);
 
-public sealed record DeploymentResult(bool Succeeded, string Detail, TimeSpan Duration);
+public sealed partial record DeploymentResult(bool Succeeded, string Detail, TimeSpan Duration);
 
 /// <summary>How a stage actually changes traffic: webhook, command or simulated.</summary>
 public interface IDeploymentTarget
