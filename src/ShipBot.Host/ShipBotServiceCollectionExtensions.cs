@@ -112,7 +112,11 @@ public static class ShipBotServiceCollectionExtensions
     public static IServiceCollection AddHealthAndDeployment(this IServiceCollection services)
     {
         services.AddHttpClient("health");
-        services.AddHttpClient("deployment", c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // One network handler for every webhook target, kept for the process's life (connections recycled, so DNS changes are seen);
+        // each target puts its own resilience (its own circuit) and signing in front of it.
+        services.AddHttpClient("deployment")
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));
@@ -151,6 +155,7 @@ public static class ShipBotServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
             var time = sp.GetRequiredService<TimeProvider>();
             var http = sp.GetRequiredService<IHttpClientFactory>();
+            var network = new Lazy<HttpMessageHandler>(() => sp.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler("deployment"));
             var byService = new Dictionary<string, IDeploymentTarget>(StringComparer.OrdinalIgnoreCase);
             var simulated = new ResilientDeploymentTarget(sp.GetRequiredService<SimulatedDeploymentTarget>(), new DeploymentResilienceOptions(), time);
             foreach (var (name, service) in options.Services)
@@ -159,7 +164,7 @@ public static class ShipBotServiceCollectionExtensions
                 switch (service.Deployment.EffectiveTarget(options.Deployment.Target).ToLowerInvariant())
                 {
                     case "webhook":
-                        byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(http.CreateClient("deployment"), service.Deployment.Webhook!, smoke, time);
+                        byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(network.Value, service.Deployment.Webhook!, smoke, time);
                         break;
                     case "command":
                         byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
