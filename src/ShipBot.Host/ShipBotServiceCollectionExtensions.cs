@@ -187,7 +187,8 @@ public static class ShipBotServiceCollectionExtensions
 
     public static IServiceCollection AddReadinessVerifier(this IServiceCollection services)
     {
-        services.AddHttpClient<IReadinessVerifier, HttpReadinessVerifier>(c => c.Timeout = TimeSpan.FromSeconds(5));
+        // The verifier times the health URL out on the injected clock (HttpReadinessVerifier.RequestTimeout), not the client.
+        services.AddHttpClient<IReadinessVerifier, HttpReadinessVerifier>(c => c.Timeout = Timeout.InfiniteTimeSpan);
         return services;
     }
 

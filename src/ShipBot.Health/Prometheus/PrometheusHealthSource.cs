@@ -124,8 +124,8 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
 
     private async Task<(HealthReading? Reading, string? Error)> ReadOneAsync(string metric, string promql, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             var root = options.Url!.AbsoluteUri.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");

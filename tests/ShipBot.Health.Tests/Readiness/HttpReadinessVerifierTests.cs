@@ -180,5 +180,5 @@ public sealed class HttpReadinessVerifierTests(LoopbackHealthServer server) : IC
 
     private static ServicePolicy Policy(string? healthUrl) => new() { Name = "demo", HealthUrl = healthUrl };
 
-    private static IReadinessVerifier CreateSut(HttpClient http) => new HttpReadinessVerifier(http);
+    private static IReadinessVerifier CreateSut(HttpClient http) => new HttpReadinessVerifier(http, TimeProvider.System);
 }
