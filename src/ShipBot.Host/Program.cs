@@ -1,4 +1,16 @@
 using ShipBot.Host;
 
-var app = ShipBotApp.Build(args);
+WebApplication app;
+try
+{
+    app = ShipBotApp.Build(args);
+}
+catch (Exception ex) when (ConfigurationError.TryDescribe(ex, out var line))
+{
+    // One line naming the key, no stack trace: the operator fixes a setting, not the code.
+    Console.Error.WriteLine(line);
+    return 1;
+}
+
 app.Run();
+return 0;

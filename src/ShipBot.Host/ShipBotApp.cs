@@ -72,6 +72,10 @@ public static class ShipBotApp
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 
         var app = builder.Build();
+
+        // Every option is validated here, before anything starts or logs: a configuration error stops
+        // start-up at this line (Program prints it on one line), not later inside the host's start.
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ShipBot.Startup");
         if (string.IsNullOrWhiteSpace(redis))
         {

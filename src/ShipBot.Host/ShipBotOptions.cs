@@ -38,6 +38,32 @@ public sealed class ShipBotOptions
 
     /// <summary>How often a replica arms the timers of active releases it does not know yet (started elsewhere, or orphaned by a lost replica). Default 10 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Problems found while binding (a value that names nothing ShipBot knows), reported by start-up validation with the rest.</summary>
+    internal List<string> ConfigurationErrors { get; } = [];
+}
+
+/// <summary>Where a service's traffic changes go (<c>ShipBot:Deployment:Target</c>, <c>ShipBot:Services:&lt;name&gt;:Deployment:Target</c>; any case).</summary>
+public enum DeploymentTargetKind
+{
+    /// <summary>The simulated target (demos and tests): every call succeeds after <see cref="DeploymentOptions.SimulatedLatency"/>.</summary>
+    Simulated,
+
+    /// <summary>A signed HTTP webhook to the team's CI/CD system (<c>Deployment:Webhook</c>).</summary>
+    Webhook,
+
+    /// <summary>A program run once per traffic change (<c>Deployment:Command</c>).</summary>
+    Command,
+}
+
+/// <summary>The health source of services without their own (<c>ShipBot:Health:Source</c>; any case).</summary>
+public enum HealthSourceKind
+{
+    /// <summary>Simulated metrics, changed with <c>/ship simulate</c> (demos and tests).</summary>
+    Simulated,
+
+    /// <summary>None: such a service's health is inconclusive, so it never promotes; start-up refuses it.</summary>
+    None,
 }
 
 public sealed class UserOptions
@@ -51,10 +77,10 @@ public sealed class HealthOptions
 {
     /// <summary>
     /// The health source of services that configure none of their own (<c>Health:Prometheus</c>,
-    /// <c>Health:Probes</c>): "Simulated" (default, for demos and tests) or "None" (such a service's
+    /// <c>Health:Probes</c>): Simulated (default, for demos and tests) or None (such a service's
     /// health is inconclusive, so it never promotes; start-up refuses it).
     /// </summary>
-    public string Source { get; set; } = "Simulated";
+    public HealthSourceKind Source { get; set; } = HealthSourceKind.Simulated;
 }
 
 /// <summary>A service's health sources and checks (<c>ShipBot:Services:&lt;name&gt;:Health</c>).</summary>
@@ -104,21 +130,21 @@ public sealed class CustomCheckOptions
 /// <summary>A service's deployment target (<c>ShipBot:Services:&lt;name&gt;:Deployment</c>).</summary>
 public sealed class ServiceDeploymentOptions
 {
-    /// <summary>"Webhook", "Command" or "Simulated". Default: Webhook when a webhook URL is set, Command when a command path is set, else ShipBot:Deployment:Target.</summary>
-    public string? Target { get; set; }
+    /// <summary>Webhook, Command or Simulated. Default: Webhook when a webhook URL is set, Command when a command path is set, else ShipBot:Deployment:Target.</summary>
+    public DeploymentTargetKind? Target { get; set; }
 
     public ShipBot.Deploy.Webhook.WebhookTargetOptions? Webhook { get; set; }
 
     public ShipBot.Deploy.Command.CommandTargetOptions? Command { get; set; }
 
-    public string EffectiveTarget(string fallback) =>
-        Target ?? (Webhook?.Url is not null ? "Webhook" : Command?.Path is not null ? "Command" : fallback);
+    public DeploymentTargetKind EffectiveTarget(DeploymentTargetKind fallback) =>
+        Target ?? (Webhook?.Url is not null ? DeploymentTargetKind.Webhook : Command?.Path is not null ? DeploymentTargetKind.Command : fallback);
 }
 
 public sealed class DeploymentOptions
 {
-    /// <summary>"Simulated" (default). Webhook and command targets come next.</summary>
-    public string Target { get; set; } = "Simulated";
+    /// <summary>The target of services without their own: Simulated (default, and the only one allowed here; a webhook or command target belongs to a service).</summary>
+    public DeploymentTargetKind Target { get; set; } = DeploymentTargetKind.Simulated;
 
     /// <summary>How long each simulated deployment call takes. Default 200 ms.</summary>
     public TimeSpan SimulatedLatency { get; set; } = TimeSpan.FromMilliseconds(200);

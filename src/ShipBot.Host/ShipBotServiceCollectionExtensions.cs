@@ -26,7 +26,8 @@ public static class ShipBotServiceCollectionExtensions
 {
     public static IServiceCollection AddShipBotCore(this IServiceCollection services)
     {
-        services.AddOptions<ShipBotOptions>().BindConfiguration(ShipBotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Bound in linear time however many services are configured (the framework binder alone is quadratic in them).
+        services.AddOptions<ShipBotOptions>().Configure<IConfiguration>((options, configuration) => ShipBotConfiguration.Bind(configuration, options)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ShipBotOptions>, ShipBotOptionsValidator>();
         services.TryAddSingletonTimeProvider();
         services.AddSingleton(sp =>
@@ -147,7 +148,7 @@ public static class ShipBotServiceCollectionExtensions
                 }
             }
 
-            var simulated = string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase);
+            var simulated = options.Health.Source == HealthSourceKind.Simulated;
             return new ServiceHealthSources(byService, simulated ? sp.GetRequiredService<SimulatedHealthSource>() : null);
         });
         services.AddSingleton<IDeploymentTarget>(sp =>
@@ -161,12 +162,12 @@ public static class ShipBotServiceCollectionExtensions
             foreach (var (name, service) in options.Services)
             {
                 var smoke = new HttpSmokeChecks(http.CreateClient("health"), service.SmokeChecks, time);
-                switch (service.Deployment.EffectiveTarget(options.Deployment.Target).ToLowerInvariant())
+                switch (service.Deployment.EffectiveTarget(options.Deployment.Target))
                 {
-                    case "webhook":
+                    case DeploymentTargetKind.Webhook:
                         byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(network.Value, service.Deployment.Webhook!, smoke, time);
                         break;
-                    case "command":
+                    case DeploymentTargetKind.Command:
                         byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
                         break;
                     default:
