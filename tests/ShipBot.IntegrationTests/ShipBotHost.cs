@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ShipBot.Host;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests;
 
@@ -33,20 +34,7 @@ public sealed class ShipBotHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Fast demo settings: staging bakes 1 s, each stage 2 s, validation 2 s, evaluation every second.</summary>
-    public static Dictionary<string, string?> FastSettings() => new()
-    {
-        ["ShipBot:EvaluationInterval"] = "00:00:01",
-        ["ShipBot:Deployment:SimulatedLatency"] = "00:00:00.020",
-        ["ShipBot:Services:demo:StagingBake"] = "00:00:01",
-        ["ShipBot:Services:demo:Stages:0:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:1:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:2:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:3:Bake"] = "00:00:01",
-        ["ShipBot:Services:demo:ValidationWindow"] = "00:00:02",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:0"] = "00:00:01",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:1"] = "00:00:02",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:2"] = "00:00:03",
-    };
+    public static Dictionary<string, string?> FastSettings() => ShipBotSettings.Fast();
 
     public static async Task<ShipBotHost> StartAsync(IDictionary<string, string?>? overrides = null)
     {
