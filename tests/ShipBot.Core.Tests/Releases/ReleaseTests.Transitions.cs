@@ -1,7 +1,7 @@
 using System.Text.RegularExpressions;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using static ShipBot.Core.Releases.ReleaseState;
 
 namespace ShipBot.Core.Tests.Releases;
