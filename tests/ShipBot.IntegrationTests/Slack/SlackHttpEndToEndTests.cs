@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Slack;
 
