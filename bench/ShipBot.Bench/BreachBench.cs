@@ -8,6 +8,7 @@ using Microsoft.Extensions.Configuration;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Redis;
+using ShipBot.Testing;
 using StackExchange.Redis;
 
 namespace ShipBot.Bench;
@@ -78,7 +79,7 @@ public sealed class BreachBench(
         section($"""
             ## Breach to rollback (SPEC §8)
 
-            - ShipBot: the Release build of src/ShipBot.Host ({ShipBotUnderTest.HostDirectory()}), started as a separate process per row (`dotnet ShipBot.Host.dll`, workstation GC as in the Dockerfile, appsettings.json logging at Information), configured through `ShipBot__…` environment variables.
+            - ShipBot: the Release build of src/ShipBot.Host ({ShipBotProcess.HostDirectory}), started as a separate process per row (`dotnet ShipBot.Host.dll`, workstation GC as in the Dockerfile, appsettings.json logging at Information), configured through `ShipBot__…` environment variables.
             - Each service `svcK` has a webhook deployment target pointing at a loopback receiver in the benchmark process, which notes the arrival of each call and answers 200 at once; canary bake 1 h, so releases stay in canary.
             - "Sent" is when the benchmark sends the request (same machine, loopback); the rollback call is when the receiver gets the webhook with `rollback: true`; the chat post is when the rollback alert (card title "🔴 …") arrives on the console's server-sent event stream (`GET /api/console/stream?channel=releases`).
             - Pushed breaches are sent one at a time: the next notification goes ~40–80 ms after the previous release is rolled back. The first {options.BreachWarmup} alerts of each row warm the process up and are reported apart.
@@ -126,7 +127,7 @@ public sealed class BreachBench(
         System.Console.Error.WriteLine($"Breach: pushed, {name}: {options.BreachWarmup} warm-up + {samples} one at a time{(burst > 0 ? $" + {burst} in one notification" : string.Empty)}…");
         var loadBefore = ProcCpu.LoadAverage();
         var marks = new Marks();
-        await using var receiver = await DeploymentReceiver.StartAsync(marks);
+        await using var receiver = await StartReceiverAsync(marks);
         var services = Enumerable.Range(0, options.BreachWarmup + samples + burst).Select(i => $"svc{i}").ToList();
         var prefix = $"bench-breach-{(loaded ? "loaded" : "pushed")}";
         var settings = Settings(receiver, services, TimeSpan.FromSeconds(30), redis ? options.Redis : null, prefix);
@@ -140,7 +141,7 @@ public sealed class BreachBench(
             }
 
             var start = Stopwatch.StartNew();
-            await using var host = await ShipBotUnderTest.StartAsync(settings, workDirectory);
+            await using var host = await StartHostAsync(settings, workDirectory);
             var startSeconds = start.Elapsed.TotalSeconds;
             await using var listener = await ChannelListener.StartAsync(host.BaseAddress, "releases", marks);
             var drive = Stopwatch.StartNew();
@@ -148,7 +149,7 @@ public sealed class BreachBench(
             var driveSeconds = drive.Elapsed.TotalSeconds;
             // With a load, the seeded rollouts' ticks are armed by the host's recovery at start-up, each at its own
             // phase within the 30 s interval: the evaluations run at their steady rate from then on.
-            var cpu = new CpuWindow(("ShipBot", host.Pid), ("redis-server", redis ? _redisPid : 0), ("bench", Environment.ProcessId));
+            var cpu = new CpuWindow(("ShipBot", host.ProcessId), ("redis-server", redis ? _redisPid : 0), ("bench", Environment.ProcessId));
             var failures = new List<string>();
             var all = new List<BreachSample>();
             var run = Guid.NewGuid().ToString("N")[..8];
@@ -230,7 +231,7 @@ public sealed class BreachBench(
     }
 
     /// <summary>One Alertmanager notification (payload version 4) with one firing critical alert per service, as Alertmanager sends it.</summary>
-    private static async Task<(int Status, int Acted, long Sent, long Answered, string Text)> PostAlertsAsync(ShipBotUnderTest host, IReadOnlyList<string> services, string run)
+    private static async Task<(int Status, int Acted, long Sent, long Answered, string Text)> PostAlertsAsync(ShipBotProcess host, IReadOnlyList<string> services, string run)
     {
         var startsAt = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
         var alerts = new JsonArray();
@@ -297,16 +298,16 @@ public sealed class BreachBench(
         System.Console.Error.WriteLine($"Breach: polled, evaluation every {intervalSeconds:0} s, {samples} releases (Redis)…");
         var loadBefore = ProcCpu.LoadAverage();
         var marks = new Marks();
-        await using var receiver = await DeploymentReceiver.StartAsync(marks);
+        await using var receiver = await StartReceiverAsync(marks);
         var services = Enumerable.Range(0, samples).Select(i => $"svc{i}").ToList();
         var settings = Settings(receiver, services, TimeSpan.FromSeconds(intervalSeconds), options.Redis, "bench-breach-polled");
-        await using var host = await ShipBotUnderTest.StartAsync(settings);
+        await using var host = await StartHostAsync(settings);
         await using var listener = await ChannelListener.StartAsync(host.BaseAddress, "releases", marks);
         await DriveToCanaryAsync(host, services, marks);
 
         // Let every release be evaluated once (healthy) before breaching it.
         await Task.Delay(TimeSpan.FromSeconds(intervalSeconds + 0.5));
-        var cpu = new CpuWindow(("ShipBot", host.Pid), ("redis-server", _redisPid), ("bench", Environment.ProcessId));
+        var cpu = new CpuWindow(("ShipBot", host.ProcessId), ("redis-server", _redisPid), ("bench", Environment.ProcessId));
         var failures = new List<string>();
         var sent = new List<(string Release, long Before, long Answered)>();
         foreach (var service in services)
@@ -409,8 +410,41 @@ public sealed class BreachBench(
 
     // ================================================================ set-up
 
+    /// <summary>
+    /// The CI/CD endpoint every service's webhook points at (it verifies the signature as a team's
+    /// would and answers 200 at once); marks "release|rollback" for a rollback call and
+    /// "release|production:5" for the canary deployment, at the moment each call arrived.
+    /// </summary>
+    private static async Task<WebhookReceiver> StartReceiverAsync(Marks marks)
+    {
+        var receiver = await WebhookReceiver.StartAsync(Secret);
+        receiver.Arrived = call =>
+        {
+            var json = call.Json;
+            var release = (string)json["release"]!;
+            marks.Mark((bool?)json["rollback"] == true ? $"{release}|rollback" : $"{release}|{json["environment"]}:{json["percent"]}", call.ArrivedAt);
+        };
+        return receiver;
+    }
+
+    /// <summary>
+    /// The real host (this build's src/ShipBot.Host) as a separate process, configured through
+    /// environment variables as in production, with workstation GC as in the Dockerfile; ready when
+    /// <c>/readyz</c> answers. <paramref name="workingDirectory"/> holds the appsettings.json to use
+    /// (default: the build folder's, the repository's file).
+    /// </summary>
+    private static Task<ShipBotProcess> StartHostAsync(Dictionary<string, string?> settings, string? workingDirectory = null) =>
+        ShipBotProcess.StartAsync(new ShipBotProcessOptions
+        {
+            Settings = settings,
+            WorkingDirectory = workingDirectory,
+            ReadyPath = "/readyz",
+            StartTimeout = TimeSpan.FromMinutes(5),
+            ServerGc = false,
+        });
+
     /// <summary>The host's configuration as environment variables: Alertmanager, Redis or not, and one webhook-deployed service per name.</summary>
-    private static Dictionary<string, string?> Settings(DeploymentReceiver receiver, IEnumerable<string> services, TimeSpan evaluation, string? redis, string prefix)
+    private static Dictionary<string, string?> Settings(WebhookReceiver receiver, IEnumerable<string> services, TimeSpan evaluation, string? redis, string prefix)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -530,7 +564,7 @@ public sealed class BreachBench(
     /// Through the console API, as the people would: alice starts each release and ticks the
     /// checklist, bob approves; then waits until the canary (5 %) deployment call is recorded done.
     /// </summary>
-    private static async Task DriveToCanaryAsync(ShipBotUnderTest host, IReadOnlyList<string> services, Marks marks)
+    private static async Task DriveToCanaryAsync(ShipBotProcess host, IReadOnlyList<string> services, Marks marks)
     {
         using var gate = new SemaphoreSlim(4);
         await Task.WhenAll(services.Select(async service =>

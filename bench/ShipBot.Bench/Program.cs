@@ -43,6 +43,11 @@ if (options.Mode == "slack")
     return await SlackAckBench.RunAsync(options);
 }
 
+if (options.Mode == "startup")
+{
+    return await StartupBench.RunAsync(options);
+}
+
 var admin = await ConnectionMultiplexer.ConnectAsync($"{options.Redis},allowAdmin=true");
 var server = admin.GetServer(admin.GetEndPoints()[0]);
 var report = new StringBuilder();

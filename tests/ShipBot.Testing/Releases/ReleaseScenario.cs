@@ -147,6 +147,9 @@ public sealed class ReleaseScenario
         return new ReleaseScenario(policy, change.Next, time);
     }
 
+    /// <summary>A scenario over an existing Draft <paramref name="release"/> of <paramref name="policy"/>, on a clock at <paramref name="now"/>.</summary>
+    public static ReleaseScenario From(Release release, ServicePolicy policy, DateTimeOffset now) => new(policy, release, new FakeTimeProvider(now));
+
     /// <summary>A release in <paramref name="state"/>. Paused and Halted are at Canary; Staging is baking.</summary>
     public static ReleaseScenario In(ReleaseState state) => Create().To(state);
 
