@@ -36,7 +36,9 @@ public sealed class ShipBotHost : IAsyncDisposable
     /// <summary>Fast demo settings: staging bakes 1 s, each stage 2 s, validation 2 s, evaluation every second.</summary>
     public static Dictionary<string, string?> FastSettings() => ShipBotSettings.Fast();
 
-    public static async Task<ShipBotHost> StartAsync(IDictionary<string, string?>? overrides = null)
+    /// <param name="overrides">Configuration keys to set (with ':').</param>
+    /// <param name="services">Service registrations that replace the composed ones (such as a component's clock).</param>
+    public static async Task<ShipBotHost> StartAsync(IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
         var settings = FastSettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -44,7 +46,7 @@ public sealed class ShipBotHost : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = ShipBotApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = ShipBotApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings), services);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         return new ShipBotHost(app, new Uri(address));
@@ -84,7 +86,7 @@ public sealed class ShipBotHost : IAsyncDisposable
     /// <summary>Polls until the release reaches <paramref name="state"/>; fails with the last state and audit if it does not.</summary>
     public async Task<JsonObject> WaitForStateAsync(string name, string state, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(45));
+        var deadline = DateTime.UtcNow + (timeout ?? Eventually.Deadline * 3);
         JsonObject release;
         do
         {

@@ -117,6 +117,7 @@ public sealed class FakeSlack : IAsyncDisposable
     private readonly string _botToken;
     private readonly bool _record;
     private JsonObject? _lastCard;
+    private int _held;
     private long _ts = 99;
     private int _triggers;
 
@@ -236,6 +237,25 @@ public sealed class FakeSlack : IAsyncDisposable
             queue.Enqueue(new Scripted(null, null, delay));
         }
     }
+
+    /// <summary>
+    /// The next <paramref name="times"/> calls of <paramref name="method"/> are answered (normally)
+    /// only once the returned action is called: Slack is as slow as the test wants, never slower.
+    /// </summary>
+    public Action HoldNext(string method, int times = 1)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var queue = _scripts.GetOrAdd(method, _ => new ConcurrentQueue<Scripted>());
+        for (var i = 0; i < times; i++)
+        {
+            queue.Enqueue(new Scripted(null, null, Gate: gate.Task));
+        }
+
+        return () => gate.TrySetResult();
+    }
+
+    /// <summary>Calls being held right now (<see cref="HoldNext"/>).</summary>
+    public int Held => Volatile.Read(ref _held);
 
     /// <summary>Someone deleted the message at <paramref name="ts"/>: chat.update of it now answers <c>message_not_found</c>.</summary>
     public void DeleteMessage(string ts) => _posted.TryRemove(ts, out _);
@@ -395,7 +415,21 @@ public sealed class FakeSlack : IAsyncDisposable
         }
         else if (_scripts.TryGetValue(method, out var queue) && queue.TryDequeue(out var scripted))
         {
-            if (scripted.Delay is { } delay)
+            if (scripted.Gate is { } gate)
+            {
+                Interlocked.Increment(ref _held);
+                try
+                {
+                    await gate.WaitAsync(context.RequestAborted);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _held);
+                }
+
+                answer = Answer(method, body);
+            }
+            else if (scripted.Delay is { } delay)
             {
                 await Task.Delay(delay, context.RequestAborted);
                 answer = Answer(method, body);
@@ -1025,7 +1059,7 @@ public sealed class FakeSlack : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed record Scripted(string? Error, int? RetryAfter, TimeSpan? Delay = null);
+    private sealed record Scripted(string? Error, int? RetryAfter, TimeSpan? Delay = null, Task? Gate = null);
 
     private sealed class SocketConnection(int number, WebSocket socket, HttpContext context)
     {
