@@ -14,7 +14,7 @@
 #   bash bench/run.sh breach                            # breach to rollback + evaluation throughput (about 5.5 minutes; not part of the default run)
 #   bash bench/run.sh breach --only pushed,polled       # breach sections: pushed, loaded, polled, evals
 #   bash bench/run.sh startup                           # start-up with 1,000 to 10,000 configured services (about 2 minutes)
-#   bash bench/run.sh startup --startup-framework-max 10000   # also the framework binder alone at 10,000 (a minute or more on its own)
+#   bash bench/run.sh startup --startup-host /path/to/another/build   # start that host build instead (to compare versions)
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).

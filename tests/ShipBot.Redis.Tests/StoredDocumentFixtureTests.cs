@@ -57,7 +57,9 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         Assert.Equal(version, release.Version);
         Assert.True(await store.TrySaveAsync(release, version - 1, []));
 
-        JsonAssert.Preserves(json, (string)(await Db.HashGetAsync(keys.Release(id), "json"))!);
+        var written = (string)(await Db.HashGetAsync(keys.Release(id), "json"))!;
+        JsonAssert.Preserves(json, written);
+        AssertVersioned(written);
     }
 
     [Fact]
@@ -75,6 +77,7 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         var written = await Db.StreamRangeAsync(keys.Audit(id));
         Assert.Equal(2, written.Length);
         JsonAssert.Preserves(json, (string)written[1]["e"]!);
+        AssertVersioned((string)written[1]["e"]!);
     }
 
     [Theory]
@@ -92,6 +95,7 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         Assert.True(await store.TrySetHaltAsync(halt));
 
         JsonAssert.Preserves(json, (string)(await Db.HashGetAsync(keys.Halts, service))!);
+        AssertVersioned((string)(await Db.HashGetAsync(keys.Halts, service))!);
     }
 
     [Theory]
@@ -109,6 +113,7 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         await store.UpdateSignalAsync(signal);
 
         JsonAssert.Preserves(json, (string)(await Db.HashGetAsync(keys.Signals, id))!);
+        AssertVersioned((string)(await Db.HashGetAsync(keys.Signals, id))!);
     }
 
     [Theory]
@@ -128,6 +133,45 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         await answers.SetAsync("new", JsonSerializer.Serialize(reply, ShipBotJson.Options), TimeSpan.FromMinutes(1));
 
         JsonAssert.Preserves(json, (string)(await Db.StringGetAsync(keys.Request("new")))!);
+        AssertVersioned((string)(await Db.StringGetAsync(keys.Request("new")))!);
+
+        // What a duplicate request gets back is the same reply, whichever version stored it.
+        var again = JsonSerializer.Deserialize<CommandReply>((await answers.GetAsync("new"))!, ShipBotJson.Options);
+        Assert.Equal(JsonSerializer.Serialize(reply, ShipBotJson.Options), JsonSerializer.Serialize(again, ShipBotJson.Options));
+    }
+
+    [Theory]
+    [MemberData(nameof(ReleaseFixtures))]
+    public void Release_FixtureFormat_IsSchemaVersionOne(string file)
+    {
+        Assert.Equal(1, StoredDocument.VersionOf(Read(file)));
+    }
+
+    [Theory]
+    [InlineData("{}", "{\"schemaVersion\":1}")]
+    [InlineData("{\"a\":1}", "{\"schemaVersion\":1,\"a\":1}")]
+    [InlineData("{\"schemaVersion\":1,\"a\":1}", "{\"schemaVersion\":1,\"a\":1}")]
+    [InlineData("[1,2]", "[1,2]")]
+    [InlineData("plain text", "plain text")]
+    public void Versioned_Document_GetsTheVersionFirstOnceAndNothingElseChanges(string json, string expected)
+    {
+        Assert.Equal(expected, StoredDocument.Versioned(json));
+    }
+
+    [Theory]
+    [InlineData("{}")]
+    [InlineData("{\"a\":1}")]
+    [InlineData("[1,2]")]
+    [InlineData("")]
+    public void Unversioned_VersionedDocument_IsTheOriginal(string json)
+    {
+        Assert.Equal(json, StoredDocument.Unversioned(StoredDocument.Versioned(json)));
+    }
+
+    private static void AssertVersioned(string written)
+    {
+        Assert.StartsWith("{\"schemaVersion\":1,", written, StringComparison.Ordinal);
+        Assert.Equal(StoredDocument.SchemaVersion, StoredDocument.VersionOf(written));
     }
 
     private IDatabase Db => redis.Redis.GetDatabase();

@@ -30,6 +30,19 @@ public sealed class ConversationReferenceFixtureTests
             ["conversation"] = new JsonObject { ["id"] = reference.ConversationId, ["tenantId"] = reference.TenantId, ["conversationType"] = reference.ConversationType },
         });
 
-        JsonAssert.Preserves(json, (await ((IChatStateStore)after).GetAsync(TeamsConversations.Key(ConversationId)))!);
+        var written = (await ((IChatStateStore)after).GetAsync(TeamsConversations.Key(ConversationId)))!;
+        JsonAssert.Preserves(json, written);
+        Assert.Equal(TeamsConversations.SchemaVersion, (int)JsonNode.Parse(written)!["SchemaVersion"]!);
+    }
+
+    [Fact]
+    public void ConversationReference_StoredByThisVersion_IsReadByTheEarlierVersionsReader()
+    {
+        var reference = new ConversationReference(ConversationId, "https://smba.trafficmanager.net/emea/", "72f988bf-86f1-41af-91ab-2d7cd011db47", "channel");
+
+        // The earlier version read the stored value with the serializer's defaults: the version is a field it ignores.
+        var read = System.Text.Json.JsonSerializer.Deserialize<ConversationReference>(TeamsConversations.Serialize(reference));
+
+        Assert.Equal(reference, read);
     }
 }
