@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ShipBot's SPEC §8 benchmarks (not tests). Starts a private redis-server on a free loopback port
+# ShipBot's benchmarks (not tests), against the service levels of docs/benchmarks.md. Starts a private redis-server on a free loopback port
 # with a temporary directory and persistence off, runs the benchmark against it, stops it.
 # Every option is passed through, for example:
 #   bash bench/run.sh                                   # everything (about 18 minutes on 2 cores)

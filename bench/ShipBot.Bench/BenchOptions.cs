@@ -22,7 +22,7 @@ public sealed record BenchOptions
     /// <summary>Active releases written for the recovery and lag runs.</summary>
     public int Releases { get; init; } = 10_000;
 
-    /// <summary>Recurring tick interval for the lag runs (SPEC §8: 30 s).</summary>
+    /// <summary>Recurring tick interval for the lag runs (the service level: 30 s).</summary>
     public double TickSeconds { get; init; } = 30;
 
     /// <summary>Ticks observed per trigger in a lag run (each run lasts about this many intervals).</summary>

@@ -43,7 +43,7 @@ public sealed record PolledRow(
     string LoadAfter);
 
 /// <summary>
-/// Breach to rollback (SPEC §8): the real ShipBot host as a separate process, with Redis (and the
+/// Breach to rollback: the real ShipBot host as a separate process, with Redis (and the
 /// in-memory store), services whose webhook deployment target points at a loopback receiver in this
 /// process, and the console's event stream followed as a browser would. Pushed breaches go through
 /// <c>POST /hooks/alertmanager</c>; polled breaches through the simulated health source
@@ -77,7 +77,7 @@ public sealed class BreachBench(
         var redisInfo = (await server.InfoAsync("server")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
         _redisPid = int.TryParse(redisInfo.GetValueOrDefault("process_id"), CultureInfo.InvariantCulture, out var pid) ? pid : 0;
         section($"""
-            ## Breach to rollback (SPEC §8)
+            ## Breach to rollback
 
             - ShipBot: the Release build of src/ShipBot.Host ({ShipBotProcess.HostDirectory}), started as a separate process per row (`dotnet ShipBot.Host.dll`, workstation GC as in the Dockerfile, appsettings.json logging at Information), configured through `ShipBot__…` environment variables.
             - Each service `svcK` has a webhook deployment target pointing at a loopback receiver in the benchmark process, which notes the arrival of each call and answers 200 at once; canary bake 1 h, so releases stay in canary.
@@ -696,7 +696,7 @@ public sealed class BreachBench(
 
         var cold = new Table("store / background", "first alert after start: rollback call ms", "chat post ms", "HTTP answer ms", $"warm-up alerts ({options.BreachWarmup}) rollback call p50 / max ms", "ShipBot start s (to /readyz)", "releases to canary s");
         var machine = new Table("store / background", "window s", "ShipBot CPU (cores)", "redis-server CPU (cores)", "bench CPU (cores)", "machine busy (of 2 cores)", "other work (cores)", "ShipBot RSS after (peak)", "load average before → after", "failures");
-        var verdict = new Table("target (SPEC §8)", "store / background", "measured p99", "p99 / target", "max", "verdict");
+        var verdict = new Table("target", "store / background", "measured p99", "p99 / target", "max", "verdict");
         foreach (var row in rows)
         {
             var first = row.Warmup.FirstOrDefault();
@@ -716,7 +716,7 @@ public sealed class BreachBench(
         return $"### Pushed breach: Alertmanager notification → rollback call and chat post\n\n{table}{lists}\n" +
             $"Cold start and warm-up (not in the table above):\n\n{cold}\n" +
             $"How busy the machine was during the measurement (CPU in cores over the window; \"other work\" is everything else on this shared machine):\n\n{machine}\n" +
-            $"Against SPEC §8:\n\n{verdict}";
+            $"Against the service levels:\n\n{verdict}";
 
         void Add(string name, string mode, IReadOnlyList<BreachSample> samples, double? answer)
         {

@@ -15,7 +15,7 @@ namespace ShipBot.Bench;
 /// process); a separate load process sends signed <c>/ship status</c> commands and signed button
 /// clicks, open loop at fixed rates and closed loop at 32 connections (wrk when installed), and
 /// every answer is checked. Figures: throughput, acknowledgement latency percentiles, errors,
-/// ShipBot's CPU per request and memory. SPEC §8: p99 ≤ 50 ms at 500 requests/s.
+/// ShipBot's CPU per request and memory. The service level: p99 ≤ 50 ms at 500 requests/s.
 /// </summary>
 public static class SlackAckBench
 {
@@ -26,7 +26,7 @@ public static class SlackAckBench
     public const string Bob = "UBOB";         // approver
     public const string Mallory = "UMALLORY"; // no role: her Approve click is refused
 
-    /// <summary>SPEC §8's reference point: a Bolt-for-JavaScript app that only acknowledges, on this machine, 32 connections.</summary>
+    /// <summary>The service level's reference point: a Bolt-for-JavaScript app that only acknowledges, on this machine, 32 connections.</summary>
     private const double BoltRate = 4700;
     private const double BoltP99 = 15;
 
@@ -611,7 +611,7 @@ public static class SlackAckBench
 
         var samples = notes.Where(n => n.Sample.Count > 0).Select(n => $"- {Label(n.Store)}: " + string.Join("; ", n.Sample.Select(l => l.Length > 200 ? l[..200] + "…" : l)));
         return $"""
-            ### Open loop: requests sent at a fixed rate (SPEC §8: p99 ≤ 50 ms at 500 requests/s)
+            ### Open loop: requests sent at a fixed rate (the service level: p99 ≤ 50 ms at 500 requests/s)
 
             Latency is from the moment a request is handed to the socket to the last byte of ShipBot's answer (the acknowledgement); "from schedule" counts from the intended send time, so a late sender cannot hide a slow answer. The median run (by p99) is shown; errors are summed over the runs.
 

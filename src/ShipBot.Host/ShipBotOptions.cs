@@ -161,7 +161,7 @@ public sealed class StageOptions
     public bool NeedsApproval { get; set; }
 }
 
-/// <summary>One service: roles, stage plan, thresholds. Defaults are SPEC §3's.</summary>
+/// <summary>One service: roles, stage plan, thresholds. Defaults are those of docs/release-process.md.</summary>
 public sealed class ServiceOptions
 {
     public string Channel { get; set; } = "releases";

@@ -2,7 +2,7 @@ using ShipBot.Core.Plans;
 
 namespace ShipBot.Core.Checklists;
 
-/// <summary>The items of SPEC §3 (pre-deployment checks and the six-domain ship checklist) and of the hotfix path.</summary>
+/// <summary>The checklist items (pre-deployment checks and the six-domain ship checklist, docs/release-process.md) and those of the hotfix path.</summary>
 public static class ChecklistCatalog
 {
     public const string Approved = "approved";
@@ -36,7 +36,7 @@ public static class ChecklistCatalog
         Item("ratelimit", ChecklistGroup.Security, "Rate limiting configured"),
     ];
 
-    /// <summary>The hotfix checklist: the floor plus the security items, which stay mandatory (SPEC §4).</summary>
+    /// <summary>The hotfix checklist: the floor plus the security items, which stay mandatory.</summary>
     private static readonly string[] HotfixIds = [Approved, "rollback", OnCallNotified, "env", "errors", HealthCheck, Https, "ratelimit"];
 
     /// <summary>The item a human ticks during post-deployment validation.</summary>

@@ -6,7 +6,7 @@ using ShipBot.Core.Settings;
 
 namespace ShipBot.Core.Releases;
 
-/// <summary>The release contract as Markdown in the shape of the seed's template, and the release notes.</summary>
+/// <summary>The release contract as a Markdown document (one per release, named by date, service and version), and the release notes.</summary>
 public static class ContractDocument
 {
     /// <summary><c>YYYY-MM-DD-&lt;service&gt;-&lt;version&gt;.md</c>, dated by the release's creation.</summary>

@@ -37,7 +37,7 @@ public sealed class PrometheusOptions
     /// <summary>Optional bearer token for a protected Prometheus (set it through the environment).</summary>
     public string? BearerToken { get; set; }
 
-    /// <summary>The seed's triggers on conventional metric names: 5xx ratio, p99 latency in ms, CPU seconds per second.</summary>
+    /// <summary>The built-in rollback triggers on conventional metric names: 5xx ratio, p99 latency in ms, CPU seconds per second.</summary>
     public static IReadOnlyDictionary<string, string> DefaultQueries { get; } = new Dictionary<string, string>
     {
         [Metrics.ErrorRate] = "(sum(rate(http_requests_total{service=\"{{service}}\",{{selector}},code=~\"5..\"}[{{window}}])) or vector(0)) / sum(rate(http_requests_total{service=\"{{service}}\",{{selector}}}[{{window}}]))",

@@ -25,7 +25,7 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    /// <summary>A source whose three seed metrics use the fake's plain queries (unless <paramref name="options"/> says otherwise).</summary>
+    /// <summary>A source whose three built-in metrics use the fake's plain queries (unless <paramref name="options"/> says otherwise).</summary>
     private PrometheusHealthSource CreateSut(PrometheusOptions? options = null) =>
         new(_http, options ?? Options(), _time);
 
