@@ -2,6 +2,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
 using ShipBot.Health.Readiness;
+using ShipBot.Testing;
 
 namespace ShipBot.Health.Tests.Readiness;
 

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Xunit.Abstractions;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Health;
 
@@ -12,7 +11,7 @@ public sealed class UnreadableHealthTests(ITestOutputHelper output)
     [Fact]
     public async Task PrometheusUnreachable_EvaluationsInconclusive_DoesNotPromoteAndHaltsAfterMaxInconclusive()
     {
-        var settings = PrometheusScenario.PrometheusSettings($"http://127.0.0.1:{ClosedPort()}/", maxInconclusive: 2);
+        var settings = PrometheusScenario.PrometheusSettings($"http://127.0.0.1:{Loopback.ClosedPort()}/", maxInconclusive: 2);
         await using var host = await ShipBotHost.StartAsync(settings);
 
         await PrometheusScenario.ApproveAsync(host);
@@ -52,14 +51,5 @@ public sealed class UnreadableHealthTests(ITestOutputHelper output)
         var later = await host.ReleaseAsync(Release);
         Assert.Equal("Halted", later["state"]!.GetValue<string>());
         Assert.Single(PrometheusScenario.Audit(later), e => e["action"]!.GetValue<string>() == "HealthInconclusive");
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }
