@@ -4,7 +4,6 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Configuration;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Redis;
@@ -102,11 +101,6 @@ public sealed class BreachBench(
         if (pushed.Count > 0)
         {
             section(PushedReport(pushed));
-        }
-
-        if (options.Only.Contains("loaded"))
-        {
-            section(BindScaling());
         }
 
         if (options.Only.Contains("polled"))
@@ -620,55 +614,6 @@ public sealed class BreachBench(
             {
                 throw new InvalidOperationException($"expected '{text}', got {reply.ToJsonString()}");
             }
-        }
-    }
-
-    /// <summary>
-    /// Diagnostic for the loaded row's start-up time: binding the <c>ShipBot</c> section (what the host's
-    /// <c>AddOptions&lt;ShipBotOptions&gt;().BindConfiguration</c> does at start) from an appsettings.json with
-    /// N services, in this process, with the same configuration binder.
-    /// </summary>
-    private static string BindScaling()
-    {
-        System.Console.Error.WriteLine("Breach: diagnostic, binding ShipBotOptions with 1,000 / 2,000 / 4,000 services…");
-        var table = new Table("services in appsettings.json", "configuration keys", "bind ShipBot section s", "s per 1,000 services");
-        Bind(1000); // warm-up (JIT), not shown
-        foreach (var n in new[] { 1000, 2000, 4000 })
-        {
-            var (keys, seconds) = Bind(n);
-            table.Add(n.ToString("N0", CultureInfo.InvariantCulture), keys.ToString("N0", CultureInfo.InvariantCulture), Stats.F(seconds, 2), Stats.F(seconds * 1000 / n, 2));
-        }
-
-        return "### Diagnostic: start-up time against the number of configured services\n\n" +
-            "Binding the `ShipBot` section of an appsettings.json that configures N services (channel, requester, approver, on-call each), with the configuration binder the host uses (`ShipBotOptions`), in the benchmark process:\n\n" + table;
-
-        static (int Keys, double Seconds) Bind(int n)
-        {
-            var services = new JsonObject();
-            for (var i = 0; i < n; i++)
-            {
-                services[Fixtures.ServiceName("bulk", i)] = new JsonObject
-                {
-                    ["Channel"] = "bulk",
-                    ["Requesters"] = new JsonArray("alice"),
-                    ["Approvers"] = new JsonArray("bob"),
-                    ["OnCall"] = new JsonArray("carol"),
-                };
-            }
-
-            var json = new JsonObject { ["ShipBot"] = new JsonObject { ["Services"] = services } }.ToJsonString();
-            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
-            var configuration = new ConfigurationBuilder().AddJsonStream(stream).Build();
-            var watch = Stopwatch.StartNew();
-            var bound = new ShipBot.Host.ShipBotOptions();
-            ConfigurationBinder.Bind(configuration.GetSection(ShipBot.Host.ShipBotOptions.Section), bound);
-            var seconds = watch.Elapsed.TotalSeconds;
-            if (bound.Services.Count != n)
-            {
-                throw new InvalidOperationException($"bound {bound.Services.Count} services, expected {n}");
-            }
-
-            return (configuration.AsEnumerable().Count(), seconds);
         }
     }
 
