@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ShipBot's SPEC §8 benchmarks (not tests). Starts a private redis-server on a free loopback port
+# ShipBot's benchmarks (not tests), against the service levels of docs/benchmarks.md. Starts a private redis-server on a free loopback port
 # with a temporary directory and persistence off, runs the benchmark against it, stops it.
 # Every option is passed through, for example:
 #   bash bench/run.sh                                   # everything (about 18 minutes on 2 cores)
@@ -17,6 +17,8 @@
 #   bash bench/run.sh judge                             # canary judges compared on simulated stages (no Redis), see docs/benchmarks.md
 #   bash bench/run.sh soak                              # 1,000 concurrent rollouts, mixed chat traffic, 30 min: memory, ack p99, errors; chart in docs/soak.png
 #   bash bench/run.sh soak --minutes 10 --rate 20 --rollouts 1000 --sample-seconds 20   # shorter
+#   bash bench/run.sh startup                           # start-up with 1,000 to 10,000 configured services (about 2 minutes)
+#   bash bench/run.sh startup --startup-host /path/to/another/build   # start that host build instead (to compare versions)
 # The report (Markdown) is printed on stdout and kept in a temporary file whose path is shown at the end.
 # Bounded: every run is time-boxed, each child process has a 10-minute limit, and the whole
 # benchmark is stopped after BENCH_TIMEOUT (default 45 minutes).
@@ -49,6 +51,10 @@ elif [ "${1:-}" = "soak" ]; then
   shift
   mode=(--mode soak --chart "$PWD/docs/soak.png")
   export BENCH_TIMEOUT="${BENCH_TIMEOUT:-90m}"
+# "startup" as the first argument: binding and host start-up with 10,000 configured services (about 2 minutes).
+elif [ "${1:-}" = "startup" ]; then
+  shift
+  mode=(--mode startup)
 fi
 
 command -v redis-server >/dev/null 2>&1 || { echo "redis-server is not installed (Debian: apt-get install redis-server)" >&2; exit 1; }

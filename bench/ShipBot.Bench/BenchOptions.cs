@@ -22,7 +22,7 @@ public sealed record BenchOptions
     /// <summary>Active releases written for the recovery and lag runs.</summary>
     public int Releases { get; init; } = 10_000;
 
-    /// <summary>Recurring tick interval for the lag runs (SPEC §8: 30 s).</summary>
+    /// <summary>Recurring tick interval for the lag runs (the service level: 30 s).</summary>
     public double TickSeconds { get; init; } = 30;
 
     /// <summary>Ticks observed per trigger in a lag run (each run lasts about this many intervals).</summary>
@@ -67,7 +67,7 @@ public sealed record BenchOptions
     /// <summary>Internal: run one child measurement (recover, lag-light, lag-real, lag-spread, slack-load) and print its RESULT line.</summary>
     public string? Child { get; init; }
 
-    /// <summary><c>store</c> (the sections above, the default) or <c>slack</c> (the Slack acknowledgement benchmark; <c>bash bench/run.sh slack</c>).</summary>
+    /// <summary><c>store</c> (the sections above, the default), <c>slack</c> (the Slack acknowledgement benchmark; <c>bash bench/run.sh slack</c>) or <c>startup</c> (start-up with many services; <c>bash bench/run.sh startup</c>).</summary>
     public string Mode { get; init; } = "store";
 
     /// <summary>Slack: open-loop arrival rates (req/s). The first gets <see cref="Runs"/> runs of <see cref="SlackSeconds"/>, the others one run of <see cref="SlackHighSeconds"/>.</summary>
@@ -114,6 +114,15 @@ public sealed record BenchOptions
 
     /// <summary>Slack, diagnostic: clicks carry no response_url (refusals then go through chat.postEphemeral).</summary>
     public bool NoResponseUrl { get; init; }
+
+    /// <summary>Start-up: the service counts bound in the benchmark process; the largest is also started as the real host.</summary>
+    public IReadOnlyList<int> StartupServices { get; init; } = [1000, 2000, 4000, 10_000];
+
+    /// <summary>Start-up: the most services bound with the framework's binder alone (it is quadratic: 2,000 services of 20 keys take tens of seconds, 10,000 many minutes).</summary>
+    public int StartupFrameworkMax { get; init; } = 2000;
+
+    /// <summary>Start-up: another host build's folder to start instead of this build's (to compare versions).</summary>
+    public string? StartupHost { get; init; }
 
     /// <summary>Internal: the load child's spec (JSON file).</summary>
     public string? LoadSpec { get; init; }
@@ -193,6 +202,9 @@ public sealed record BenchOptions
                 "--warmup-minutes" => o with { SoakWarmupMinutes = double.Parse(Next(), CultureInfo.InvariantCulture) },
                 "--chart" => o with { SoakChart = Next() },
                 "--live-heap-every" => o with { SoakLiveHeapEvery = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--startup-services" => o with { StartupServices = Next().Split(',').Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToList() },
+                "--startup-framework-max" => o with { StartupFrameworkMax = int.Parse(Next(), CultureInfo.InvariantCulture) },
+                "--startup-host" => o with { StartupHost = Next() },
                 _ => throw new ArgumentException($"unknown option {args[i]}"),
             };
         }
@@ -212,11 +224,16 @@ public sealed record BenchOptions
             throw new ArgumentException("soak: --minutes, --rollouts, --rate and --sample-seconds (at least 1) must be positive, --warmup-minutes 0 or more");
         }
 
-        if (o.Mode is not ("store" or "slack" or "soak") || o.ClosedTool is not ("auto" or "wrk" or "dotnet") || o.HostGc is not ("workstation" or "server")
+        if (o.StartupServices.Count == 0 || o.StartupServices.Any(n => n < 1))
+        {
+            throw new ArgumentException("--startup-services takes positive counts");
+        }
+
+        if (o.Mode is not ("store" or "slack" or "soak" or "startup") || o.ClosedTool is not ("auto" or "wrk" or "dotnet") || o.HostGc is not ("workstation" or "server")
             || o.SlackStores.Count == 0 || o.SlackStores.Any(s => s is not ("memory" or "unlimited" or "redis")) || o.SlackRates.Count == 0 || o.SlackRates.Any(r => r <= 0)
             || o.Kinds.Count == 0 || o.Kinds.Any(k => k is not ("command" or "button")) || o.FreshWarmup < 0 || o.SlackSeconds <= 0 || o.SlackHighSeconds <= 0 || o.SlackWarmup < 0 || o.Connections < 1 || o.ClosedSeconds <= 0 || o.ClosedRuns < 1 || o.ClosedBudget <= 0 || o.ClosedBudgetClicks <= 0 || o.SlackRedisSeconds <= 0)
         {
-            throw new ArgumentException("invalid Slack benchmark option: --mode store|slack|soak, --closed-tool auto|wrk|dotnet, --host-gc workstation|server, --stores memory,unlimited,redis, --kinds command,button; rates, seconds, connections and runs positive");
+            throw new ArgumentException("invalid Slack benchmark option: --mode store|slack|soak|startup, --closed-tool auto|wrk|dotnet, --host-gc workstation|server, --stores memory,unlimited,redis, --kinds command,button; rates, seconds, connections and runs positive");
         }
 
         if (o.BreachSamples < 1 || o.BreachWarmup < 1 || o.BreachBurst < 0 || o.LoadedBurst < 0 || o.LoadedSamples < 1 || o.PolledSamples < 1 || o.EvalBreaches < 0 || o.SaturationSeconds < 6)

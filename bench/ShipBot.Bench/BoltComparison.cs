@@ -1,3 +1,4 @@
+using ShipBot.Testing;
 using System.Diagnostics;
 using System.Globalization;
 using System.Security.Cryptography;
@@ -32,7 +33,7 @@ public static class BoltComparison
         var secret = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         await InstallBoltAsync(bolt);
 
-        await using var fake = await FakeSlackApi.StartAsync(BotToken);
+        await using var fake = await FakeSlack.StartAsync(BotToken, record: false);
         var environment = new Dictionary<string, string>
         {
             ["Slack__SigningSecret"] = secret,
@@ -42,7 +43,7 @@ public static class BoltComparison
             ["ShipBot__Services__demo__Channel"] = Channel,
             ["ShipBot__Services__demo__Requesters__0"] = "UALICE",
             ["ShipBot__Services__demo__Approvers__0"] = "UBOB",
-            ["ShipBot__Services__demo__OnCall__0"] = $"group:{FakeSlackApi.OnCallGroup}",
+            ["ShipBot__Services__demo__OnCall__0"] = $"group:{FakeSlack.OnCallGroup}",
             ["DOTNET_gcServer"] = options.HostGc == "server" ? "1" : "0",
         };
         foreach (var pair in options.HostEnv)
@@ -51,7 +52,16 @@ public static class BoltComparison
         }
 
         System.Console.Error.WriteLine("Bolt comparison: starting ShipBot (as shipped, in-memory) and the Bolt app…");
-        await using var bot = await ShipBotProcess.StartAsync(repo, [ShipBotProcess.HostDll(repo)], environment, Path.Combine(work.FullName, "shipbot.log"));
+        await using var bot = await ShipBotProcess.StartAsync(new ShipBotProcessOptions
+        {
+            Name = "ShipBot",
+            Arguments = [ShipBotProcess.HostDll],
+            Environment = environment,
+            WorkingDirectory = repo,
+            LogPath = Path.Combine(work.FullName, "shipbot.log"),
+            ReadyPath = "/readyz",
+            StopGracefully = true,
+        });
         var spec = new SlackLoadSpec
         {
             Target = bot.BaseAddress.ToString(),

@@ -4,10 +4,10 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Microsoft.Extensions.Configuration;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Redis;
+using ShipBot.Testing;
 using StackExchange.Redis;
 
 namespace ShipBot.Bench;
@@ -42,7 +42,7 @@ public sealed record PolledRow(
     string LoadAfter);
 
 /// <summary>
-/// Breach to rollback (SPEC §8): the real ShipBot host as a separate process, with Redis (and the
+/// Breach to rollback: the real ShipBot host as a separate process, with Redis (and the
 /// in-memory store), services whose webhook deployment target points at a loopback receiver in this
 /// process, and the console's event stream followed as a browser would. Pushed breaches go through
 /// <c>POST /hooks/alertmanager</c>; polled breaches through the simulated health source
@@ -76,9 +76,9 @@ public sealed class BreachBench(
         var redisInfo = (await server.InfoAsync("server")).SelectMany(g => g).ToDictionary(kv => kv.Key, kv => kv.Value);
         _redisPid = int.TryParse(redisInfo.GetValueOrDefault("process_id"), CultureInfo.InvariantCulture, out var pid) ? pid : 0;
         section($"""
-            ## Breach to rollback (SPEC §8)
+            ## Breach to rollback
 
-            - ShipBot: the Release build of src/ShipBot.Host ({ShipBotUnderTest.HostDirectory()}), started as a separate process per row (`dotnet ShipBot.Host.dll`, workstation GC as in the Dockerfile, appsettings.json logging at Information), configured through `ShipBot__…` environment variables.
+            - ShipBot: the Release build of src/ShipBot.Host ({ShipBotProcess.HostDirectory}), started as a separate process per row (`dotnet ShipBot.Host.dll`, workstation GC as in the Dockerfile, appsettings.json logging at Information), configured through `ShipBot__…` environment variables.
             - Each service `svcK` has a webhook deployment target pointing at a loopback receiver in the benchmark process, which notes the arrival of each call and answers 200 at once; canary bake 1 h, so releases stay in canary.
             - "Sent" is when the benchmark sends the request (same machine, loopback); the rollback call is when the receiver gets the webhook with `rollback: true`; the chat post is when the rollback alert (card title "🔴 …") arrives on the console's server-sent event stream (`GET /api/console/stream?channel=releases`).
             - Pushed breaches are sent one at a time: the next notification goes ~40–80 ms after the previous release is rolled back. The first {options.BreachWarmup} alerts of each row warm the process up and are reported apart.
@@ -103,11 +103,6 @@ public sealed class BreachBench(
             section(PushedReport(pushed));
         }
 
-        if (options.Only.Contains("loaded"))
-        {
-            section(BindScaling());
-        }
-
         if (options.Only.Contains("polled"))
         {
             section(PolledReport(await PolledRowAsync(5, options.PolledSamples)));
@@ -126,7 +121,7 @@ public sealed class BreachBench(
         System.Console.Error.WriteLine($"Breach: pushed, {name}: {options.BreachWarmup} warm-up + {samples} one at a time{(burst > 0 ? $" + {burst} in one notification" : string.Empty)}…");
         var loadBefore = ProcCpu.LoadAverage();
         var marks = new Marks();
-        await using var receiver = await DeploymentReceiver.StartAsync(marks);
+        await using var receiver = await StartReceiverAsync(marks);
         var services = Enumerable.Range(0, options.BreachWarmup + samples + burst).Select(i => $"svc{i}").ToList();
         var prefix = $"bench-breach-{(loaded ? "loaded" : "pushed")}";
         var settings = Settings(receiver, services, TimeSpan.FromSeconds(30), redis ? options.Redis : null, prefix);
@@ -140,7 +135,7 @@ public sealed class BreachBench(
             }
 
             var start = Stopwatch.StartNew();
-            await using var host = await ShipBotUnderTest.StartAsync(settings, workDirectory);
+            await using var host = await StartHostAsync(settings, workDirectory);
             var startSeconds = start.Elapsed.TotalSeconds;
             await using var listener = await ChannelListener.StartAsync(host.BaseAddress, "releases", marks);
             var drive = Stopwatch.StartNew();
@@ -148,7 +143,7 @@ public sealed class BreachBench(
             var driveSeconds = drive.Elapsed.TotalSeconds;
             // With a load, the seeded rollouts' ticks are armed by the host's recovery at start-up, each at its own
             // phase within the 30 s interval: the evaluations run at their steady rate from then on.
-            var cpu = new CpuWindow(("ShipBot", host.Pid), ("redis-server", redis ? _redisPid : 0), ("bench", Environment.ProcessId));
+            var cpu = new CpuWindow(("ShipBot", host.ProcessId), ("redis-server", redis ? _redisPid : 0), ("bench", Environment.ProcessId));
             var failures = new List<string>();
             var all = new List<BreachSample>();
             var run = Guid.NewGuid().ToString("N")[..8];
@@ -230,7 +225,7 @@ public sealed class BreachBench(
     }
 
     /// <summary>One Alertmanager notification (payload version 4) with one firing critical alert per service, as Alertmanager sends it.</summary>
-    private static async Task<(int Status, int Acted, long Sent, long Answered, string Text)> PostAlertsAsync(ShipBotUnderTest host, IReadOnlyList<string> services, string run)
+    private static async Task<(int Status, int Acted, long Sent, long Answered, string Text)> PostAlertsAsync(ShipBotProcess host, IReadOnlyList<string> services, string run)
     {
         var startsAt = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffffzzz", CultureInfo.InvariantCulture);
         var alerts = new JsonArray();
@@ -297,16 +292,16 @@ public sealed class BreachBench(
         System.Console.Error.WriteLine($"Breach: polled, evaluation every {intervalSeconds:0} s, {samples} releases (Redis)…");
         var loadBefore = ProcCpu.LoadAverage();
         var marks = new Marks();
-        await using var receiver = await DeploymentReceiver.StartAsync(marks);
+        await using var receiver = await StartReceiverAsync(marks);
         var services = Enumerable.Range(0, samples).Select(i => $"svc{i}").ToList();
         var settings = Settings(receiver, services, TimeSpan.FromSeconds(intervalSeconds), options.Redis, "bench-breach-polled");
-        await using var host = await ShipBotUnderTest.StartAsync(settings);
+        await using var host = await StartHostAsync(settings);
         await using var listener = await ChannelListener.StartAsync(host.BaseAddress, "releases", marks);
         await DriveToCanaryAsync(host, services, marks);
 
         // Let every release be evaluated once (healthy) before breaching it.
         await Task.Delay(TimeSpan.FromSeconds(intervalSeconds + 0.5));
-        var cpu = new CpuWindow(("ShipBot", host.Pid), ("redis-server", _redisPid), ("bench", Environment.ProcessId));
+        var cpu = new CpuWindow(("ShipBot", host.ProcessId), ("redis-server", _redisPid), ("bench", Environment.ProcessId));
         var failures = new List<string>();
         var sent = new List<(string Release, long Before, long Answered)>();
         foreach (var service in services)
@@ -409,8 +404,41 @@ public sealed class BreachBench(
 
     // ================================================================ set-up
 
+    /// <summary>
+    /// The CI/CD endpoint every service's webhook points at (it verifies the signature as a team's
+    /// would and answers 200 at once); marks "release|rollback" for a rollback call and
+    /// "release|production:5" for the canary deployment, at the moment each call arrived.
+    /// </summary>
+    private static async Task<WebhookReceiver> StartReceiverAsync(Marks marks)
+    {
+        var receiver = await WebhookReceiver.StartAsync(Secret);
+        receiver.Arrived = call =>
+        {
+            var json = call.Json;
+            var release = (string)json["release"]!;
+            marks.Mark((bool?)json["rollback"] == true ? $"{release}|rollback" : $"{release}|{json["environment"]}:{json["percent"]}", call.ArrivedAt);
+        };
+        return receiver;
+    }
+
+    /// <summary>
+    /// The real host (this build's src/ShipBot.Host) as a separate process, configured through
+    /// environment variables as in production, with workstation GC as in the Dockerfile; ready when
+    /// <c>/readyz</c> answers. <paramref name="workingDirectory"/> holds the appsettings.json to use
+    /// (default: the build folder's, the repository's file).
+    /// </summary>
+    private static Task<ShipBotProcess> StartHostAsync(Dictionary<string, string?> settings, string? workingDirectory = null) =>
+        ShipBotProcess.StartAsync(new ShipBotProcessOptions
+        {
+            Settings = settings,
+            WorkingDirectory = workingDirectory,
+            ReadyPath = "/readyz",
+            StartTimeout = TimeSpan.FromMinutes(5),
+            ServerGc = false,
+        });
+
     /// <summary>The host's configuration as environment variables: Alertmanager, Redis or not, and one webhook-deployed service per name.</summary>
-    private static Dictionary<string, string?> Settings(DeploymentReceiver receiver, IEnumerable<string> services, TimeSpan evaluation, string? redis, string prefix)
+    private static Dictionary<string, string?> Settings(WebhookReceiver receiver, IEnumerable<string> services, TimeSpan evaluation, string? redis, string prefix)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -530,7 +558,7 @@ public sealed class BreachBench(
     /// Through the console API, as the people would: alice starts each release and ticks the
     /// checklist, bob approves; then waits until the canary (5 %) deployment call is recorded done.
     /// </summary>
-    private static async Task DriveToCanaryAsync(ShipBotUnderTest host, IReadOnlyList<string> services, Marks marks)
+    private static async Task DriveToCanaryAsync(ShipBotProcess host, IReadOnlyList<string> services, Marks marks)
     {
         using var gate = new SemaphoreSlim(4);
         await Task.WhenAll(services.Select(async service =>
@@ -589,55 +617,6 @@ public sealed class BreachBench(
         }
     }
 
-    /// <summary>
-    /// Diagnostic for the loaded row's start-up time: binding the <c>ShipBot</c> section (what the host's
-    /// <c>AddOptions&lt;ShipBotOptions&gt;().BindConfiguration</c> does at start) from an appsettings.json with
-    /// N services, in this process, with the same configuration binder.
-    /// </summary>
-    private static string BindScaling()
-    {
-        System.Console.Error.WriteLine("Breach: diagnostic, binding ShipBotOptions with 1,000 / 2,000 / 4,000 services…");
-        var table = new Table("services in appsettings.json", "configuration keys", "bind ShipBot section s", "s per 1,000 services");
-        Bind(1000); // warm-up (JIT), not shown
-        foreach (var n in new[] { 1000, 2000, 4000 })
-        {
-            var (keys, seconds) = Bind(n);
-            table.Add(n.ToString("N0", CultureInfo.InvariantCulture), keys.ToString("N0", CultureInfo.InvariantCulture), Stats.F(seconds, 2), Stats.F(seconds * 1000 / n, 2));
-        }
-
-        return "### Diagnostic: start-up time against the number of configured services\n\n" +
-            "Binding the `ShipBot` section of an appsettings.json that configures N services (channel, requester, approver, on-call each), with the configuration binder the host uses (`ShipBotOptions`), in the benchmark process:\n\n" + table;
-
-        static (int Keys, double Seconds) Bind(int n)
-        {
-            var services = new JsonObject();
-            for (var i = 0; i < n; i++)
-            {
-                services[Fixtures.ServiceName("bulk", i)] = new JsonObject
-                {
-                    ["Channel"] = "bulk",
-                    ["Requesters"] = new JsonArray("alice"),
-                    ["Approvers"] = new JsonArray("bob"),
-                    ["OnCall"] = new JsonArray("carol"),
-                };
-            }
-
-            var json = new JsonObject { ["ShipBot"] = new JsonObject { ["Services"] = services } }.ToJsonString();
-            using var stream = new MemoryStream(Encoding.UTF8.GetBytes(json));
-            var configuration = new ConfigurationBuilder().AddJsonStream(stream).Build();
-            var watch = Stopwatch.StartNew();
-            var bound = new ShipBot.Host.ShipBotOptions();
-            ConfigurationBinder.Bind(configuration.GetSection(ShipBot.Host.ShipBotOptions.Section), bound);
-            var seconds = watch.Elapsed.TotalSeconds;
-            if (bound.Services.Count != n)
-            {
-                throw new InvalidOperationException($"bound {bound.Services.Count} services, expected {n}");
-            }
-
-            return (configuration.AsEnumerable().Count(), seconds);
-        }
-    }
-
     // ================================================================ report
 
     private static double P(IReadOnlyList<BreachSample> samples, Func<BreachSample, double> key, double p) => Pct(samples.Select(key).ToList(), p);
@@ -662,7 +641,7 @@ public sealed class BreachBench(
 
         var cold = new Table("store / background", "first alert after start: rollback call ms", "chat post ms", "HTTP answer ms", $"warm-up alerts ({options.BreachWarmup}) rollback call p50 / max ms", "ShipBot start s (to /readyz)", "releases to canary s");
         var machine = new Table("store / background", "window s", "ShipBot CPU (cores)", "redis-server CPU (cores)", "bench CPU (cores)", "machine busy (of 2 cores)", "other work (cores)", "ShipBot RSS after (peak)", "load average before → after", "failures");
-        var verdict = new Table("target (SPEC §8)", "store / background", "measured p99", "p99 / target", "max", "verdict");
+        var verdict = new Table("target", "store / background", "measured p99", "p99 / target", "max", "verdict");
         foreach (var row in rows)
         {
             var first = row.Warmup.FirstOrDefault();
@@ -682,7 +661,7 @@ public sealed class BreachBench(
         return $"### Pushed breach: Alertmanager notification → rollback call and chat post\n\n{table}{lists}\n" +
             $"Cold start and warm-up (not in the table above):\n\n{cold}\n" +
             $"How busy the machine was during the measurement (CPU in cores over the window; \"other work\" is everything else on this shared machine):\n\n{machine}\n" +
-            $"Against SPEC §8:\n\n{verdict}";
+            $"Against the service levels:\n\n{verdict}";
 
         void Add(string name, string mode, IReadOnlyList<BreachSample> samples, double? answer)
         {

@@ -45,69 +45,6 @@ public sealed class Marks
 }
 
 /// <summary>
-/// A CI/CD endpoint on loopback (Kestrel, in the benchmark process) that every benchmark service's
-/// webhook deployment target points at: it notes the arrival time of each call and answers 200 at
-/// once. Marks "release|rollback" for a rollback call, "release|production:5" for the canary
-/// deployment. The signature is not verified (not on the path being measured).
-/// </summary>
-public sealed class DeploymentReceiver : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-    private readonly Marks _marks;
-    private long _calls;
-
-    private DeploymentReceiver(WebApplication app, Marks marks)
-    {
-        _app = app;
-        _marks = marks;
-    }
-
-    public Uri BaseAddress { get; private set; } = null!;
-
-    public long Calls => Interlocked.Read(ref _calls);
-
-    public static async Task<DeploymentReceiver> StartAsync(Marks marks)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        var receiver = new DeploymentReceiver(app, marks);
-        app.MapPost("/deploy/{service}", (Func<HttpContext, Task<IResult>>)receiver.ReceiveAsync);
-        await app.StartAsync().ConfigureAwait(false);
-        receiver.BaseAddress = new Uri(app.Urls.Single());
-        return receiver;
-    }
-
-    public Uri UrlFor(string service) => new(BaseAddress, $"/deploy/{service}");
-
-    private async Task<IResult> ReceiveAsync(HttpContext context)
-    {
-        var arrived = Stopwatch.GetTimestamp();
-        Interlocked.Increment(ref _calls);
-        using var body = await JsonDocument.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false);
-        var root = body.RootElement;
-        var release = root.GetProperty("release").GetString()!;
-        if (root.GetProperty("rollback").GetBoolean())
-        {
-            _marks.Mark($"{release}|rollback", arrived);
-        }
-        else
-        {
-            _marks.Mark($"{release}|{root.GetProperty("environment").GetString()}:{root.GetProperty("percent").GetInt32()}", arrived);
-        }
-
-        return Results.Text("ok");
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync().ConfigureAwait(false);
-        await _app.DisposeAsync().ConfigureAwait(false);
-    }
-}
-
-/// <summary>
 /// A console channel followed over server-sent events (<c>GET /api/console/stream</c>), as the
 /// browser does. Marks "release|alert" when the rollback alert (card title "🔴 Rolling back …" or
 /// "🔴 Rolled back …") first appears, and "release|rolledback" when it says "Rolled back".

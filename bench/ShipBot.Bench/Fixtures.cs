@@ -4,6 +4,7 @@ using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.Testing;
 
 namespace ShipBot.Bench;
 
@@ -21,16 +22,6 @@ public static class Fixtures
         ReleaseState.Draft, ReleaseState.AwaitingApproval, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters,
         ReleaseState.GeneralAvailability, ReleaseState.Full, ReleaseState.Validating, ReleaseState.Paused, ReleaseState.Operating,
     ];
-
-    private static readonly string[] HumanItems = ["qa", "rollback", "flags", "migrations", "dashboards", "env", "db", "errors", "deploydoc", "rollbacktest", "ratelimit"];
-
-    private static readonly Dictionary<string, double> Baseline = new()
-    {
-        [Metrics.ErrorRate] = 0.002,
-        [Metrics.LatencyP99] = 120,
-        [Metrics.Cpu] = 0.35,
-        [Metrics.Business] = 0.031,
-    };
 
     public static string ServiceName(string prefix, int i) => $"{prefix}{i.ToString("D5", CultureInfo.InvariantCulture)}";
 
@@ -61,12 +52,6 @@ public static class Fixtures
         return new HealthSample(metrics.Where(values.ContainsKey).Select(m => new HealthReading(m, values[m], "bench", now)).ToList());
     }
 
-    private static HealthVerdict Green(Release r, DateTimeOffset now)
-    {
-        var metrics = HealthPolicy.MetricsFor(r.CurrentStage?.Kind);
-        return HealthPolicy.Evaluate(HealthySample(metrics, now), metrics, r.Baseline, new HealthThresholds(), now);
-    }
-
     /// <summary>A new Draft release, as <c>/ship start</c> creates it (with its Created audit entry).</summary>
     public static (Release Release, IReadOnlyList<AuditEntry> Audit) Create(ReleaseId id, DateTimeOffset now)
     {
@@ -81,78 +66,28 @@ public static class Fixtures
     }
 
     /// <summary>
-    /// Takes a Draft release to <paramref name="target"/> through the aggregate's methods (readiness,
-    /// checklist, approval, staging deployment and smoke checks, promotions with green health), on a
-    /// synthetic clock that starts at <paramref name="start"/>; then moves every due time to
-    /// <paramref name="dueAt"/> so that nothing is due while the benchmark runs and no work is pending.
+    /// Takes a Draft release to <paramref name="target"/> through the aggregate's methods with the
+    /// tests' own walkers (<see cref="ReleaseScenario"/>: readiness, checklist, approval, staging
+    /// deployment and smoke checks, promotions with green health), on a clock that starts at
+    /// <paramref name="start"/>; then moves every due time to <paramref name="dueAt"/> so that
+    /// nothing is due while the benchmark runs and no work is pending.
     /// </summary>
     public static Release Advance(Release release, ReleaseState target, DateTimeOffset start, DateTimeOffset dueAt)
     {
-        var t = start;
-        var r = release;
-        r = r.RecordReadiness([("health", true, "GET /healthz → 200"), ("https", true, "valid certificate")], t).Next;
-        r = r.TickBySystem("oncall", "@carol notified in #releases", t).Next;
-        if (target == ReleaseState.Draft)
-        {
-            return r;
-        }
+        var scenario = ReleaseScenario.From(release, Policy(release.Id.Service), start);
 
-        r = r.Confirm(Alice, HumanItems, t).Next;
-        if (target == ReleaseState.AwaitingApproval)
+        // Verified health and HTTPS: no readiness work is left for a recovered Draft.
+        scenario.Do((r, now) => r.RecordReadiness([("health", true, "GET /healthz → 200"), ("https", true, "valid certificate")], now));
+        var r = scenario.To(target).Release;
+        return target switch
         {
-            return r;
-        }
+            ReleaseState.Staging => r with { BakeEndsAt = dueAt },
+            _ when target.IsProductionStage() => r with { BakeEndsAt = dueAt },
+            ReleaseState.Validating => r with { ValidationEndsAt = dueAt },
 
-        r = r.Approve(Bob, t).Next;
-        r = r.RecordDeployment(r.PendingDeployment!, true, "bench → ok in 0 ms", t).Next;
-        r = r.RecordSmokeChecks(true, "bench → ok", t).Next;
-        if (target == ReleaseState.Staging)
-        {
-            return r with { BakeEndsAt = dueAt };
-        }
-
-        t = r.BakeEndsAt!.Value;
-        r = r.Promote(t, null, null, Baseline).Next;
-        r = r.RecordDeployment(r.PendingDeployment!, true, "bench → ok in 0 ms", t).Next;
-        r = r.ApplyHealth(Green(r, t), TimeSpan.FromMinutes(15), t).Next;
-        var stop = target is ReleaseState.Paused ? ReleaseState.Canary : target is ReleaseState.Validating or ReleaseState.Operating ? ReleaseState.Full : target;
-        while (r.State != stop)
-        {
-            t = r.BakeEndsAt!.Value;
-            r = r.ApplyHealth(Green(r, t), TimeSpan.FromMinutes(15), t).Next;
-            r = r.Promote(t, r.LastHealth, null).Next;
-            r = r.RecordDeployment(r.PendingDeployment!, true, "bench → ok in 0 ms", t).Next;
-            r = r.ApplyHealth(Green(r, t), TimeSpan.FromMinutes(15), t).Next;
-        }
-
-        if (target.IsProductionStage())
-        {
-            return r with { BakeEndsAt = dueAt };
-        }
-
-        if (target == ReleaseState.Paused)
-        {
-            return r.Pause(Alice, t).Next;
-        }
-
-        t = r.BakeEndsAt!.Value;
-        r = r.ApplyHealth(Green(r, t), TimeSpan.FromMinutes(15), t).Next;
-        r = r.Promote(t, r.LastHealth, null).Next;
-        if (target == ReleaseState.Validating)
-        {
-            return r with { ValidationEndsAt = dueAt };
-        }
-
-        r = r.Confirm(Alice, ["ufv"], t).Next;
-        t = r.ValidationEndsAt!.Value;
-        r = r.ApplyHealth(Green(r, t), TimeSpan.FromMinutes(15), t).Next;
-        r = r.CompleteValidation(t, r.LastHealth, false).Next;
-        if (r.State != ReleaseState.Operating)
-        {
-            throw new InvalidOperationException($"fixture did not reach Operating: {r.State}");
-        }
-
-        // The first outcome checkpoint (+1 day) is then never due during the benchmark.
-        return r with { OperatingSince = dueAt, PhaseStartedAt = dueAt };
+            // The first outcome checkpoint (+1 day) is then never due during the benchmark.
+            ReleaseState.Operating => r with { OperatingSince = dueAt, PhaseStartedAt = dueAt },
+            _ => r,
+        };
     }
 }

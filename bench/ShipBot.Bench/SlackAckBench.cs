@@ -4,17 +4,18 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
+using ShipBot.Testing;
 using StackExchange.Redis;
 
 namespace ShipBot.Bench;
 
 /// <summary>
 /// The Slack acknowledgement benchmark (<c>bash bench/run.sh slack</c>): ShipBot runs as its own
-/// process with Slack enabled and its Web API pointed at <see cref="FakeSlackApi"/> (in this
+/// process with Slack enabled and its Web API pointed at <see cref="FakeSlack"/> (in this
 /// process); a separate load process sends signed <c>/ship status</c> commands and signed button
 /// clicks, open loop at fixed rates and closed loop at 32 connections (wrk when installed), and
 /// every answer is checked. Figures: throughput, acknowledgement latency percentiles, errors,
-/// ShipBot's CPU per request and memory. SPEC §8: p99 ≤ 50 ms at 500 requests/s.
+/// ShipBot's CPU per request and memory. The service level: p99 ≤ 50 ms at 500 requests/s.
 /// </summary>
 public static class SlackAckBench
 {
@@ -25,7 +26,7 @@ public static class SlackAckBench
     public const string Bob = "UBOB";         // approver
     public const string Mallory = "UMALLORY"; // no role: her Approve click is refused
 
-    /// <summary>SPEC §8's reference point: a Bolt-for-JavaScript app that only acknowledges, on this machine, 32 connections.</summary>
+    /// <summary>The service level's reference point: a Bolt-for-JavaScript app that only acknowledges, on this machine, 32 connections.</summary>
     private const double BoltRate = 4700;
     private const double BoltP99 = 15;
 
@@ -52,9 +53,9 @@ public static class SlackAckBench
     public static async Task<int> RunAsync(BenchOptions options)
     {
         var repo = Directory.GetCurrentDirectory();
-        if (!File.Exists(Path.Combine(repo, "appsettings.json")) || !File.Exists(ShipBotProcess.HostDll(repo)))
+        if (!File.Exists(Path.Combine(repo, "appsettings.json")) || !File.Exists(ShipBotProcess.HostDll))
         {
-            throw new InvalidOperationException($"Run from the repository root after a Release build (bench/run.sh slack does both); looked for {ShipBotProcess.HostDll(repo)}.");
+            throw new InvalidOperationException($"Run from the repository root after a Release build (bench/run.sh slack does both); looked for {ShipBotProcess.HostDll}.");
         }
 
         var total = Stopwatch.StartNew();
@@ -79,7 +80,7 @@ public static class SlackAckBench
         var series = new List<Series>();
         var notes = new List<StoreNotes>();
         long statusAckBytes = 0;
-        await using (var fake = await FakeSlackApi.StartAsync(BotToken))
+        await using (var fake = await FakeSlack.StartAsync(BotToken, record: false))
         {
             foreach (var store in options.SlackStores)
             {
@@ -96,9 +97,18 @@ public static class SlackAckBench
                 // "unlimited" is the diagnostic variant: the same app, its rate limiter removed (UnlimitedHost).
                 IReadOnlyList<string> command = store == "unlimited"
                     ? [typeof(UnlimitedHost).Assembly.Location, "--redis", options.Redis, "--child", "shipbot-unlimited"]
-                    : [ShipBotProcess.HostDll(repo)];
+                    : [ShipBotProcess.HostDll];
                 System.Console.Error.WriteLine($"Starting ShipBot ({Label(store)}, {options.HostGc} GC) as a separate process…");
-                await using var bot = await ShipBotProcess.StartAsync(repo, command, environment, Path.Combine(work.FullName, $"shipbot-{store}.log"));
+                await using var bot = await ShipBotProcess.StartAsync(new ShipBotProcessOptions
+                {
+                    Name = Label(store),
+                    Arguments = command,
+                    Environment = environment,
+                    WorkingDirectory = repo,
+                    LogPath = Path.Combine(work.FullName, $"shipbot-{store}.log"),
+                    ReadyPath = "/readyz",
+                    StopGracefully = true,
+                });
                 var (baseSpec, ackBytes) = await SetUpAsync(bot, fake, secret, options);
                 statusAckBytes = ackBytes;
                 var before = bot.Memory();
@@ -125,7 +135,7 @@ public static class SlackAckBench
         return 0;
     }
 
-    private static Dictionary<string, string> HostEnvironment(BenchOptions options, FakeSlackApi fake, string secret)
+    private static Dictionary<string, string> HostEnvironment(BenchOptions options, FakeSlack fake, string secret)
     {
         var environment = BaseEnvironment(options, fake, secret);
         foreach (var pair in options.HostEnv)
@@ -137,7 +147,7 @@ public static class SlackAckBench
         return environment;
     }
 
-    private static Dictionary<string, string> BaseEnvironment(BenchOptions options, FakeSlackApi fake, string secret) => new()
+    private static Dictionary<string, string> BaseEnvironment(BenchOptions options, FakeSlack fake, string secret) => new()
     {
         ["Slack__SigningSecret"] = secret,
         ["Slack__BotToken"] = BotToken,
@@ -146,7 +156,7 @@ public static class SlackAckBench
         ["ShipBot__Services__demo__Channel"] = Channel,
         ["ShipBot__Services__demo__Requesters__0"] = Alice,
         ["ShipBot__Services__demo__Approvers__0"] = Bob,
-        ["ShipBot__Services__demo__OnCall__0"] = $"group:{FakeSlackApi.OnCallGroup}",
+        ["ShipBot__Services__demo__OnCall__0"] = $"group:{FakeSlack.OnCallGroup}",
         ["DOTNET_gcServer"] = options.HostGc == "server" ? "1" : "0",
     };
 
@@ -155,7 +165,7 @@ public static class SlackAckBench
     /// offers Approve, one click of it by Mallory (no role) and one <c>/ship status</c> check that the
     /// acknowledgements are what the load will expect. Returns the load spec with the real button.
     /// </summary>
-    private static async Task<(SlackLoadSpec Spec, long StatusAckBytes)> SetUpAsync(ShipBotProcess bot, FakeSlackApi fake, string secret, BenchOptions options)
+    private static async Task<(SlackLoadSpec Spec, long StatusAckBytes)> SetUpAsync(ShipBotProcess bot, FakeSlack fake, string secret, BenchOptions options)
     {
         var spec = new SlackLoadSpec
         {
@@ -296,7 +306,7 @@ public static class SlackAckBench
         _ => "memory",
     };
 
-    private static async Task<Series> RunSeriesAsync(string store, SlackLoadSpec spec, ShipBotProcess bot, FakeSlackApi fake, string work, string tool, BenchOptions options, string repo, int? redisPid, long clicksBefore, bool fresh)
+    private static async Task<Series> RunSeriesAsync(string store, SlackLoadSpec spec, ShipBotProcess bot, FakeSlack fake, string work, string tool, BenchOptions options, string repo, int? redisPid, long clicksBefore, bool fresh)
     {
         spec = spec with { Nonce = NewNonce() };
         System.Console.Error.WriteLine($"  [{store}] {spec.Kind}, {(spec.Mode == "open" ? $"open loop at {spec.Rate:0} req/s" : $"closed loop, {spec.Connections} connections ({tool})")}, {spec.Runs} × {spec.Seconds:0.#} s");
@@ -306,7 +316,7 @@ public static class SlackAckBench
         GcFigures? gcFrom = null;
         async Task Measure()
         {
-            marks.Add(CpuMeter.Sample(bot.Id, redisPid));
+            marks.Add(CpuMeter.Sample(bot.ProcessId, redisPid));
             if (store == "unlimited" && gcFrom is null)
             {
                 gcFrom = await GcFigures.ReadAsync(bot.BaseAddress);
@@ -351,7 +361,7 @@ public static class SlackAckBench
         }
 
         // One mark before each run and one after the last (wrk: one before each run); the settled end replaces the last.
-        var to = CpuMeter.Sample(bot.Id, redisPid);
+        var to = CpuMeter.Sample(bot.ProcessId, redisPid);
         var gc = gcFrom is null ? null : (await GcFigures.ReadAsync(bot.BaseAddress)).Minus(gcFrom, Stopwatch.GetElapsedTime(marks[0].Timestamp, to.Timestamp));
         var from = marks.Count > 0 ? marks[0] : to;
         var bounds = marks.Take(runs.Count).Append(to).ToList();
@@ -599,7 +609,7 @@ public static class SlackAckBench
 
         var samples = notes.Where(n => n.Sample.Count > 0).Select(n => $"- {Label(n.Store)}: " + string.Join("; ", n.Sample.Select(l => l.Length > 200 ? l[..200] + "…" : l)));
         return $"""
-            ### Open loop: requests sent at a fixed rate (SPEC §8: p99 ≤ 50 ms at 500 requests/s)
+            ### Open loop: requests sent at a fixed rate (the service level: p99 ≤ 50 ms at 500 requests/s)
 
             Latency is from the moment a request is handed to the socket to the last byte of ShipBot's answer (the acknowledgement); "from schedule" counts from the intended send time, so a late sender cannot hide a slow answer. The median run (by p99) is shown; errors are summed over the runs.
 
@@ -654,7 +664,7 @@ public static class SlackAckBench
     }
 
     /// <summary>Private follow-ups: through response_url, or chat.postEphemeral when a click has none.</summary>
-    private static long FollowUps(FakeSlackApi fake) => fake.Count("response_url") + fake.Count("chat.postEphemeral");
+    private static long FollowUps(FakeSlack fake) => fake.Count("response_url") + fake.Count("chat.postEphemeral");
 
     private static string NewNonce() => Guid.NewGuid().ToString("N")[..12];
 

@@ -170,8 +170,7 @@ public sealed class SlackRequests(SlackLoadSpec spec)
         return Form([new("payload", payload.ToJsonString())]);
     }
 
-    private static string Form(IEnumerable<KeyValuePair<string, string>> fields) =>
-        string.Join("&", fields.Select(f => $"{WebUtility.UrlEncode(f.Key)}={WebUtility.UrlEncode(f.Value)}"));
+    private static string Form(IEnumerable<KeyValuePair<string, string>> fields) => ShipBot.Testing.FakeSlack.Form(fields);
 
     /// <summary>A raw HTTP/1.1 request, for wrk.</summary>
     public static byte[] Raw(SignedRequest request, string host)

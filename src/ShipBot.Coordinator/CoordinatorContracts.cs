@@ -90,7 +90,7 @@ public sealed record CommandReply(ReplyVisibility Visibility, string Text, Card?
 /// <summary>Coordinator settings. Defaults are stated per property.</summary>
 public sealed record CoordinatorSettings
 {
-    /// <summary>How often a rolling-out release's health is evaluated. Default 30 s (SPEC §8), configurable down to 1 s for demos.</summary>
+    /// <summary>How often a rolling-out release's health is evaluated. Default 30 s (the service level), configurable down to 1 s for demos.</summary>
     public TimeSpan EvaluationInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>How long a request id's first answer is kept. Default 24 h.</summary>

@@ -1531,7 +1531,7 @@ public sealed partial class ReleaseCoordinator
         var entries = change.Events.Select(e => new AuditEntry(now, actor, e.Kind.ToString(), e.Summary)).ToList();
         if (entries.Count == 0 && change.Modified && action != HealthEvaluation)
         {
-            // A health evaluation that changed nothing but the readings is not an audit event (SPEC §7).
+            // A health evaluation that changed nothing but the readings is not an audit event.
             entries.Add(new AuditEntry(now, actor, action, change.Message));
         }
 

@@ -41,7 +41,7 @@ public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploy
 
     private static async Task<DeploymentResult> MeasureAsync(string target, string operation, Func<Task<DeploymentResult>> call)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = ShipBotTelemetry.Timestamp();
         try
         {
             var result = await call().ConfigureAwait(false);

@@ -130,8 +130,8 @@ public sealed partial class FreezeCalendarService : IFreezeCalendar
     private async Task<string?> DownloadAsync(FreezeCalendarSource source, Uri url, CancellationToken cancellationToken)
     {
         var client = _http.CreateClient(HttpClientName);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.Timeout);
+        using var deadline = new CancellationTokenSource(_options.Timeout, _time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         using var request = new HttpRequestMessage(HttpMethod.Get, url);
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/calendar"));
         if (source.State.Calendar is not null)

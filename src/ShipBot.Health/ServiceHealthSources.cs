@@ -47,7 +47,7 @@ public sealed class ServiceHealthSources(IReadOnlyDictionary<string, IReadOnlyLi
     /// <summary>Reads one source, recording its latency (<c>shipbot.health.source.duration</c>) by source and outcome.</summary>
     private static async Task<HealthSample> ReadAsync(IHealthSource source, HealthQuery query, CancellationToken cancellationToken)
     {
-        var started = System.Diagnostics.Stopwatch.GetTimestamp();
+        var started = ShipBot.Telemetry.ShipBotTelemetry.Timestamp();
         var ok = false;
         try
         {

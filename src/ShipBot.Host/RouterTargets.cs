@@ -25,13 +25,13 @@ public sealed class RouterTargets(KubernetesApis kubernetes, TimeProvider time)
     public IReadOnlyDictionary<string, ArgoRolloutsTarget> ArgoRollouts =>
         _targets.Where(t => t.Value is ArgoRolloutsTarget).ToDictionary(t => t.Key.ToLowerInvariant(), t => (ArgoRolloutsTarget)t.Value, StringComparer.OrdinalIgnoreCase);
 
-    /// <summary>"ArgoRollouts", "GatewayApi" or "HAProxy" when the service gives that router's settings (in that order), else null.</summary>
-    public static string? Configured(ServiceDeploymentOptions deployment)
+    /// <summary>ArgoRollouts, GatewayApi or HAProxy when the service gives that router's settings (in that order), else null.</summary>
+    public static DeploymentTargetKind? Configured(ServiceDeploymentOptions deployment)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return deployment.ArgoRollouts?.Rollout is not null ? "ArgoRollouts"
-            : deployment.GatewayApi?.Route is not null ? "GatewayApi"
-            : deployment.HAProxy?.Backend is not null ? "HAProxy"
+        return deployment.ArgoRollouts?.Rollout is not null ? DeploymentTargetKind.ArgoRollouts
+            : deployment.GatewayApi?.Route is not null ? DeploymentTargetKind.GatewayApi
+            : deployment.HAProxy?.Backend is not null ? DeploymentTargetKind.HAProxy
             : null;
     }
 
@@ -39,11 +39,11 @@ public sealed class RouterTargets(KubernetesApis kubernetes, TimeProvider time)
     public IDeploymentTarget For(string service, ServiceDeploymentOptions deployment, HttpSmokeChecks smoke)
     {
         ArgumentNullException.ThrowIfNull(deployment);
-        return _targets.GetOrAdd(service, _ => deployment.EffectiveTarget(string.Empty).ToLowerInvariant() switch
+        return _targets.GetOrAdd(service, _ => deployment.EffectiveTarget(DeploymentTargetKind.Simulated) switch
         {
-            "argorollouts" => new ArgoRolloutsTarget(kubernetes.For(deployment.ArgoRollouts!.Connection), deployment.ArgoRollouts, smoke, time),
-            "gatewayapi" => new GatewayApiTarget(kubernetes.For(deployment.GatewayApi!.Connection), deployment.GatewayApi, smoke, time),
-            "haproxy" => new HAProxyTarget(deployment.HAProxy!, smoke, time),
+            DeploymentTargetKind.ArgoRollouts => new ArgoRolloutsTarget(kubernetes.For(deployment.ArgoRollouts!.Connection), deployment.ArgoRollouts, smoke, time),
+            DeploymentTargetKind.GatewayApi => new GatewayApiTarget(kubernetes.For(deployment.GatewayApi!.Connection), deployment.GatewayApi, smoke, time),
+            DeploymentTargetKind.HAProxy => new HAProxyTarget(deployment.HAProxy!, smoke, time),
             var other => throw new InvalidOperationException($"{other} is not a router target"),
         });
     }

@@ -11,7 +11,8 @@ public static class ShipBotApp
 {
     /// <param name="args">Command-line arguments (configuration overrides such as <c>--urls</c>).</param>
     /// <param name="configure">Extra configuration, for tests (applied after appsettings.json and environment variables).</param>
-    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="overrides">Service registrations that replace the composed ones, for tests (applied last).</param>
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null, Action<IServiceCollection>? overrides = null)
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = ContentRoot() });
         builder.AddShipBotLogging();
@@ -40,8 +41,13 @@ public static class ShipBotApp
 
         // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
         builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        overrides?.Invoke(builder.Services);
 
         var app = builder.Build();
+
+        // Every option is validated here, before anything starts or logs: a configuration error stops
+        // start-up at this line (Program prints it on one line), not later inside the host's start.
+        app.Services.GetService<Microsoft.Extensions.Options.IStartupValidator>()?.Validate();
         var startup = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("ShipBot.Startup");
         if (string.IsNullOrWhiteSpace(redis))
         {

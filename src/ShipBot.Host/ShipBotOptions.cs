@@ -41,6 +41,43 @@ public sealed class ShipBotOptions
 
     /// <summary>GitHub: API URL, app or token credentials, ShipBot's public URL for links from GitHub (docs/github.md).</summary>
     public ShipBot.GitHub.GitHubOptions GitHub { get; set; } = new();
+    /// <summary>Problems found while binding (a value that names nothing ShipBot knows), reported by start-up validation with the rest.</summary>
+    internal List<string> ConfigurationErrors { get; } = [];
+}
+
+/// <summary>Where a service's traffic changes go (<c>ShipBot:Deployment:Target</c>, <c>ShipBot:Services:&lt;name&gt;:Deployment:Target</c>; any case).</summary>
+public enum DeploymentTargetKind
+{
+    /// <summary>The simulated target (demos and tests): every call succeeds after <see cref="DeploymentOptions.SimulatedLatency"/>.</summary>
+    Simulated,
+
+    /// <summary>A signed HTTP webhook to the team's CI/CD system (<c>Deployment:Webhook</c>).</summary>
+    Webhook,
+
+    /// <summary>A program run once per traffic change (<c>Deployment:Command</c>).</summary>
+    Command,
+
+    /// <summary>A GitHub Actions workflow run per stage (<c>Deployment:GitHubActions</c>).</summary>
+    GitHubActions,
+
+    /// <summary>An Argo Rollouts Rollout whose canary weight ShipBot sets (<c>Deployment:ArgoRollouts</c>).</summary>
+    ArgoRollouts,
+
+    /// <summary>A Gateway API HTTPRoute whose backend weights ShipBot sets (<c>Deployment:GatewayApi</c>).</summary>
+    GatewayApi,
+
+    /// <summary>An HAProxy backend whose server weights ShipBot sets over the runtime API (<c>Deployment:HAProxy</c>).</summary>
+    HAProxy,
+}
+
+/// <summary>The health source of services without their own (<c>ShipBot:Health:Source</c>; any case).</summary>
+public enum HealthSourceKind
+{
+    /// <summary>Simulated metrics, changed with <c>/ship simulate</c> (demos and tests).</summary>
+    Simulated,
+
+    /// <summary>None: such a service's health is inconclusive, so it never promotes; start-up refuses it.</summary>
+    None,
 }
 
 public sealed class UserOptions
@@ -54,10 +91,10 @@ public sealed class HealthOptions
 {
     /// <summary>
     /// The health source of services that configure none of their own (<c>Health:Prometheus</c>,
-    /// <c>Health:Probes</c>): "Simulated" (default, for demos and tests) or "None" (such a service's
+    /// <c>Health:Probes</c>): Simulated (default, for demos and tests) or None (such a service's
     /// health is inconclusive, so it never promotes; start-up refuses it).
     /// </summary>
-    public string Source { get; set; } = "Simulated";
+    public HealthSourceKind Source { get; set; } = HealthSourceKind.Simulated;
 }
 
 /// <summary>A service's health sources and checks (<c>ShipBot:Services:&lt;name&gt;:Health</c>).</summary>
@@ -110,8 +147,8 @@ public sealed class CustomCheckOptions
 /// <summary>A service's deployment target (<c>ShipBot:Services:&lt;name&gt;:Deployment</c>).</summary>
 public sealed class ServiceDeploymentOptions
 {
-    /// <summary>"Webhook", "Command", "GitHubActions", "ArgoRollouts", "GatewayApi", "HAProxy" or "Simulated". Default: the one whose settings are given (a webhook URL, a command path, a workflow, a Rollout, an HTTPRoute, an HAProxy backend), else ShipBot:Deployment:Target.</summary>
-    public string? Target { get; set; }
+    /// <summary>Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated (any case). Default: the one whose settings are given (a webhook URL, a command path, a workflow, a Rollout, an HTTPRoute, an HAProxy backend), else ShipBot:Deployment:Target.</summary>
+    public DeploymentTargetKind? Target { get; set; }
 
     public ShipBot.Deploy.Webhook.WebhookTargetOptions? Webhook { get; set; }
 
@@ -126,17 +163,17 @@ public sealed class ServiceDeploymentOptions
 
     public ShipBot.Deploy.HAProxy.HAProxyTargetOptions? HAProxy { get; set; }
 
-    public string EffectiveTarget(string fallback) =>
-        Target ?? (Webhook?.Url is not null ? "Webhook"
-            : Command?.Path is not null ? "Command"
-            : GitHubActions?.Workflow is not null ? "GitHubActions"
+    public DeploymentTargetKind EffectiveTarget(DeploymentTargetKind fallback) =>
+        Target ?? (Webhook?.Url is not null ? DeploymentTargetKind.Webhook
+            : Command?.Path is not null ? DeploymentTargetKind.Command
+            : GitHubActions?.Workflow is not null ? DeploymentTargetKind.GitHubActions
             : RouterTargets.Configured(this) ?? fallback);
 }
 
 public sealed class DeploymentOptions
 {
-    /// <summary>"Simulated" (default). Webhook and command targets come next.</summary>
-    public string Target { get; set; } = "Simulated";
+    /// <summary>The target of services without their own: Simulated (default, and the only one allowed here; a webhook or command target belongs to a service).</summary>
+    public DeploymentTargetKind Target { get; set; } = DeploymentTargetKind.Simulated;
 
     /// <summary>How long each simulated deployment call takes. Default 200 ms.</summary>
     public TimeSpan SimulatedLatency { get; set; } = TimeSpan.FromMilliseconds(200);
@@ -153,7 +190,7 @@ public sealed class StageOptions
     public bool NeedsApproval { get; set; }
 }
 
-/// <summary>One service: roles, stage plan, thresholds. Defaults are SPEC §3's.</summary>
+/// <summary>One service: roles, stage plan, thresholds. Defaults are those of docs/release-process.md.</summary>
 public sealed class ServiceOptions
 {
     public string Channel { get; set; } = "releases";

@@ -5,15 +5,15 @@ public sealed partial class ShipBotOptionsValidator
 {
     private static void ValidateRouterTarget(string key, ServiceDeploymentOptions deployment, List<string> errors)
     {
-        switch (deployment.EffectiveTarget(string.Empty).ToLowerInvariant())
+        switch (deployment.EffectiveTarget(DeploymentTargetKind.Simulated))
         {
-            case "argorollouts":
+            case DeploymentTargetKind.ArgoRollouts:
                 errors.AddRange(deployment.ArgoRollouts?.Validate($"{key}:ArgoRollouts") ?? [$"{key}:ArgoRollouts: set Namespace and Rollout (the Rollout ShipBot drives)."]);
                 break;
-            case "gatewayapi":
+            case DeploymentTargetKind.GatewayApi:
                 errors.AddRange(deployment.GatewayApi?.Validate($"{key}:GatewayApi") ?? [$"{key}:GatewayApi: set Namespace, Route, StableBackend and CanaryBackend."]);
                 break;
-            case "haproxy":
+            case DeploymentTargetKind.HAProxy:
                 errors.AddRange(deployment.HAProxy?.Validate($"{key}:HAProxy") ?? [$"{key}:HAProxy: set RuntimeApi, Backend, StableServers and CanaryServers."]);
                 break;
         }

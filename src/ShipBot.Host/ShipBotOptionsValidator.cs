@@ -10,19 +10,15 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
     public ValidateOptionsResult Validate(string? name, ShipBotOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var errors = new List<string>();
+        var errors = new List<string>(options.ConfigurationErrors);
         if (options.EvaluationInterval < TimeSpan.FromSeconds(1))
         {
             errors.Add("ShipBot:EvaluationInterval must be at least 1 second.");
         }
 
-        var simulatedHealth = string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase);
-        if (!simulatedHealth && !string.Equals(options.Health.Source, "None", StringComparison.OrdinalIgnoreCase))
-        {
-            errors.Add($"ShipBot:Health:Source '{options.Health.Source}' is unknown: use Simulated, or None and give every service its own Health:Prometheus or Health:Probes.");
-        }
-
-        if (!string.Equals(options.Deployment.Target, "Simulated", StringComparison.OrdinalIgnoreCase))
+        // A value that names no source or target was reported while binding (ShipBotConfiguration).
+        var simulatedHealth = options.Health.Source == HealthSourceKind.Simulated;
+        if (options.Deployment.Target != DeploymentTargetKind.Simulated)
         {
             errors.Add($"ShipBot:Deployment:Target '{options.Deployment.Target}' is unknown: the default target is Simulated; give a service its own Deployment:Webhook or Deployment:Command.");
         }
@@ -149,12 +145,12 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
         }
     }
 
-    private static void ValidateDeployment(string key, ServiceOptions settings, string fallback, List<string> errors, ShipBot.GitHub.GitHubOptions github)
+    private static void ValidateDeployment(string key, ServiceOptions settings, DeploymentTargetKind fallback, List<string> errors, ShipBot.GitHub.GitHubOptions github)
     {
         var deployment = settings.Deployment;
-        switch (deployment.EffectiveTarget(fallback).ToLowerInvariant())
+        switch (deployment.EffectiveTarget(fallback))
         {
-            case "webhook":
+            case DeploymentTargetKind.Webhook:
                 if (deployment.Webhook?.Url is not { } url || !IsHttp(url))
                 {
                     errors.Add($"{key}:Deployment:Webhook:Url must be an absolute http(s) URL.");
@@ -171,7 +167,7 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
                 }
 
                 break;
-            case "command":
+            case DeploymentTargetKind.Command:
                 if (string.IsNullOrWhiteSpace(deployment.Command?.Path))
                 {
                     errors.Add($"{key}:Deployment:Command:Path is empty.");
@@ -187,13 +183,13 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
                 }
 
                 break;
-            case "githubactions":
+            case DeploymentTargetKind.GitHubActions:
                 errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateActionsTarget(key, deployment.GitHubActions, settings.GitHub, github));
                 break;
-            case "argorollouts" or "gatewayapi" or "haproxy":
+            case DeploymentTargetKind.ArgoRollouts or DeploymentTargetKind.GatewayApi or DeploymentTargetKind.HAProxy:
                 ValidateRouterTarget($"{key}:Deployment", deployment, errors);
                 break;
-            case "simulated":
+            case DeploymentTargetKind.Simulated:
                 break;
             default:
                 errors.Add($"{key}:Deployment:Target '{deployment.Target}' is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.");

@@ -27,7 +27,8 @@ public static class ShipBotServiceCollectionExtensions
 {
     public static IServiceCollection AddShipBotCore(this IServiceCollection services)
     {
-        services.AddOptions<ShipBotOptions>().BindConfiguration(ShipBotOptions.Section).ValidateDataAnnotations().ValidateOnStart();
+        // Bound in linear time however many services are configured (the framework binder alone is quadratic in them).
+        services.AddOptions<ShipBotOptions>().Configure<IConfiguration>((options, configuration) => ShipBotConfiguration.Bind(configuration, options)).ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IValidateOptions<ShipBotOptions>, ShipBotOptionsValidator>();
         services.TryAddSingletonTimeProvider();
         services.AddSingleton(sp =>
@@ -119,7 +120,11 @@ public static class ShipBotServiceCollectionExtensions
     public static IServiceCollection AddHealthAndDeployment(this IServiceCollection services)
     {
         services.AddHttpClient("health");
-        services.AddHttpClient("deployment", c => c.Timeout = Timeout.InfiniteTimeSpan);
+        // One network handler for every webhook target, kept for the process's life (connections recycled, so DNS changes are seen);
+        // each target puts its own resilience (its own circuit) and signing in front of it.
+        services.AddHttpClient("deployment")
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddShipBotGitHub();
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
@@ -156,7 +161,7 @@ public static class ShipBotServiceCollectionExtensions
                 }
             }
 
-            var simulated = string.Equals(options.Health.Source, "Simulated", StringComparison.OrdinalIgnoreCase);
+            var simulated = options.Health.Source == HealthSourceKind.Simulated;
             return new ServiceHealthSources(byService, simulated ? sp.GetRequiredService<SimulatedHealthSource>() : null);
         });
         services.AddSingleton<IDeploymentTarget>(sp =>
@@ -164,23 +169,24 @@ public static class ShipBotServiceCollectionExtensions
             var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
             var time = sp.GetRequiredService<TimeProvider>();
             var http = sp.GetRequiredService<IHttpClientFactory>();
+            var network = new Lazy<HttpMessageHandler>(() => sp.GetRequiredService<IHttpMessageHandlerFactory>().CreateHandler("deployment"));
             var byService = new Dictionary<string, IDeploymentTarget>(StringComparer.OrdinalIgnoreCase);
             var simulated = new ResilientDeploymentTarget(sp.GetRequiredService<SimulatedDeploymentTarget>(), new DeploymentResilienceOptions(), time);
             foreach (var (name, service) in options.Services)
             {
                 var smoke = new HttpSmokeChecks(http.CreateClient("health"), service.SmokeChecks, time);
-                switch (service.Deployment.EffectiveTarget(options.Deployment.Target).ToLowerInvariant())
+                switch (service.Deployment.EffectiveTarget(options.Deployment.Target))
                 {
-                    case "webhook":
-                        byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(http.CreateClient("deployment"), service.Deployment.Webhook!, smoke, time);
+                    case DeploymentTargetKind.Webhook:
+                        byService[name.ToLowerInvariant()] = new WebhookDeploymentTarget(network.Value, service.Deployment.Webhook!, smoke, time);
                         break;
-                    case "command":
+                    case DeploymentTargetKind.Command:
                         byService[name.ToLowerInvariant()] = new CommandDeploymentTarget(service.Deployment.Command!, smoke, time);
                         break;
-                    case "githubactions":
+                    case DeploymentTargetKind.GitHubActions:
                         byService[name.ToLowerInvariant()] = new SmokeCheckedTarget(sp.CreateGitHubActionsTarget(service.Deployment.GitHubActions!, service.GitHub), smoke);
                         break;
-                    case "argorollouts" or "gatewayapi" or "haproxy":
+                    case DeploymentTargetKind.ArgoRollouts or DeploymentTargetKind.GatewayApi or DeploymentTargetKind.HAProxy:
                         byService[name.ToLowerInvariant()] = sp.GetRequiredService<RouterTargets>().For(name, service.Deployment, smoke);
                         break;
                     default:
@@ -202,7 +208,8 @@ public static class ShipBotServiceCollectionExtensions
 
     public static IServiceCollection AddReadinessVerifier(this IServiceCollection services)
     {
-        services.AddHttpClient<IReadinessVerifier, HttpReadinessVerifier>(c => c.Timeout = TimeSpan.FromSeconds(5));
+        // The verifier times the health URL out on the injected clock (HttpReadinessVerifier.RequestTimeout), not the client.
+        services.AddHttpClient<IReadinessVerifier, HttpReadinessVerifier>(c => c.Timeout = Timeout.InfiniteTimeSpan);
         return services;
     }
 

@@ -281,7 +281,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         RunAsync(async db =>
         {
             var value = await db.StringGetAsync(_keys.Request(requestId)).ConfigureAwait(false);
-            return value.IsNullOrEmpty || ((string)value!).StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null : (string?)value;
+            return value.IsNullOrEmpty || ((string)value!).StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null : StoredDocument.Unversioned((string)value!);
         }, cancellationToken, "request.get");
 
     Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken)
@@ -292,7 +292,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     }
 
     Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken) =>
-        RunDurableAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [answer, Millis(ttl)]), cancellationToken, "request.answer");
+        RunDurableAsync(db => db.ScriptEvaluateAsync(SetAnswerScript, [_keys.Request(requestId)], [StoredDocument.Versioned(answer), Millis(ttl)]), cancellationToken, "request.answer");
 
     public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) =>
         RunAsync(async db => (int)(await db.ScriptEvaluateAsync(AcquireLeaseScript, [_keys.Lease(key)], [owner, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken);
@@ -331,7 +331,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     /// </summary>
     private async Task<T> RunAsync<T>(Func<IDatabase, Task<T>> operation, CancellationToken cancellationToken, [CallerMemberName] string operationName = "", bool durable = false)
     {
-        var started = Stopwatch.GetTimestamp();
+        var started = ShipBotTelemetry.Timestamp();
         try
         {
             var result = await _retry.ExecuteAsync(async _ => await operation(Db).ConfigureAwait(false), cancellationToken).ConfigureAwait(false);
@@ -431,13 +431,13 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private static string Millis(TimeSpan ttl) => ((long)Math.Max(1, ttl.TotalMilliseconds)).ToString(CultureInfo.InvariantCulture);
 
-    private static string Json(Release value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.Release);
+    private static string Json(Release value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.Release));
 
-    private static string Json(AuditEntry value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.AuditEntry);
+    private static string Json(AuditEntry value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.AuditEntry));
 
-    private static string Json(ServiceHalt value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.ServiceHalt);
+    private static string Json(ServiceHalt value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.ServiceHalt));
 
-    private static string Json(Signal value) => JsonSerializer.Serialize(value, StoreJsonContext.Default.Signal);
+    private static string Json(Signal value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.Signal));
 
     private static T? Parse<T>(RedisValue value)
         where T : class =>

@@ -58,7 +58,7 @@ public sealed class RedisTokenStore : ITokenStore
     public Task<bool> TryAddAsync(StoredToken token, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(token);
-        var json = JsonSerializer.Serialize(token, TokenJsonContext.Default.StoredToken);
+        var json = StoredDocument.Versioned(JsonSerializer.Serialize(token, TokenJsonContext.Default.StoredToken));
         return RunAsync(async db => (int)await db.ScriptEvaluateAsync(AddScript, [_keys.Tokens, _keys.Token(token.Hash)], [token.Name, json]).ConfigureAwait(false) == 1, cancellationToken);
     }
 

@@ -33,15 +33,7 @@ public static class SlackServiceCollectionExtensions
             return new SlackSignature(options.SigningSecret ?? string.Empty, sp.GetRequiredService<TimeProvider>(), options.MaxClockSkew);
         });
 
-        // One long-lived client whose connections are recycled, so DNS changes are seen.
-        services.AddHttpClient(nameof(SlackWebApi), c => c.Timeout = TimeSpan.FromSeconds(10))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddSingleton(sp => new SlackWebApi(
-            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SlackWebApi)),
-            sp.GetRequiredService<IOptions<SlackOptions>>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<SlackWebApi>>()));
+        services.AddSlackWebApi();
         services.AddSingleton<SlackUserDirectory>();
         services.AddSingleton<SlackInbound>();
         services.AddSingleton<SlackChatNotifier>();
@@ -55,6 +47,29 @@ public static class SlackServiceCollectionExtensions
         return true;
     }
 
+    /// <summary>
+    /// The Web API client (<see cref="SlackWebApi"/>, a singleton) over the factory's
+    /// <c>SlackWebApi</c> client: one long-lived client whose connections are recycled (so DNS
+    /// changes are seen), with the resilience handler of <see cref="SlackWebApi.Resilience"/> on
+    /// the container's clock. Needs <see cref="IOptions{SlackOptions}"/>, a <see cref="TimeProvider"/>
+    /// and logging. Returns the client's builder (tests give it another primary handler).
+    /// </summary>
+    public static IHttpClientBuilder AddSlackWebApi(this IServiceCollection services)
+    {
+        var client = services.AddHttpClient(nameof(SlackWebApi), c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddShipBotResilience(sp => SlackWebApi.Resilience(
+                sp.GetRequiredService<IOptions<SlackOptions>>().Value,
+                sp.GetRequiredService<TimeProvider>(),
+                sp.GetRequiredService<ILogger<SlackWebApi>>()));
+        services.AddSingleton(sp => new SlackWebApi(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(SlackWebApi)),
+            sp.GetRequiredService<IOptions<SlackOptions>>(),
+            sp.GetRequiredService<TimeProvider>(),
+            sp.GetRequiredService<ILogger<SlackWebApi>>()));
+        return client;
+    }
 }
 
 /// <summary>Start-up validation of the <c>Slack</c> section, with messages that say what to set.</summary>

@@ -123,7 +123,7 @@ public sealed partial class SlackSocketMode(SlackWebApi api, SlackInbound inboun
 
     private async Task HandleAsync(ClientWebSocket socket, SemaphoreSlim sendLock, string envelopeId, JsonObject envelope, CancellationToken ct)
     {
-        var received = System.Diagnostics.Stopwatch.GetTimestamp();
+        var received = ShipBot.Telemetry.ShipBotTelemetry.Timestamp();
         JsonObject? answer = null;
         try
         {

@@ -6,8 +6,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
+using ShipBot.Http;
 
 namespace ShipBot.Slack;
 
@@ -33,18 +32,22 @@ public sealed record SlackMessageRef(string Channel, string Ts)
 /// <summary>
 /// The slice of Slack's Web API ShipBot uses, over a typed <see cref="HttpClient"/> with the bot
 /// token (Bearer). Write methods send JSON, read methods form fields, as Slack documents.
-/// HTTP 429 waits <c>Retry-After</c> and tries again; 5xx and network errors back off
-/// exponentially (Polly); <c>ok: false</c> becomes a <see cref="SlackApiException"/>. Tokens are
-/// never logged.
+/// The client's resilience handler (<see cref="Resilience"/>, registered by
+/// <see cref="SlackServiceCollectionExtensions.AddSlackWebApi"/>) makes HTTP 429 wait
+/// <c>Retry-After</c> and try again, and backs off exponentially after 5xx and network errors;
+/// <c>ok: false</c> becomes a <see cref="SlackApiException"/>. Tokens are never logged.
 /// </summary>
 public sealed partial class SlackWebApi
 {
+    /// <summary>Time limit of one Web API attempt: 10 s.</summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(10);
+
     private readonly HttpClient _http;
     private readonly SlackOptions _options;
     private readonly ILogger<SlackWebApi> _logger;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly TimeProvider _time;
 
+    /// <param name="http">A client whose handler chain carries <see cref="Resilience"/> (the factory's <c>SlackWebApi</c> client).</param>
     public SlackWebApi(HttpClient http, IOptions<SlackOptions> options, TimeProvider time, ILogger<SlackWebApi> logger)
     {
         ArgumentNullException.ThrowIfNull(http);
@@ -54,44 +57,37 @@ public sealed partial class SlackWebApi
         _logger = logger;
         _time = time;
         _http.BaseAddress ??= _options.ApiBaseUrl;
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        if (_options.MaxRetries <= 0)
+    }
+
+    /// <summary>
+    /// How calls to Slack retry: <see cref="SlackOptions.MaxRetries"/> times (0 calls once) on a
+    /// transient failure, backing off from 200 ms; a 429 waits its <c>Retry-After</c> (seconds, or
+    /// a date on the injected clock; 1 s when absent), but one asking for longer than
+    /// <see cref="SlackOptions.MaxRetryAfter"/> is not retried: the call fails and the next update
+    /// carries the state. Each attempt has <see cref="AttemptTimeout"/>.
+    /// </summary>
+    public static HttpResilienceSettings Resilience(SlackOptions options, TimeProvider time, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new HttpResilienceSettings
         {
-            // Polly needs at least one retry; 0 means "call once".
-            _pipeline = builder.Build();
-            return;
-        }
-
-        _pipeline = builder
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
+            MaxRetries = options.MaxRetries,
+            BaseDelay = TimeSpan.FromMilliseconds(200),
+            AttemptTimeout = AttemptTimeout,
+            RetryableAnswer = answer => TransientHttpFailure.IsTransientAnswer(answer)
+                && !(answer.StatusCode == HttpStatusCode.TooManyRequests && RetryAfter(answer, time) > options.MaxRetryAfter),
+            RequestedDelay = answer =>
             {
-                MaxRetryAttempts = _options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(200),
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TaskCanceledException>(e => !e.CancellationToken.IsCancellationRequested)
-                    .HandleResult(r => (r.StatusCode == HttpStatusCode.TooManyRequests && RetryAfter(r) <= _options.MaxRetryAfter) || (int)r.StatusCode >= 500),
-                DelayGenerator = args =>
+                if (answer.StatusCode != HttpStatusCode.TooManyRequests)
                 {
-                    if (args.Outcome.Result is { StatusCode: HttpStatusCode.TooManyRequests } limited)
-                    {
-                        // Retry-After longer than MaxRetryAfter is not retried (see ShouldHandle): the call fails and the next update carries the state.
-                        var wait = RetryAfter(limited);
-                        LogRateLimited(wait.TotalSeconds);
-                        return ValueTask.FromResult<TimeSpan?>(wait);
-                    }
+                    return null;
+                }
 
-                    return ValueTask.FromResult<TimeSpan?>(null);
-                },
-                OnRetry = args =>
-                {
-                    args.Outcome.Result?.Dispose();
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+                var wait = RetryAfter(answer, time);
+                LogRateLimited(logger, wait.TotalSeconds);
+                return wait;
+            },
+        };
     }
 
     public Task<JsonObject> PostMessageAsync(string channel, JsonObject message, string? threadTs = null, bool broadcast = false, CancellationToken ct = default)
@@ -197,11 +193,8 @@ public sealed partial class SlackWebApi
 
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> create, CancellationToken ct)
     {
-        return await _pipeline.ExecuteAsync(async token =>
-        {
-            using var request = create();
-            return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, token).ConfigureAwait(false);
-        }, ct).ConfigureAwait(false);
+        using var request = create();
+        return await _http.SendAsync(request, HttpCompletionOption.ResponseContentRead, ct).ConfigureAwait(false);
     }
 
     private async Task<JsonObject> ReadAsync(string method, HttpResponseMessage response, CancellationToken ct)
@@ -209,7 +202,7 @@ public sealed partial class SlackWebApi
         var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
         if (response.StatusCode == HttpStatusCode.TooManyRequests)
         {
-            throw new SlackApiException(method, "ratelimited", $"Retry-After {RetryAfter(response).TotalSeconds:0} s");
+            throw new SlackApiException(method, "ratelimited", $"Retry-After {RetryAfter(response, _time).TotalSeconds:0} s");
         }
 
         JsonObject? answer = null;
@@ -237,7 +230,7 @@ public sealed partial class SlackWebApi
         return answer;
     }
 
-    private TimeSpan RetryAfter(HttpResponseMessage response)
+    private static TimeSpan RetryAfter(HttpResponseMessage response, TimeProvider time)
     {
         if (response.Headers.RetryAfter is { } header)
         {
@@ -248,7 +241,7 @@ public sealed partial class SlackWebApi
 
             if (header.Date is { } date)
             {
-                return TimeSpan.FromTicks(Math.Max(0, (date - _time.GetUtcNow()).Ticks));
+                return TimeSpan.FromTicks(Math.Max(0, (date - time.GetUtcNow()).Ticks));
             }
         }
 
@@ -260,7 +253,7 @@ public sealed partial class SlackWebApi
     private static string Shorten(string text) => text.Length > 200 ? text[..200] + "…" : text;
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack rate limited a call: waiting {Seconds} s (Retry-After)")]
-    private partial void LogRateLimited(double seconds);
+    private static partial void LogRateLimited(ILogger logger, double seconds);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Slack {Method} answered ok:false: {Error}")]
     private partial void LogCallFailed(string method, string error);

@@ -4,8 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly;
-using Polly.Retry;
+using ShipBot.Http;
 
 namespace ShipBot.Teams;
 
@@ -16,56 +15,50 @@ public sealed class BotConnectorException(string message) : InvalidOperationExce
 /// Outbound Bot Framework calls: <c>POST</c> and <c>PUT</c> to <c>{serviceUrl}/v3/conversations/…</c>
 /// with a client-credentials token (<c>grant_type=client_credentials</c>, scope
 /// <c>https://api.botframework.com/.default</c>) that is cached until five minutes before it
-/// expires. 429, 412, 502 and 504 (and network errors) are retried with exponential backoff and
-/// jitter, honouring <c>Retry-After</c>. Local emulators on a loopback address get no token when
-/// unauthenticated emulators are allowed.
+/// expires. The client's resilience handler (<see cref="Resilience"/>, registered by
+/// <see cref="TeamsServiceCollectionExtensions.AddBotConnectorClient"/>) retries 429, 412, 502
+/// and 504 (and network errors) with exponential backoff and jitter, honouring
+/// <c>Retry-After</c>. Local emulators on a loopback address get no token when unauthenticated
+/// emulators are allowed.
 /// </summary>
 public sealed partial class BotConnectorClient
 {
+    /// <summary>Time limit of one attempt: 15 s.</summary>
+    public static readonly TimeSpan AttemptTimeout = TimeSpan.FromSeconds(15);
+
     private readonly HttpClient _http;
     private readonly TeamsOptions _options;
     private readonly TimeProvider _time;
-    private readonly ILogger<BotConnectorClient> _logger;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
     private readonly SemaphoreSlim _tokenLock = new(1, 1);
     private (string Token, DateTimeOffset Expires)? _token;
 
-    public BotConnectorClient(HttpClient http, IOptions<TeamsOptions> options, TimeProvider time, ILogger<BotConnectorClient> logger)
+    /// <param name="http">A client whose handler chain carries <see cref="Resilience"/> (the factory's <c>BotConnectorClient</c> client).</param>
+    public BotConnectorClient(HttpClient http, IOptions<TeamsOptions> options, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
         _http = http;
         _options = options.Value;
         _time = time;
-        _logger = logger;
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        if (_options.MaxRetries <= 0)
-        {
-            // Polly needs at least one retry; 0 means "call once".
-            _pipeline = builder.Build();
-            return;
-        }
+    }
 
-        _pipeline = builder
-            .AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = _options.MaxRetries,
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                Delay = TimeSpan.FromMilliseconds(300),
-                ShouldHandle = new PredicateBuilder<HttpResponseMessage>()
-                    .Handle<HttpRequestException>()
-                    .Handle<TaskCanceledException>(e => !e.CancellationToken.IsCancellationRequested)
-                    .HandleResult(r => r.StatusCode is HttpStatusCode.TooManyRequests or HttpStatusCode.PreconditionFailed or HttpStatusCode.BadGateway or HttpStatusCode.GatewayTimeout),
-                DelayGenerator = args => ValueTask.FromResult<TimeSpan?>(
-                    args.Outcome.Result?.Headers.RetryAfter?.Delta is { } wait && wait <= TimeSpan.FromSeconds(60) ? wait : null),
-                OnRetry = args =>
-                {
-                    LogRetry((int?)args.Outcome.Result?.StatusCode ?? 0, args.AttemptNumber + 1);
-                    args.Outcome.Result?.Dispose();
-                    return ValueTask.CompletedTask;
-                },
-            })
-            .Build();
+    /// <summary>
+    /// How calls to the Bot Connector and the token endpoint retry: <see cref="TeamsOptions.MaxRetries"/>
+    /// times (0 calls once), backing off from 300 ms, on the statuses the Bot Framework documents as
+    /// worth retrying (429, 412, 502, 504) and on network errors; a <c>Retry-After</c> of up to
+    /// 60 s is waited instead of the backoff. Each attempt has <see cref="AttemptTimeout"/>.
+    /// </summary>
+    public static HttpResilienceSettings Resilience(TeamsOptions options, ILogger logger)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new HttpResilienceSettings
+        {
+            MaxRetries = options.MaxRetries,
+            BaseDelay = TimeSpan.FromMilliseconds(300),
+            AttemptTimeout = AttemptTimeout,
+            RetryableAnswer = answer => TransientHttpFailure.HasStatus(answer, HttpStatusCode.TooManyRequests, HttpStatusCode.PreconditionFailed, HttpStatusCode.BadGateway, HttpStatusCode.GatewayTimeout),
+            RequestedDelay = answer => answer.Headers.RetryAfter?.Delta is { } wait && wait <= TimeSpan.FromSeconds(60) ? wait : null,
+            OnRetry = (status, attempt) => LogRetry(logger, (int?)status ?? 0, attempt),
+        };
     }
 
     /// <summary>Posts an activity to a conversation (as a reply when <paramref name="replyToId"/> is set); returns the new activity's id.</summary>
@@ -108,22 +101,18 @@ public sealed partial class BotConnectorClient
         var root = serviceUrl.EndsWith('/') ? serviceUrl : serviceUrl + "/";
         var url = new Uri(new Uri(root), path);
         var token = await TokenAsync(url, ct).ConfigureAwait(false);
-        var json = body?.ToJsonString();
-        using var response = await _pipeline.ExecuteAsync(async t =>
+        using var request = new HttpRequestMessage(method, url);
+        if (body is not null)
         {
-            using var request = new HttpRequestMessage(method, url);
-            if (json is not null)
-            {
-                request.Content = new StringContent(json, Encoding.UTF8, "application/json");
-            }
+            request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+        }
 
-            if (token is not null)
-            {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-            }
+        if (token is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
 
-            return await _http.SendAsync(request, t).ConfigureAwait(false);
-        }, ct).ConfigureAwait(false);
+        using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
         var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
@@ -162,20 +151,17 @@ public sealed partial class BotConnectorClient
             }
 
             var endpoint = new Uri(_options.TokenEndpoint.Replace("{tenant}", _options.Tenant, StringComparison.Ordinal));
-            using var response = await _pipeline.ExecuteAsync(async t =>
+            using var request = new HttpRequestMessage(HttpMethod.Post, endpoint)
             {
-                using var request = new HttpRequestMessage(HttpMethod.Post, endpoint)
+                Content = new FormUrlEncodedContent(new Dictionary<string, string>
                 {
-                    Content = new FormUrlEncodedContent(new Dictionary<string, string>
-                    {
-                        ["grant_type"] = "client_credentials",
-                        ["client_id"] = _options.AppId ?? string.Empty,
-                        ["client_secret"] = _options.AppPassword ?? string.Empty,
-                        ["scope"] = _options.TokenScope,
-                    }),
-                };
-                return await _http.SendAsync(request, t).ConfigureAwait(false);
-            }, ct).ConfigureAwait(false);
+                    ["grant_type"] = "client_credentials",
+                    ["client_id"] = _options.AppId ?? string.Empty,
+                    ["client_secret"] = _options.AppPassword ?? string.Empty,
+                    ["scope"] = _options.TokenScope,
+                }),
+            };
+            using var response = await _http.SendAsync(request, ct).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(ct).ConfigureAwait(false);
             var answer = response.IsSuccessStatusCode ? JsonNode.Parse(text) as JsonObject : null;
             if ((string?)answer?["access_token"] is not { Length: > 0 } token)
@@ -196,5 +182,5 @@ public sealed partial class BotConnectorClient
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Bot Connector answered {Status}; retry {Attempt}")]
-    private partial void LogRetry(int status, int attempt);
+    private static partial void LogRetry(ILogger logger, int status, int attempt);
 }

@@ -37,10 +37,25 @@ public sealed class TeamsConversations(IChatStateStore state)
             return reference;
         }
 
-        await state.SetAsync(Key(id), JsonSerializer.Serialize(reference), Ttl, ct).ConfigureAwait(false);
+        await state.SetAsync(Key(id), Serialize(reference), Ttl, ct).ConfigureAwait(false);
         _known[id] = reference;
         return reference;
     }
+
+    /// <summary>
+    /// The stored form: the reference's fields and <c>"SchemaVersion":1</c> (a reference stored
+    /// without it is version 1 too). Readers ignore fields they do not know, so an older ShipBot
+    /// reads it as well.
+    /// </summary>
+    public static string Serialize(ConversationReference reference)
+    {
+        var json = JsonSerializer.SerializeToNode(reference)!.AsObject();
+        json["SchemaVersion"] = SchemaVersion;
+        return json.ToJsonString();
+    }
+
+    /// <summary>The schema version of the conversation references this ShipBot stores: 1.</summary>
+    public const int SchemaVersion = 1;
 
     public async Task<ConversationReference?> GetAsync(string conversationId, CancellationToken ct = default)
     {

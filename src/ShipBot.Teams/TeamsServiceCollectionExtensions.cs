@@ -3,8 +3,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ShipBot.Core.Ports;
-
 using ShipBot.Http;
+
 
 namespace ShipBot.Teams;
 
@@ -27,14 +27,7 @@ public static class TeamsServiceCollectionExtensions
             return false;
         }
 
-        services.AddHttpClient(nameof(BotConnectorClient), c => c.Timeout = TimeSpan.FromSeconds(15))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
-            .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
-        services.AddSingleton(sp => new BotConnectorClient(
-            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(BotConnectorClient)),
-            sp.GetRequiredService<IOptions<TeamsOptions>>(),
-            sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<BotConnectorClient>>()));
+        services.AddBotConnectorClient();
         services.AddSingleton(sp => new BotFrameworkAuthenticator(
             sp.GetRequiredService<IOptions<TeamsOptions>>(),
             sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(BotFrameworkAuthenticator)),
@@ -46,6 +39,28 @@ public static class TeamsServiceCollectionExtensions
         services.AddSingleton<TeamsInbound>();
         services.AddInboundGuard();
         return true;
+    }
+
+    /// <summary>
+    /// The Bot Connector client (<see cref="BotConnectorClient"/>, a singleton) over the factory's
+    /// <c>BotConnectorClient</c> client: long-lived, connections recycled (so DNS changes are seen),
+    /// with the resilience handler of <see cref="BotConnectorClient.Resilience"/> on the container's
+    /// clock. Needs <see cref="IOptions{TeamsOptions}"/>, a <see cref="TimeProvider"/> and logging.
+    /// Returns the client's builder (tests give it another primary handler).
+    /// </summary>
+    public static IHttpClientBuilder AddBotConnectorClient(this IServiceCollection services)
+    {
+        var client = services.AddHttpClient(nameof(BotConnectorClient), c => c.Timeout = Timeout.InfiniteTimeSpan)
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
+            .SetHandlerLifetime(Timeout.InfiniteTimeSpan)
+            .AddShipBotResilience(sp => BotConnectorClient.Resilience(
+                sp.GetRequiredService<IOptions<TeamsOptions>>().Value,
+                sp.GetRequiredService<ILogger<BotConnectorClient>>()));
+        services.AddSingleton(sp => new BotConnectorClient(
+            sp.GetRequiredService<IHttpClientFactory>().CreateClient(nameof(BotConnectorClient)),
+            sp.GetRequiredService<IOptions<TeamsOptions>>(),
+            sp.GetRequiredService<TimeProvider>()));
+        return client;
     }
 }
 

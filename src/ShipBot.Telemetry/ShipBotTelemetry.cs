@@ -92,8 +92,13 @@ public static class ShipBotTelemetry
     public static ObservableGauge<double> Readiness { get; } = Meter.CreateObservableGauge(
         "shipbot.readiness.status", ReadinessSnapshot.Observe, "1", "Readiness checks (store, scheduler, chat platforms): 1 healthy, 0.5 degraded, 0 unhealthy.");
 
-    /// <summary>Seconds since <paramref name="startTimestamp"/> (a <see cref="Stopwatch.GetTimestamp"/>).</summary>
+#pragma warning disable RS0030 // Durations in metrics are how long real work took on this machine: the one deliberate use of the real clock outside the host.
+    /// <summary>A monotonic timestamp to measure a duration from with <see cref="SecondsSince"/>.</summary>
+    public static long Timestamp() => Stopwatch.GetTimestamp();
+
+    /// <summary>Seconds since <paramref name="startTimestamp"/> (a <see cref="Timestamp"/>).</summary>
     public static double SecondsSince(long startTimestamp) => Stopwatch.GetElapsedTime(startTimestamp).TotalSeconds;
+#pragma warning restore RS0030
 
     /// <summary>Records one chat acknowledgement.</summary>
     public static void RecordAck(string platform, string interaction, double seconds) =>

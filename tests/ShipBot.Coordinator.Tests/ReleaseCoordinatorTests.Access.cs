@@ -8,7 +8,7 @@ using static ShipBot.Coordinator.Tests.CoordinatorHarness;
 
 namespace ShipBot.Coordinator.Tests;
 
-/// <summary>Roles and separation of duties (SPEC §7), one rollout per service, and what a bad command gets back (SPEC §2).</summary>
+/// <summary>Roles and separation of duties, one rollout per service, and what a bad command gets back.</summary>
 public sealed partial class ReleaseCoordinatorTests
 {
     private static readonly Dictionary<string, Actor> People = new(StringComparer.Ordinal)

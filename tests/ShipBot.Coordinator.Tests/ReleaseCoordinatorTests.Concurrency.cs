@@ -7,7 +7,7 @@ using static ShipBot.Coordinator.Tests.CoordinatorHarness;
 
 namespace ShipBot.Coordinator.Tests;
 
-/// <summary>Idempotent commands, compare-and-set transitions under concurrency, and a store outage (SPEC §7, §8).</summary>
+/// <summary>Idempotent commands, compare-and-set transitions under concurrency, and a store outage.</summary>
 public sealed partial class ReleaseCoordinatorTests
 {
     private const string StoreDown = "State store unavailable — nothing was changed, try again.";

@@ -10,7 +10,7 @@ using static ShipBot.Coordinator.Tests.CoordinatorHarness;
 
 namespace ShipBot.Coordinator.Tests;
 
-/// <summary>Pause, halt and change freeze (SPEC §5), consult decisions, manual rollback, abort, the hotfix path (SPEC §4), simulate and recovery.</summary>
+/// <summary>Pause, halt and change freeze, consult decisions, manual rollback, abort, the hotfix path, simulate and recovery.</summary>
 public sealed partial class ReleaseCoordinatorTests
 {
     // ================================================================ pause / resume

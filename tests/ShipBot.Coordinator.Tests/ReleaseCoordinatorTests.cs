@@ -12,7 +12,7 @@ namespace ShipBot.Coordinator.Tests;
 
 /// <summary>
 /// The coordinator end to end over the real in-memory store and a fake clock: the lifecycle of
-/// SPEC §3, the health gates and automatic rollback, and the staging gate.
+/// a release, the health gates and automatic rollback, and the staging gate.
 /// </summary>
 public sealed partial class ReleaseCoordinatorTests
 {

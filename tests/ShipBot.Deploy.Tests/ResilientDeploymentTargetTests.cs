@@ -3,12 +3,14 @@ using NSubstitute.ExceptionExtensions;
 using Polly.Timeout;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Testing;
 
 namespace ShipBot.Deploy.Tests;
 
 /// <summary>
-/// Runs the real Polly pipeline on the system clock with tiny delays, so retries and attempt
-/// time-outs actually happen, in milliseconds.
+/// Runs the real Polly pipeline. Retries back off for a millisecond on the system clock; attempt
+/// time-outs run on a fake clock that the test moves only while an attempt hangs, so an attempt
+/// that answers is never timed out because the machine was slow.
 /// </summary>
 public sealed class ResilientDeploymentTargetTests
 {
@@ -20,10 +22,14 @@ public sealed class ResilientDeploymentTargetTests
     {
         MaxRetries = 3,
         BaseDelay = TimeSpan.FromMilliseconds(1),
-        AttemptTimeout = TimeSpan.FromMilliseconds(100),
+        AttemptTimeout = TimeSpan.FromSeconds(30),
     };
 
+    /// <summary>For the time-out tests, on <see cref="_time"/>.</summary>
+    private static readonly DeploymentResilienceOptions ShortTimeout = FastOptions with { AttemptTimeout = TimeSpan.FromMilliseconds(100) };
+
     private readonly IDeploymentTarget _inner = Substitute.For<IDeploymentTarget>();
+    private readonly WatchedTimeProvider _time = new(new DateTimeOffset(2025, 3, 3, 9, 0, 0, TimeSpan.Zero));
 
     [Fact]
     public void Name_Always_IsTheInnerTargetsName()
@@ -108,9 +114,12 @@ public sealed class ResilientDeploymentTargetTests
         _inner.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>()).Returns(
             ci => Hang(tokens, ci.ArgAt<CancellationToken>(1)),
             ci => Answer(tokens, ci.ArgAt<CancellationToken>(1)));
-        var sut = CreateSut();
+        var sut = CreateSut(ShortTimeout, _time);
 
-        var result = await sut.ApplyAsync(Request);
+        // The clock moves while the first attempt hangs and during the backoff, never once the second attempt has started.
+        var call = sut.ApplyAsync(Request);
+        await _time.DriveAsync(call, () => Count(tokens) < 2, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10));
+        var result = await call;
 
         Assert.Same(Ok, result);
         Assert.Equal(2, tokens.Count);
@@ -124,9 +133,10 @@ public sealed class ResilientDeploymentTargetTests
         var tokens = new List<CancellationToken>();
         _inner.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>())
             .Returns(ci => Hang(tokens, ci.ArgAt<CancellationToken>(1)));
-        var sut = CreateSut(FastOptions with { MaxRetries = 1 });
+        var sut = CreateSut(ShortTimeout with { MaxRetries = 1 }, _time);
 
-        await Assert.ThrowsAsync<TimeoutRejectedException>(() => sut.ApplyAsync(Request));
+        // Every attempt hangs: moving the clock is what times each one out.
+        await Assert.ThrowsAsync<TimeoutRejectedException>(() => _time.DriveAsync(sut.ApplyAsync(Request), () => true, TimeSpan.FromMilliseconds(1), TimeSpan.FromSeconds(10)));
 
         Assert.Equal(2, tokens.Count);
     }
@@ -137,10 +147,14 @@ public sealed class ResilientDeploymentTargetTests
         var tokens = new List<CancellationToken>();
         _inner.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>())
             .Returns(ci => Hang(tokens, ci.ArgAt<CancellationToken>(1)));
-        var sut = CreateSut(FastOptions with { AttemptTimeout = TimeSpan.FromSeconds(30) });
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(50));
+        var sut = CreateSut();
+        using var cts = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sut.ApplyAsync(Request, cts.Token));
+        var call = sut.ApplyAsync(Request, cts.Token);
+        await Eventually.UntilAsync(() => Count(tokens) == 1, "the first attempt");
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
 
         Assert.Single(tokens);
     }
@@ -200,6 +214,14 @@ public sealed class ResilientDeploymentTargetTests
         return Task.FromResult(Ok);
     }
 
-    private ResilientDeploymentTarget CreateSut(DeploymentResilienceOptions? options = null) =>
-        new(_inner, options ?? FastOptions, TimeProvider.System);
+    private static int Count(List<CancellationToken> tokens)
+    {
+        lock (tokens)
+        {
+            return tokens.Count;
+        }
+    }
+
+    private ResilientDeploymentTarget CreateSut(DeploymentResilienceOptions? options = null, TimeProvider? time = null) =>
+        new(_inner, options ?? FastOptions, time ?? TimeProvider.System);
 }

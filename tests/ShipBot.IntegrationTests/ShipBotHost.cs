@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using ShipBot.Host;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests;
 
@@ -33,22 +34,11 @@ public sealed class ShipBotHost : IAsyncDisposable
     public IServiceProvider Services => _app.Services;
 
     /// <summary>Fast demo settings: staging bakes 1 s, each stage 2 s, validation 2 s, evaluation every second.</summary>
-    public static Dictionary<string, string?> FastSettings() => new()
-    {
-        ["ShipBot:EvaluationInterval"] = "00:00:01",
-        ["ShipBot:Deployment:SimulatedLatency"] = "00:00:00.020",
-        ["ShipBot:Services:demo:StagingBake"] = "00:00:01",
-        ["ShipBot:Services:demo:Stages:0:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:1:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:2:Bake"] = "00:00:02",
-        ["ShipBot:Services:demo:Stages:3:Bake"] = "00:00:01",
-        ["ShipBot:Services:demo:ValidationWindow"] = "00:00:02",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:0"] = "00:00:01",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:1"] = "00:00:02",
-        ["ShipBot:Services:demo:OutcomeCheckpoints:2"] = "00:00:03",
-    };
+    public static Dictionary<string, string?> FastSettings() => ShipBotSettings.Fast();
 
-    public static async Task<ShipBotHost> StartAsync(IDictionary<string, string?>? overrides = null)
+    /// <param name="overrides">Configuration keys to set (with ':').</param>
+    /// <param name="services">Service registrations that replace the composed ones (such as a component's clock).</param>
+    public static async Task<ShipBotHost> StartAsync(IDictionary<string, string?>? overrides = null, Action<IServiceCollection>? services = null)
     {
         var settings = FastSettings();
         foreach (var (key, value) in overrides ?? new Dictionary<string, string?>())
@@ -56,7 +46,7 @@ public sealed class ShipBotHost : IAsyncDisposable
             settings[key] = value;
         }
 
-        var app = ShipBotApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings));
+        var app = ShipBotApp.Build(["--urls", "http://127.0.0.1:0"], b => b.Configuration.AddInMemoryCollection(settings), services);
         await app.StartAsync();
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         var host = new ShipBotHost(app, new Uri(address));
@@ -105,7 +95,7 @@ public sealed class ShipBotHost : IAsyncDisposable
     /// <summary>Polls until the release reaches <paramref name="state"/>; fails with the last state and audit if it does not.</summary>
     public async Task<JsonObject> WaitForStateAsync(string name, string state, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(45));
+        var deadline = DateTime.UtcNow + (timeout ?? Eventually.Deadline * 3);
         JsonObject release;
         do
         {

@@ -1,6 +1,6 @@
-using System.Diagnostics;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Testing;
 using static ShipBot.Redis.Tests.RedisReleaseStoreTests;
 
 namespace ShipBot.Redis.Tests;
@@ -9,6 +9,7 @@ namespace ShipBot.Redis.Tests;
 /// The store when redis-server goes away: a bounded retry, then <see cref="StoreUnavailableException"/>
 /// with nothing written; or success when the server is back within the retry budget. These tests
 /// stop their fixture's server, so they have a server of their own, and each leaves it running.
+/// The retry budget is measured on a fake clock that moves only while the store waits to retry.
 /// </summary>
 public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : IClassFixture<RedisServerFixture>
 {
@@ -35,8 +36,8 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
             await RestartAsync();
         }
 
-        // Give anything the client might still have queued a moment to arrive, then look.
-        await Task.Delay(200);
+        // A round trip on the same connection: anything the client still had queued has arrived before it.
+        await redis.Redis.GetDatabase().PingAsync();
         var stored = await store.GetAsync(release.Id);
         Assert.Equal(release.Version, stored!.Version);
         Assert.Equal(ReleaseState.Draft, stored.State);
@@ -62,7 +63,7 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
             await RestartAsync();
         }
 
-        await Task.Delay(200);
+        await redis.Redis.GetDatabase().PingAsync();
         Assert.Null(await store.GetAsync(release.Id));
         Assert.Empty(await store.GetAuditAsync(release.Id));
         Assert.Empty(await store.ListActiveIdsAsync());
@@ -71,25 +72,24 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
     [Fact]
     public async Task TrySaveAsync_ServerBackWithinTheRetryBudget_Succeeds()
     {
-        var store = redis.CreateStore(new RedisStoreOptions { MaxRetries = 6, BaseDelay = TimeSpan.FromMilliseconds(100) });
+        var time = new WatchedTimeProvider(DateTimeOffset.UnixEpoch);
+        var store = redis.CreateStore(new RedisStoreOptions { MaxRetries = 6, BaseDelay = TimeSpan.FromMilliseconds(100) }, time);
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created")]);
         var next = Next(release, ReleaseState.AwaitingApproval);
         await redis.Server.StopAsync();
-        var restart = Task.Run(async () =>
-        {
-            await Task.Delay(300);
-            await redis.Server.StartAgainAsync();
-        });
         try
         {
-            var saved = await store.TrySaveAsync(next, release.Version, [Entry("ReadyForApproval", 1)]);
+            // The first attempt fails and the store waits to retry; the server comes back during that wait (however long it takes to start).
+            var save = store.TrySaveAsync(next, release.Version, [Entry("ReadyForApproval", 1)]);
+            await Eventually.UntilAsync(() => time.ActiveTimers == 1, "the store to wait for its first retry");
+            await RestartAsync();
+            await time.DriveAsync(save, () => time.ActiveTimers > 0, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(6.3));
 
-            Assert.True(saved);
+            Assert.True(await save);
         }
         finally
         {
-            await restart;
             await RestartAsync();
         }
 
@@ -101,16 +101,16 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
     [Fact]
     public async Task GetAsync_ServerStoppedWithDefaultOptions_GivesUpWithinTheDocumentedBudget()
     {
-        // RedisStoreOptions: "Defaults give up after about 1.5 s" (4 retries from 100 ms, doubling).
-        var store = redis.CreateStore();
+        // RedisStoreOptions: "Defaults give up after about 1.5 s" (4 retries from 100 ms, doubling), on the store's clock.
+        var time = new WatchedTimeProvider(DateTimeOffset.UnixEpoch);
+        var store = redis.CreateStore(time: time);
         await redis.Server.StopAsync();
         try
         {
-            var clock = Stopwatch.StartNew();
+            var get = store.GetAsync(new ReleaseId("checkout", "1.0.0"));
+            await Assert.ThrowsAsync<StoreUnavailableException>(() => time.DriveAsync(get, () => time.ActiveTimers > 0, TimeSpan.FromMilliseconds(10), TimeSpan.FromSeconds(10)));
 
-            await Assert.ThrowsAsync<StoreUnavailableException>(() => store.GetAsync(new ReleaseId("checkout", "1.0.0")));
-
-            Assert.InRange(clock.Elapsed, TimeSpan.Zero, TimeSpan.FromSeconds(3));
+            Assert.InRange(time.GetUtcNow() - DateTimeOffset.UnixEpoch, TimeSpan.Zero, TimeSpan.FromSeconds(3));
         }
         finally
         {
@@ -126,12 +126,6 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
             await redis.Server.StartAgainAsync();
         }
 
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!redis.Redis.IsConnected && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(redis.Redis.IsConnected, "the multiplexer did not reconnect within 10 s");
+        Assert.True(await Eventually.TrueAsync(() => redis.Redis.IsConnected), "the multiplexer did not reconnect");
     }
 }

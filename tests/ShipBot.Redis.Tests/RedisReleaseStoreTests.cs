@@ -5,6 +5,7 @@ using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.Testing;
 using StackExchange.Redis;
 
 namespace ShipBot.Redis.Tests;
@@ -120,59 +121,68 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.NotNull(await Db.SortedSetScoreAsync(keys.Service("checkout"), "checkout@1.0.0"));
     }
 
-    // ================================================================ real-time expiry (short TTLs)
+    // ================================================================ expiry on redis-server's own clock
+    //
+    // What must still hold is checked with a TTL of a minute, so a slow machine cannot let it expire
+    // between two calls; what must expire gets a short TTL and is waited for (with a generous
+    // deadline), never slept on.
 
     [Fact]
     public async Task TryClaimAsync_NotAnsweredWithinItsTtl_ClaimableAgain()
     {
-        IIdempotencyStore store = CreateStore().Store;
+        var (store, prefix) = CreateStore();
+        IIdempotencyStore claims = store;
 
-        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
-        Assert.False(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
-        await Task.Delay(300);
+        Assert.True(await claims.TryClaimAsync("req-held", TimeSpan.FromMinutes(1)));
+        Assert.False(await claims.TryClaimAsync("req-held", TimeSpan.FromMinutes(1)));
+        Assert.True(await claims.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        Assert.True(await Db.KeyTimeToLiveAsync(new RedisKeys(prefix).Request("req-1")) is not { } ttl || ttl <= TimeSpan.FromMilliseconds(200));
 
-        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
-        Assert.Null(await store.GetAsync("req-1"));
+        Assert.True(await Eventually.TrueAsync(() => claims.TryClaimAsync("req-1", TimeSpan.FromMinutes(1))), "the claim never expired");
+        Assert.Null(await claims.GetAsync("req-1"));
+        Assert.False(await claims.TryClaimAsync("req-held", TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
     public async Task SetAsync_AnswerAfterAShortClaim_KeptForTheAnswersTtl()
     {
-        IIdempotencyStore store = CreateStore().Store;
-        Assert.True(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        var (store, prefix) = CreateStore();
+        IIdempotencyStore claims = store;
+        Assert.True(await claims.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
 
-        await store.SetAsync("req-1", "answer", TimeSpan.FromMinutes(1));
-        await Task.Delay(300);
+        await claims.SetAsync("req-1", "answer", TimeSpan.FromMinutes(1));
 
-        Assert.Equal("answer", await store.GetAsync("req-1"));
-        Assert.False(await store.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
+        // The answer's TTL replaced the claim's: it outlives the 200 ms by far.
+        Assert.True(await Db.KeyTimeToLiveAsync(new RedisKeys(prefix).Request("req-1")) > TimeSpan.FromSeconds(50));
+        Assert.Equal("answer", await claims.GetAsync("req-1"));
+        Assert.False(await claims.TryClaimAsync("req-1", TimeSpan.FromMilliseconds(200)));
     }
 
     [Fact]
     public async Task GetAsync_AnswerAfterItsTtl_ForgottenAndANewAnswerCanBeKept()
     {
         IIdempotencyStore store = CreateStore().Store;
+        await store.SetAsync("req-held", "kept", TimeSpan.FromMinutes(1));
+        Assert.Equal("kept", await store.GetAsync("req-held"));
         await store.SetAsync("req-1", "first", TimeSpan.FromMilliseconds(200));
-        Assert.Equal("first", await store.GetAsync("req-1"));
 
-        await Task.Delay(300);
-
-        Assert.Null(await store.GetAsync("req-1"));
+        Assert.True(await Eventually.TrueAsync(async () => await store.GetAsync("req-1") is null), "the answer never expired");
         await store.SetAsync("req-1", "second", TimeSpan.FromMinutes(1));
         Assert.Equal("second", await store.GetAsync("req-1"));
+        Assert.Equal("kept", await store.GetAsync("req-held"));
     }
 
     [Fact]
     public async Task TryAcquireAsync_LeaseAfterItsTtl_AnotherOwnerAcquires()
     {
         ILeaseStore store = CreateStore().Store;
+        Assert.True(await store.TryAcquireAsync("held", "replica-a", TimeSpan.FromMinutes(1)));
+        Assert.False(await store.TryAcquireAsync("held", "replica-b", TimeSpan.FromMinutes(1)));
         Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
-        Assert.False(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
 
-        await Task.Delay(300);
-
-        Assert.True(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
-        Assert.False(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
+        Assert.True(await Eventually.TrueAsync(() => store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMinutes(1))), "the lease never expired");
+        Assert.False(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMinutes(1)));
+        Assert.False(await store.TryAcquireAsync("held", "replica-b", TimeSpan.FromMinutes(1)));
     }
 
     [Fact]
@@ -182,10 +192,10 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMilliseconds(200)));
 
         Assert.True(await store.TryAcquireAsync("tick", "replica-a", TimeSpan.FromMinutes(1)));
-        await Task.Delay(300);
 
-        Assert.False(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
+        // Extended to the minute: long after the first 200 ms it is still replica-a's.
         Assert.True(await Db.KeyTimeToLiveAsync(new RedisKeys(prefix).Lease("tick")) > TimeSpan.FromSeconds(50));
+        Assert.False(await store.TryAcquireAsync("tick", "replica-b", TimeSpan.FromMilliseconds(200)));
     }
 
     // ================================================================ options

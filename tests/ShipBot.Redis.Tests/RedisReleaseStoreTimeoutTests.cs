@@ -1,5 +1,6 @@
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Testing;
 using StackExchange.Redis;
 using static ShipBot.Redis.Tests.RedisReleaseStoreTests;
 
@@ -60,21 +61,16 @@ public sealed class RedisReleaseStoreTimeoutTests(RedisServerFixture redis) : IC
     }
 
     /// <summary>
-    /// Holds the replies until <paramref name="ran"/> sees the write on the server and the client has
-    /// timed out waiting (asyncTimeout 1 s, checked about once a second), then lets them through.
+    /// Holds the replies until <paramref name="ran"/> sees the write on the server and the client,
+    /// having timed out waiting (asyncTimeout 1 s), has sent the script again; then lets them through.
     /// </summary>
     private static async Task<T> WithRepliesHeldAsync<T>(ReplyHoldingProxy proxy, Func<Task<T>> call, Func<Task<bool>> ran)
     {
         proxy.HoldReplies();
+        var before = proxy.ScriptsSent;
         var pending = call();
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(5);
-        while (!await ran())
-        {
-            Assert.True(DateTime.UtcNow < deadline, "the write never reached the server");
-            await Task.Delay(10);
-        }
-
-        await Task.Delay(2500);
+        Assert.True(await Eventually.TrueAsync(ran), "the write never reached the server");
+        Assert.True(await Eventually.TrueAsync(() => proxy.ScriptsSent >= before + 2), "the store never retried the script after the lost reply");
         proxy.ReleaseReplies();
         return await pending;
     }

@@ -38,9 +38,9 @@ public sealed class RedisServerFixture : IAsyncLifetime
         }
     }
 
-    /// <summary>A store on its own, never used key prefix.</summary>
-    public RedisReleaseStore CreateStore(RedisStoreOptions? options = null) =>
-        new(Redis, (options ?? new RedisStoreOptions()) with { KeyPrefix = Guid.NewGuid().ToString("N") }, TimeProvider.System);
+    /// <summary>A store on its own, never used key prefix; its retries wait on <paramref name="time"/> (default: the system clock).</summary>
+    public RedisReleaseStore CreateStore(RedisStoreOptions? options = null, TimeProvider? time = null) =>
+        new(Redis, (options ?? new RedisStoreOptions()) with { KeyPrefix = Guid.NewGuid().ToString("N") }, time ?? TimeProvider.System);
 
     /// <summary>The keys under <paramref name="prefix"/>'s hash tag, as the server lists them.</summary>
     public IReadOnlyList<string> KeysOf(string prefix) =>

@@ -16,12 +16,16 @@ public sealed class ReplyHoldingProxy : IAsyncDisposable
     private readonly List<Task> _pumps = [];
     private readonly Lock _gate = new();
     private TaskCompletionSource _open = NewOpenGate();
+    private int _scripts;
 
     private ReplyHoldingProxy(int serverPort) => _serverPort = serverPort;
 
     public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
 
     public string ConnectionString => $"127.0.0.1:{Port},connectTimeout=1000,syncTimeout=1000,asyncTimeout=1000,abortConnect=false";
+
+    /// <summary>Scripts (EVAL or EVALSHA) the client has sent through the proxy so far.</summary>
+    public int ScriptsSent => Volatile.Read(ref _scripts);
 
     public static ReplyHoldingProxy Start(int serverPort)
     {
@@ -69,6 +73,19 @@ public sealed class ReplyHoldingProxy : IAsyncDisposable
         _stop.Dispose();
     }
 
+    private static int Occurrences(ReadOnlySpan<byte> data, ReadOnlySpan<byte> value)
+    {
+        var count = 0;
+        var offset = 0;
+        while (data[offset..].IndexOf(value) is var at and >= 0)
+        {
+            count++;
+            offset += at + 1;
+        }
+
+        return count;
+    }
+
     private static TaskCompletionSource NewOpenGate()
     {
         var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -94,6 +111,7 @@ public sealed class ReplyHoldingProxy : IAsyncDisposable
     private async Task PumpAsync(TcpClient from, TcpClient to, bool gated)
     {
         var buffer = new byte[16 * 1024];
+        var carried = Array.Empty<byte>();
         try
         {
             var input = from.GetStream();
@@ -104,6 +122,14 @@ public sealed class ReplyHoldingProxy : IAsyncDisposable
                 if (read == 0)
                 {
                     break;
+                }
+
+                if (!gated)
+                {
+                    // Count the commands that are scripts; a name split across two reads is still seen once.
+                    byte[] seen = [.. carried, .. buffer.AsSpan(0, read)];
+                    Interlocked.Add(ref _scripts, Occurrences(seen, "\r\nEVAL"u8) - Occurrences(carried, "\r\nEVAL"u8));
+                    carried = seen[Math.Max(0, seen.Length - 5)..];
                 }
 
                 if (gated)

@@ -1,6 +1,7 @@
 using Quartz;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Testing;
 
 namespace ShipBot.Scheduling.Tests;
 
@@ -128,14 +129,18 @@ public sealed class QuartzReleaseSchedulerTests : IAsyncLifetime
     public async Task ScheduleAsync_DueInThePast_FiresOnceAtOnce(int secondsLate)
     {
         var ghost = Ghost($"late-{secondsLate}");
+        var next = Ghost($"next-{secondsLate}");
         var sentinel = Ghost("sentinel");
         var sut = CreateSut();
         var scheduledAt = Now;
 
+        // At once: well before a timer armed right after it for 30 s later (the generous deadline of a busy machine).
         await sut.ScheduleAsync(ghost, TimerKind.Promotion, scheduledAt.AddSeconds(-secondsLate));
+        await sut.ScheduleAsync(next, TimerKind.Promotion, scheduledAt.AddSeconds(30));
 
-        Assert.True(await Eventually.TrueAsync(() => _harness.Store.ReadsOf(ghost).Count == 1, TimeSpan.FromSeconds(3)), "a missed one-shot timer should fire at once");
-        Assert.True(_harness.Store.ReadsOf(ghost)[0] - scheduledAt < TimeSpan.FromSeconds(2));
+        Assert.True(await Eventually.TrueAsync(() => _harness.Store.ReadsOf(ghost).Count == 1), "a missed one-shot timer should fire at once");
+        Assert.Empty(_harness.Store.ReadsOf(next));
+        await sut.CancelAsync(next, TimerKind.Promotion);
         await sut.ScheduleAsync(sentinel, TimerKind.Promotion, Now.AddMilliseconds(300));
         Assert.True(await Eventually.TrueAsync(() => _harness.Store.ReadsOf(sentinel).Count == 1));
         Assert.Single(_harness.Store.ReadsOf(ghost));
@@ -181,7 +186,10 @@ public sealed class QuartzReleaseSchedulerTests : IAsyncLifetime
         var scheduledAt = Now;
 
         await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, interval);
+        var armedBy = Now;
         var firstDue = (await _harness.Quartz.GetTrigger(key))?.NextFireTimeUtc;
+
+        // Time passes before the next call, so a reset schedule would start later than the first.
         await Task.Delay(100);
         await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, interval);
         var dueAfterSecondCall = (await _harness.Quartz.GetTrigger(key))?.NextFireTimeUtc;
@@ -192,13 +200,18 @@ public sealed class QuartzReleaseSchedulerTests : IAsyncLifetime
             {
                 await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, interval);
                 return _harness.Store.ReadsOf(ghost).Count > 0;
-            },
-            TimeSpan.FromSeconds(3));
+            });
 
         Assert.NotNull(firstDue);
         Assert.Equal(firstDue, dueAfterSecondCall);
         Assert.True(fired, "repeated ScheduleRecurringAsync calls kept the evaluation from ever firing");
-        Assert.True(_harness.Store.ReadsOf(ghost)[0] < scheduledAt + interval + TimeSpan.FromMilliseconds(400));
+
+        // It fired on the schedule of the first call: every fire time Quartz planned is on that first grid, however late the machine ran it.
+        var previous = (await _harness.Quartz.GetTrigger(key))?.PreviousFireTimeUtc;
+        Assert.NotNull(previous);
+        var periods = Math.Round((previous.Value - firstDue.Value) / interval);
+        Assert.True(periods >= 0 && (previous.Value - (firstDue.Value + (interval * periods))).Duration() < TimeSpan.FromMilliseconds(1), $"fired at {previous:O}, off the schedule that started at {firstDue:O}");
+        Assert.InRange(firstDue.Value, scheduledAt, armedBy + interval);
     }
 
     [Fact]
@@ -207,11 +220,15 @@ public sealed class QuartzReleaseSchedulerTests : IAsyncLifetime
         var ghost = Ghost("stopped");
         var sentinel = Ghost("sentinel");
         var sut = CreateSut();
+        var runs = new FireRecorder();
+        _harness.Quartz.ListenerManager.AddJobListener(runs, [Matchers.Key(new JobKey("ghost@stopped:HealthEvaluation", QuartzReleaseScheduler.Group))]);
         await sut.ScheduleRecurringAsync(ghost, TimerKind.HealthEvaluation, TimeSpan.FromMilliseconds(200));
         Assert.True(await Eventually.TrueAsync(() => _harness.Store.ReadsOf(ghost).Count >= 1));
 
         await sut.CancelAsync(ghost, TimerKind.HealthEvaluation);
-        await Task.Delay(50); // lets a fire already under way finish its read
+
+        // A fire already under way finishes its read: wait until no run of the job is in progress.
+        Assert.True(await Eventually.TrueAsync(() => runs.Running == 0));
         var afterCancel = _harness.Store.ReadsOf(ghost).Count;
         await sut.ScheduleAsync(sentinel, TimerKind.Promotion, Now.AddMilliseconds(700));
 

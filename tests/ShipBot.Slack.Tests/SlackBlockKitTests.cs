@@ -3,7 +3,7 @@ using ShipBot.Core.Cards;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using ShipBot.Slack.Tests.TestSupport;
 
 namespace ShipBot.Slack.Tests;
@@ -34,85 +34,14 @@ public sealed class SlackBlockKitTests
         "rollback-alert-breach", "rollback-alert-rolled-back-group", "decision", "decision-closed", "halt-alert", "list-many", "list-empty", "audit-long",
     ];
 
-    private static Card RealCard(string name)
-    {
-        switch (name)
-        {
-            case "draft":
-                return Render(ReleaseScenario.Create());
-            case "draft-long-contract":
-                var contract = ReleaseScenario.Contract with
-                {
-                    Changes = [.. Enumerable.Range(1, 300).Select(i => $"change {i}: <b>fix</b> & **tidy** the 😀 cart {new string('x', 40)}")],
-                    Flags = [.. Enumerable.Range(1, 80).Select(i => $"flag-{i}-{new string('f', 30)}")],
-                };
-                return Render(ReleaseScenario.Create(contract: contract));
-            case "draft-hotfix":
-                return Render(ReleaseScenario.Create(kind: ShipBot.Core.Plans.ReleaseKind.HotfixP0));
-            case "awaiting-approval":
-                return Render(ReleaseScenario.In(ReleaseState.AwaitingApproval));
-            case "staging":
-                return Render(ReleaseScenario.In(ReleaseState.Staging));
-            case "canary-with-health":
-                return Render(ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(4)));
-            case "release-decision-pending":
-                return Render(WithDecision());
-            case "validating":
-                return Render(ReleaseScenario.In(ReleaseState.Validating));
-            case "operating":
-                return Render(ReleaseScenario.In(ReleaseState.Operating));
-            case "paused":
-                return Render(ReleaseScenario.In(ReleaseState.Paused));
-            case "halted-while-service-halted":
-                var halted = ReleaseScenario.In(ReleaseState.Halted);
-                return ReleaseCards.Release(halted.Release, new ServiceHalt("checkout", "incident <INC-42> & payments", "olga", halted.Now), halted.Now);
-            case "rolling-back":
-                return Render(ReleaseScenario.In(ReleaseState.RollingBack));
-            case "rolled-back":
-                return Render(ReleaseScenario.In(ReleaseState.RolledBack));
-            case "completed":
-                return Render(ReleaseScenario.In(ReleaseState.Completed));
-            case "rollback-alert-breach":
-                var breach = ReleaseScenario.In(ReleaseState.Canary);
-                breach.Do((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), TimeSpan.FromMinutes(15), now));
-                return ReleaseCards.RollbackAlert(breach.Release, breach.Policy, null, breach.Now);
-            case "rollback-alert-rolled-back-group":
-                var rolledBack = ReleaseScenario.In(ReleaseState.RolledBack);
-                return ReleaseCards.RollbackAlert(rolledBack.Release, rolledBack.Policy with { OnCall = ["group:S0PAYMENTS", "U04OLGA"] }, "webhook 200 in 340 ms", rolledBack.Now);
-            case "decision":
-                var decision = WithDecision().Advance(TimeSpan.FromMinutes(3));
-                return ReleaseCards.Decision(decision.Release, decision.Policy, decision.Now);
-            case "decision-closed":
-                var closed = WithDecision();
-                return ReleaseCards.DecisionClosed(closed.Release, "@olga chose hold at 09:45:00 UTC");
-            case "halt-alert":
-                return ReleaseCards.HaltAlert("checkout", "staging smoke checks failed: login 500 <html>", ReleaseScenario.DefaultPolicy,
-                    [new CardAction("unhalt", "Unhalt…", "unhalt checkout", ActionStyle.Default, "Unhalt checkout?", "Why is it safe?")]);
-            case "list-many":
-                var states = new[] { ReleaseState.Draft, ReleaseState.AwaitingApproval, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.Halted, ReleaseState.Paused, ReleaseState.Validating };
-                var releases = Enumerable.Range(0, 120).Select(i => ReleaseScenario.In(states[i % states.Length]).Release).ToList();
-                var halts = Enumerable.Range(0, 30).Select(i => new ServiceHalt($"service-{i}", $"incident {i} <&> {new string('r', 100)}", "olga", ReleaseScenario.Start)).ToList();
-                return ReleaseCards.List(releases, [new ServiceHalt(ServiceHalt.Everything, "freeze", "olga", ReleaseScenario.Start), .. halts], ReleaseScenario.Start);
-            case "list-empty":
-                return ReleaseCards.List([], [], ReleaseScenario.Start);
-            case "audit-long":
-                var audit = Enumerable.Range(1, 500)
-                    .Select(i => new AuditEntry(ReleaseScenario.Start.AddSeconds(i), "alice", "check", $"entry {i} <{new string('d', 300)}> & 👍🏽"))
-                    .ToList();
-                return ReleaseCards.Audit(ReleaseScenario.Create().Release, audit);
-            default:
-                throw new ArgumentOutOfRangeException(nameof(name), name, null);
-        }
-    }
+    /// <summary>The shared real cards; Slack's long audit trail has longer lines than the shared one.</summary>
+    private static Card RealCard(string name) => name == "audit-long"
+        ? ReleaseCards.Audit(
+            ReleaseScenario.Create().Release,
+            [.. Enumerable.Range(1, 500).Select(i => new AuditEntry(ReleaseScenario.Start.AddSeconds(i), "alice", "check", $"entry {i} <{new string('d', 300)}> & 👍🏽"))])
+        : ShipBot.Testing.RealCards.Build(name);
 
     private static Card Render(ReleaseScenario scenario) => ReleaseCards.Release(scenario.Release, null, scenario.Now);
-
-    private static ReleaseScenario WithDecision()
-    {
-        var scenario = ReleaseScenario.In(ReleaseState.EarlyAdopters);
-        scenario.Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), TimeSpan.FromMinutes(15), now));
-        return scenario;
-    }
 
     [Theory]
     [MemberData(nameof(RealCards))]

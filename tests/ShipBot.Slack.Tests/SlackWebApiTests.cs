@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Time.Testing;
 using ShipBot.Slack.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Slack.Tests;
 
@@ -16,23 +17,20 @@ public sealed class SlackWebApiTests
 
     private static JsonObject Message => new() { ["text"] = "hello", ["blocks"] = new JsonArray(new JsonObject { ["type"] = "divider" }) };
 
-    private SlackWebApi CreateSut(StubSlackHandler handler, SlackOptions? options = null) => SlackApiFactory.Create(handler, _time, options);
-
-    /// <summary>Advances the fake clock in small steps until <paramref name="task"/> finishes (Polly waits on timers of the injected clock).</summary>
-    private async Task<TimeSpan> DriveAsync(Task task, TimeSpan step, TimeSpan limit)
+    private SlackWebApi CreateSut(StubSlackHandler handler, SlackOptions? options = null)
     {
-        var advanced = TimeSpan.Zero;
-        while (!task.IsCompleted)
-        {
-            Assert.True(advanced <= limit, $"still waiting after advancing the clock {advanced}");
-            await Task.Delay(5);
-            _time.Advance(step);
-            advanced += step;
-        }
-
-        await task;
-        return advanced;
+        _handler = handler;
+        return SlackApiFactory.Create(handler, _time, options);
     }
+
+    private StubSlackHandler? _handler;
+
+    /// <summary>
+    /// Advances the fake clock in small steps until <paramref name="task"/> finishes (the retries
+    /// wait on timers of the injected clock); time moves only while no attempt is being answered.
+    /// </summary>
+    private Task<TimeSpan> DriveAsync(Task task, TimeSpan step, TimeSpan limit) =>
+        _time.DriveAsync(task, () => _handler?.Idle ?? true, step, limit);
 
     private static void AssertJsonCall(RecordedRequest request, string method)
     {
@@ -173,13 +171,13 @@ public sealed class SlackWebApiTests
         var sut = CreateSut(handler);
 
         var call = sut.PostMessageAsync("C1", Message);
+        await Eventually.UntilAsync(() => handler.Requests.Count == 1 && handler.Idle, "the first call to be answered");
         for (var i = 0; i < 9; i++)
         {
-            await Task.Delay(10);
             _time.Advance(TimeSpan.FromMilliseconds(100));
         }
 
-        await Task.Delay(50);
+        // Nothing can be due before the second is over: whatever the machine's speed, the retry has not started.
         Assert.False(call.IsCompleted);
         Assert.Single(handler.Requests);
         await DriveAsync(call, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(10));
@@ -194,7 +192,7 @@ public sealed class SlackWebApiTests
 
         // The clock never moves: a wait would hang the call, and the test would time out.
         var call = sut.PostMessageAsync("C1", Message);
-        var finished = await Task.WhenAny(call, Task.Delay(TimeSpan.FromSeconds(10)));
+        var finished = await Task.WhenAny(call, Task.Delay(Eventually.Deadline));
 
         Assert.Same(call, finished);
         var ex = await Assert.ThrowsAsync<SlackApiException>(() => call);
@@ -332,7 +330,7 @@ public sealed class SlackWebApiTests
         using var cts = new CancellationTokenSource();
 
         var call = sut.PostMessageAsync("C1", Message, ct: cts.Token);
-        await Task.Delay(50);
+        await Eventually.UntilAsync(() => handler.Requests.Count == 1 && handler.Idle, "the rate-limited first call");
         await cts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);

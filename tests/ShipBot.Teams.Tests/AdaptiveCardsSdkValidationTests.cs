@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using ShipBot.Teams.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests;
 

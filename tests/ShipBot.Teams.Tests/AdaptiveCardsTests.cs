@@ -2,7 +2,7 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using ShipBot.Teams.Tests.TestSupport;
 
 namespace ShipBot.Teams.Tests;

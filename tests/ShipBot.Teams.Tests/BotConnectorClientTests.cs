@@ -3,7 +3,10 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using ShipBot.Teams.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests;
 
@@ -19,7 +22,8 @@ public sealed class BotConnectorClientTests : IAsyncLifetime
     private const string Conversation = "19:meeting_abc@thread.v2";
 
     private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 3, 9, 0, 0, TimeSpan.Zero));
-    private readonly HttpClient _http = new() { Timeout = TimeSpan.FromSeconds(20) };
+    private readonly List<ServiceProvider> _containers = [];
+    private InFlightHandler? _network;
     private LoopbackConnector _connector = null!;
 
     private string ServiceUrl => _connector.BaseUrl.AbsoluteUri;
@@ -29,7 +33,10 @@ public sealed class BotConnectorClientTests : IAsyncLifetime
     public async Task DisposeAsync()
     {
         await _connector.DisposeAsync();
-        _http.Dispose();
+        foreach (var container in _containers)
+        {
+            await container.DisposeAsync();
+        }
     }
 
     private BotConnectorClient CreateSut(Action<TeamsOptions>? configure = null)
@@ -41,24 +48,30 @@ public sealed class BotConnectorClientTests : IAsyncLifetime
             TokenEndpoint = _connector.TokenEndpointTemplate,
         };
         configure?.Invoke(options);
-        return new BotConnectorClient(_http, Options.Create(options), _time, NullLogger<BotConnectorClient>.Instance);
+
+        // As the host registers it: the factory's client with its resilience handler, over the real network.
+        var network = _network = new InFlightHandler(new SocketsHttpHandler());
+        var services = new ServiceCollection();
+        services.AddSingleton<TimeProvider>(_time);
+        services.AddSingleton(Options.Create(options));
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddBotConnectorClient().ConfigurePrimaryHttpMessageHandler(() => network);
+        var container = services.BuildServiceProvider();
+        _containers.Add(container);
+        return container.GetRequiredService<BotConnectorClient>();
     }
 
     private static JsonObject Message(string text = "hello") => new() { ["type"] = "message", ["text"] = text };
 
-    /// <summary>Runs a call while the fake clock moves on (half a second every few real milliseconds), so backoff delays elapse.</summary>
+    /// <summary>
+    /// Runs a call while the fake clock moves on (half a second at a time), so backoff delays
+    /// elapse; time stands still while an attempt is on the wire, so the attempt timeout never
+    /// fires because the machine is slow.
+    /// </summary>
     private async Task<T> Drive<T>(Task<T> call)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!call.IsCompleted && DateTime.UtcNow < deadline)
-        {
-            await Task.WhenAny(call, Task.Delay(10));
-            if (!call.IsCompleted)
-            {
-                _time.Advance(TimeSpan.FromMilliseconds(500));
-            }
-        }
-
+        await _time.DriveAsync(call, () => _network?.Idle ?? true, TimeSpan.FromMilliseconds(500), TimeSpan.FromMinutes(10));
         return await call;
     }
 

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
 using Microsoft.IdentityModel.Tokens;
 using ShipBot.Teams.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests;
 
@@ -438,12 +439,7 @@ public sealed class BotFrameworkAuthenticatorTests : IAsyncLifetime
         var token = Valid(rotated);
 
         var result = await Validate(sut, token);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
-        while (!result.IsValid && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(100);
-            result = await Validate(sut, token);
-        }
+        await Eventually.TrueAsync(async () => (result = await Validate(sut, token)).IsValid);
 
         Assert.True(result.IsValid, result.Failure);
         Assert.True(_server.BotFrameworkKeyFetches >= 2);

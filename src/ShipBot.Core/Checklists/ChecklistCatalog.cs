@@ -2,7 +2,7 @@ using ShipBot.Core.Plans;
 
 namespace ShipBot.Core.Checklists;
 
-/// <summary>The items of SPEC §3 (pre-deployment checks and the six-domain ship checklist) and of the hotfix path.</summary>
+/// <summary>The checklist items (pre-deployment checks and the six-domain ship checklist, docs/release-process.md) and those of the hotfix path.</summary>
 public static class ChecklistCatalog
 {
     public const string Approved = "approved";

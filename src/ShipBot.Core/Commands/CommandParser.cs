@@ -16,7 +16,7 @@ public sealed record ParseResult(ShipCommand? Command, string? Error, string? Us
 }
 
 /// <summary>
-/// The one parser of <c>/ship</c> commands for every channel (SPEC §2). Accepts the text with or
+/// The one parser of <c>/ship</c> commands for every channel. Accepts the text with or
 /// without a leading <c>/ship</c> or <c>ship</c>; double quotes group words. Never throws.
 /// </summary>
 public static class CommandParser

@@ -3,7 +3,7 @@ using ShipBot.Core.Plans;
 namespace ShipBot.Core.Health;
 
 /// <summary>
-/// Per-service thresholds (the seed's rollback triggers). Defaults: error rate at most 1 point
+/// Per-service thresholds (the automatic rollback triggers of docs/release-process.md). Defaults: error rate at most 1 point
 /// above baseline, p99 latency at most 2 × a 300 ms target, CPU at most 90 %, at most 20 % of
 /// instances failing their probe, user feedback at least 3/5, business metric at most 10 % below
 /// its baseline.

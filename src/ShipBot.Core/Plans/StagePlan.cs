@@ -3,7 +3,7 @@ using ShipBot.Core.Releases;
 
 namespace ShipBot.Core.Plans;
 
-/// <summary>The production stages of SPEC §3, in the order a plan must use them.</summary>
+/// <summary>The production stages, in the order a plan must use them.</summary>
 public enum StageKind
 {
     Canary,
@@ -51,7 +51,7 @@ public enum ReleaseKind
 /// </summary>
 public sealed record StagePlan(TimeSpan StagingBake, IReadOnlyList<Stage> Stages, TimeSpan ValidationWindow)
 {
-    /// <summary>SPEC §3 defaults: canary 5 % 30 min → early adopters 25 % 2 h → GA 50 % 4 h → full 100 %.</summary>
+    /// <summary>The default plan: canary 5 % 30 min → early adopters 25 % 2 h → GA 50 % 4 h → full 100 %.</summary>
     public static StagePlan Default { get; } = new(
         TimeSpan.FromMinutes(10),
         [
@@ -63,7 +63,7 @@ public sealed record StagePlan(TimeSpan StagingBake, IReadOnlyList<Stage> Stages
         TimeSpan.FromHours(1));
 
     /// <summary>
-    /// The expedited plan of SPEC §4 derived from a service's plan: P0 keeps staging → canary → 100 %,
+    /// The expedited (hotfix) plan derived from a service's plan: P0 keeps staging → canary → 100 %,
     /// P1 staging → canary → GA → 100 %; bake times are shortened to at most <paramref name="maxBake"/>
     /// and validation lasts 15 minutes (or the service's window if shorter, for demos).
     /// </summary>

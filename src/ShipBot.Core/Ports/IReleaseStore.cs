@@ -16,7 +16,7 @@ public sealed record ServiceHalt(string Service, string Reason, string By, DateT
     public bool IsFreeze => Service == Everything;
 }
 
-/// <summary>A recorded feedback signal (SPEC §3); an open one is still waiting to be filled in.</summary>
+/// <summary>A recorded feedback signal; an open one is still waiting to be filled in.</summary>
 public sealed record Signal(string Id, SignalKind Kind, string? Release, string Text, string By, DateTimeOffset At, bool Open = false);
 
 public enum CreateOutcome

@@ -14,7 +14,7 @@ public sealed record Conversation(string Platform, string Channel);
 public sealed record Approval(Person By, DateTimeOffset At);
 
 /// <summary>
-/// The release contract (SPEC §3, the seed's template): changes, rollback procedure and triggers,
+/// The release contract: changes, rollback procedure and triggers,
 /// customer-facing notes, feature flags and outcome targets. The stages and approvers come from the
 /// release's plan and policy.
 /// </summary>

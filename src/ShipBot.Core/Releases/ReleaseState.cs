@@ -1,7 +1,7 @@
 namespace ShipBot.Core.Releases;
 
 /// <summary>
-/// The lifecycle of SPEC §3. The main line runs Draft → … → Completed; Rejected, Aborted,
+/// The lifecycle of a release (docs/release-process.md). The main line runs Draft → … → Completed; Rejected, Aborted,
 /// RollingBack → RolledBack, Halted and Paused are the side exits.
 /// </summary>
 public enum ReleaseState

@@ -74,7 +74,7 @@ public sealed record ServicePolicy
     public string? OnCallMention => OnCall.Count > 0 ? OnCall[0] : null;
 }
 
-/// <summary>The role configuration of SPEC §7: global admins plus each service's lists.</summary>
+/// <summary>The role configuration: global admins plus each service's lists.</summary>
 public sealed class AccessPolicy(IReadOnlyDictionary<string, ServicePolicy> services, IReadOnlyList<string> admins)
 {
     public IReadOnlyDictionary<string, ServicePolicy> Services { get; } = services;

@@ -102,8 +102,8 @@ public sealed class CommandDeploymentTarget(CommandTargetOptions options, HttpSm
         process.StandardInput.Close();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(options.Timeout);
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
             await process.WaitForExitAsync(timeout.Token).ConfigureAwait(false);

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ShipBot.Core.Ports;
 
 namespace ShipBot.Deploy.Smoke;
@@ -39,9 +38,8 @@ public sealed class HttpSmokeChecks(HttpClient http, SmokeCheckOptions options, 
 
     private async Task<(string Url, string? Failure)> CheckAsync(string url, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
-        var watch = Stopwatch.StartNew();
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);

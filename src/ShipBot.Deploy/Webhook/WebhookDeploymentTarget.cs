@@ -1,15 +1,13 @@
 using System.Globalization;
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Polly;
 using Polly.CircuitBreaker;
-using Polly.Retry;
 using Polly.Timeout;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Deploy.Smoke;
+using ShipBot.Http;
 
 namespace ShipBot.Deploy.Webhook;
 
@@ -35,7 +33,7 @@ public sealed class WebhookTargetOptions
     public TimeSpan BreakDuration { get; set; } = TimeSpan.FromSeconds(30);
 }
 
-/// <summary>The JSON body of a deployment webhook (documented in docs/deployment-webhook.md; field names are a public contract).</summary>
+/// <summary>The JSON body of a deployment webhook (documented in docs/deployment-targets.md; field names are a public contract).</summary>
 public sealed record WebhookPayload(
     string Release,
     string Service,
@@ -51,9 +49,10 @@ public sealed record WebhookPayload(
 /// signed like Slack signs its requests: <c>X-ShipBot-Signature: v1=</c> + hex HMAC-SHA256 of
 /// <c>v1:{X-ShipBot-Timestamp}:{body}</c>, with an <c>Idempotency-Key</c> header that is the same
 /// for every attempt of one stage change. 2xx means done; 4xx (except 408/429) means refused, and
-/// is not retried. Network errors, timeouts, 408, 429 and 5xx are retried with backoff; after
-/// repeated failures a circuit breaker fails calls fast so a dead endpoint does not stall every
-/// rollout (Polly).
+/// is not retried. The target's own resilience handler (<see cref="Resilience"/>) retries network
+/// errors, timeouts, 408, 429 and 5xx with backoff, and after repeated failures opens a circuit
+/// that fails calls fast, so a dead endpoint does not stall every rollout. Every attempt is signed
+/// afresh, so a retry never carries a stale timestamp.
 /// </summary>
 public sealed class WebhookDeploymentTarget : IDeploymentTarget
 {
@@ -66,47 +65,39 @@ public sealed class WebhookDeploymentTarget : IDeploymentTarget
     private readonly WebhookTargetOptions _options;
     private readonly HttpSmokeChecks _smoke;
     private readonly TimeProvider _time;
-    private readonly ResiliencePipeline<HttpResponseMessage> _pipeline;
 
-    public WebhookDeploymentTarget(HttpClient http, WebhookTargetOptions options, HttpSmokeChecks smoke, TimeProvider time)
+    /// <param name="network">The handler that reaches the network (the factory's <c>deployment</c> handler); this target puts its own resilience and signing in front of it, so its circuit is its own.</param>
+    public WebhookDeploymentTarget(HttpMessageHandler network, WebhookTargetOptions options, HttpSmokeChecks smoke, TimeProvider time)
     {
         ArgumentNullException.ThrowIfNull(options);
-        _http = http;
         _options = options;
         _smoke = smoke;
         _time = time;
-        var builder = new ResiliencePipelineBuilder<HttpResponseMessage> { TimeProvider = time };
-        if (options.MaxRetries > 0)
-        {
-            builder.AddRetry(new RetryStrategyOptions<HttpResponseMessage>
-            {
-                MaxRetryAttempts = options.MaxRetries,
-                Delay = TimeSpan.FromMilliseconds(500),
-                BackoffType = DelayBackoffType.Exponential,
-                UseJitter = true,
-                ShouldHandle = Transient(),
-                OnRetry = a =>
-                {
-                    a.Outcome.Result?.Dispose();
-                    return ValueTask.CompletedTask;
-                },
-            });
-        }
+        var resilience = HttpResilience.CreateHandler(Resilience(options), time);
+        resilience.InnerHandler = new SigningHandler(options.Secret ?? string.Empty, time) { InnerHandler = network };
 
-        _pipeline = builder
-            .AddCircuitBreaker(new CircuitBreakerStrategyOptions<HttpResponseMessage>
-            {
-                FailureRatio = 1.0,
-                MinimumThroughput = Math.Max(2, options.FailuresBeforeBreaking),
-                SamplingDuration = TimeSpan.FromMinutes(1),
-                BreakDuration = options.BreakDuration,
-                ShouldHandle = Transient(),
-            })
-            .AddTimeout(options.Timeout)
-            .Build();
+        // The network handler is shared with other targets: never disposed with this client.
+        _http = new HttpClient(resilience, disposeHandler: false) { Timeout = Timeout.InfiniteTimeSpan };
     }
 
     public string Name => "webhook";
+
+    /// <summary>
+    /// <see cref="WebhookTargetOptions.MaxRetries"/> retries (0 calls once) of a transient failure,
+    /// backing off from 500 ms; a circuit that opens after <see cref="WebhookTargetOptions.FailuresBeforeBreaking"/>
+    /// failures for <see cref="WebhookTargetOptions.BreakDuration"/>; <see cref="WebhookTargetOptions.Timeout"/> per attempt.
+    /// </summary>
+    public static HttpResilienceSettings Resilience(WebhookTargetOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new HttpResilienceSettings
+        {
+            MaxRetries = options.MaxRetries,
+            BaseDelay = TimeSpan.FromMilliseconds(500),
+            AttemptTimeout = options.Timeout,
+            CircuitBreaker = new CircuitBreakerSettings(options.FailuresBeforeBreaking, options.BreakDuration),
+        };
+    }
 
     public async Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default)
     {
@@ -119,16 +110,11 @@ public sealed class WebhookDeploymentTarget : IDeploymentTarget
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, Json);
         try
         {
-            using var response = await _pipeline.ExecuteAsync(async ct =>
-            {
-                var timestamp = _time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
-                using var message = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
-                message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
-                message.Headers.Add(TimestampHeader, timestamp);
-                message.Headers.Add(SignatureHeader, Sign(_options.Secret ?? string.Empty, timestamp, body));
-                message.Headers.Add(IdempotencyHeader, request.IdempotencyKey);
-                return await _http.SendAsync(message, ct).ConfigureAwait(false);
-            }, cancellationToken).ConfigureAwait(false);
+            using var message = new HttpRequestMessage(HttpMethod.Post, _options.Url) { Content = new ByteArrayContent(body) };
+            message.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+            message.Headers.Add(IdempotencyHeader, request.IdempotencyKey);
+            message.Options.Set(SigningHandler.Body, body);
+            using var response = await _http.SendAsync(message, cancellationToken).ConfigureAwait(false);
             var text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
             var answer = $"HTTP {(int)response.StatusCode}{(string.IsNullOrWhiteSpace(text) ? string.Empty : $" {Shorten(text)}")}";
             return new DeploymentResult(response.IsSuccessStatusCode, answer, _time.GetElapsedTime(started));
@@ -161,14 +147,26 @@ public sealed class WebhookDeploymentTarget : IDeploymentTarget
         return "v1=" + Convert.ToHexStringLower(HMACSHA256.HashData(Encoding.UTF8.GetBytes(secret), data));
     }
 
-    private static PredicateBuilder<HttpResponseMessage> Transient() => new PredicateBuilder<HttpResponseMessage>()
-        .Handle<HttpRequestException>()
-        .Handle<TimeoutRejectedException>()
-        .HandleResult(r => r.StatusCode is HttpStatusCode.RequestTimeout or HttpStatusCode.TooManyRequests || (int)r.StatusCode >= 500);
-
     private static string Shorten(string text)
     {
         var oneLine = text.ReplaceLineEndings(" ").Trim();
         return oneLine.Length > 300 ? oneLine[..300] + "…" : oneLine;
+    }
+
+    /// <summary>Below the resilience handler: stamps and signs every attempt with the time it is sent.</summary>
+    private sealed class SigningHandler(string secret, TimeProvider time) : DelegatingHandler
+    {
+        public static readonly HttpRequestOptionsKey<byte[]> Body = new("ShipBot.Webhook.Body");
+
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            var body = request.Options.TryGetValue(Body, out var bytes) ? bytes : [];
+            var timestamp = time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+            request.Headers.Remove(TimestampHeader);
+            request.Headers.Remove(SignatureHeader);
+            request.Headers.Add(TimestampHeader, timestamp);
+            request.Headers.Add(SignatureHeader, Sign(secret, timestamp, body));
+            return base.SendAsync(request, cancellationToken);
+        }
     }
 }

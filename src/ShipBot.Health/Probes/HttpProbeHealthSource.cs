@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 
@@ -44,9 +43,9 @@ public sealed class HttpProbeHealthSource(HttpClient http, ProbeOptions options,
 
     private async Task<(Uri Instance, string? Failure)> ProbeAsync(Uri instance, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
-        var watch = Stopwatch.StartNew();
+        // The probe's deadline is on the injected clock, so a test decides when an instance is too slow.
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             // Appended to the instance URL, so an instance behind a path prefix (http://host/app/) keeps it.

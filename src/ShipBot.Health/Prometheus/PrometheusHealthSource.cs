@@ -43,7 +43,7 @@ public sealed class PrometheusOptions
     /// <summary>The histogram bucket (<c>le</c> label, seconds) that marks a slow request, <c>{{latency_le}}</c>: it must be one of the service's buckets. Default "0.3".</summary>
     public string LatencyBucket { get; set; } = "0.3";
 
-    /// <summary>The seed's triggers on conventional metric names: 5xx ratio, p99 latency in ms, CPU seconds per second.</summary>
+    /// <summary>The built-in rollback triggers on conventional metric names: 5xx ratio, p99 latency in ms, CPU seconds per second.</summary>
     public static IReadOnlyDictionary<string, string> DefaultQueries { get; } = new Dictionary<string, string>
     {
         [Metrics.ErrorRate] = "(sum(rate(http_requests_total{service=\"{{service}}\",{{selector}},code=~\"5..\"}[{{window}}])) or vector(0)) / sum(rate(http_requests_total{service=\"{{service}}\",{{selector}}}[{{window}}]))",
@@ -165,8 +165,8 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
     /// <summary>One instant query whose answer is a number: a scalar, or the sum of a vector's samples (an empty vector is 0: no series means nothing was counted).</summary>
     private async Task<(double Value, string? Error)> QueryNumberAsync(string promql, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             var root = options.Url!.AbsoluteUri.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");
@@ -229,8 +229,8 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
 
     private async Task<(HealthReading? Reading, string? Error)> ReadOneAsync(string metric, string promql, CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        timeout.CancelAfter(options.Timeout);
+        using var deadline = new CancellationTokenSource(options.Timeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
         try
         {
             var root = options.Url!.AbsoluteUri.EndsWith('/') ? options.Url : new Uri(options.Url.AbsoluteUri + "/");

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
@@ -9,9 +8,13 @@ namespace ShipBot.Health.Readiness;
 /// ShipBot's own checks of checklist items: the service's health URL answers 200 (verifies
 /// "health"), and when that URL is https the TLS handshake with certificate validation succeeded
 /// (verifies "https"). A service without a health URL gets no verification; its items stay for humans.
+/// The health URL has <see cref="RequestTimeout"/> to answer, on the injected clock.
 /// </summary>
-public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
+public sealed class HttpReadinessVerifier(HttpClient http, TimeProvider time) : IReadinessVerifier
 {
+    /// <summary>How long the health URL has to answer: 5 s.</summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
+
     public async Task<IReadOnlyList<ItemVerification>> VerifyAsync(ServicePolicy service, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(service);
@@ -26,11 +29,13 @@ public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
         }
 
         var results = new List<ItemVerification>();
-        var watch = Stopwatch.StartNew();
+        var started = time.GetTimestamp();
+        using var deadline = new CancellationTokenSource(RequestTimeout, time);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, deadline.Token);
         try
         {
-            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            var ms = watch.Elapsed.TotalMilliseconds;
+            using var response = await http.GetAsync(url, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            var ms = time.GetElapsedTime(started).TotalMilliseconds;
             var ok = (int)response.StatusCode == 200;
             results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, ok, $"health URL {url} answered {(int)response.StatusCode} in {ms:0} ms"));
             if (url.Scheme == Uri.UriSchemeHttps)
@@ -48,7 +53,7 @@ public sealed class HttpReadinessVerifier(HttpClient http) : IReadinessVerifier
         }
         catch (TaskCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, false, $"health URL {url} timed out after {watch.Elapsed.TotalSeconds:0.#} s"));
+            results.Add(new ItemVerification(ChecklistCatalog.HealthCheck, false, $"health URL {url} timed out after {time.GetElapsedTime(started).TotalSeconds:0.#} s"));
         }
 
         return results;

@@ -5,7 +5,7 @@ using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using static ShipBot.Core.Releases.ReleaseState;
 
 namespace ShipBot.Core.Tests.Cards;

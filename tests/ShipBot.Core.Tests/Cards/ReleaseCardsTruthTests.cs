@@ -3,7 +3,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using static ShipBot.Core.Releases.ReleaseState;
 
 namespace ShipBot.Core.Tests.Cards;

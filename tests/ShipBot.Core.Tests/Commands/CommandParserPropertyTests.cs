@@ -3,7 +3,7 @@ using ShipBot.Core.Commands;
 
 namespace ShipBot.Core.Tests.Commands;
 
-/// <summary>The parser never throws and always answers with a command or an error plus usage (SPEC §2).</summary>
+/// <summary>The parser never throws and always answers with a command or an error plus usage.</summary>
 public sealed class CommandParserPropertyTests
 {
     private const long Iterations = 10_000;

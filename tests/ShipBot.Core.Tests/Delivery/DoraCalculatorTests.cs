@@ -211,7 +211,7 @@ public sealed class DoraCalculatorTests
     [Fact]
     public void Facts_ReleaseWalkedThroughTheAggregate_ReadProductionAnd100PercentFromItsHistory()
     {
-        var scenario = TestSupport.ReleaseScenario.Create().ToValidating();
+        var scenario = ShipBot.Testing.ReleaseScenario.Create().ToValidating();
         var facts = ReleaseDeliveryFacts.From(scenario.Release);
 
         var canary = scenario.Release.History.Single(h => h.Name == "Canary 5 %").StartedAt;

@@ -1,7 +1,7 @@
 using CsCheck;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
 

@@ -2,7 +2,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
 

@@ -1,7 +1,7 @@
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
 

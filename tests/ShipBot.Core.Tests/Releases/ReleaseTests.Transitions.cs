@@ -1,12 +1,12 @@
 using System.Text.RegularExpressions;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using static ShipBot.Core.Releases.ReleaseState;
 
 namespace ShipBot.Core.Tests.Releases;
 
-/// <summary>The lifecycle state machine of SPEC §3: every legal transition, and every command in every state where it is not.</summary>
+/// <summary>The lifecycle state machine of a release: every legal transition, and every command in every state where it is not.</summary>
 public sealed partial class ReleaseTests
 {
     private static readonly ReleaseState[] ProductionStages = [Canary, EarlyAdopters, GeneralAvailability, Full];

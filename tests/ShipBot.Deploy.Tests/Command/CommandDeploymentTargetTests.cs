@@ -1,18 +1,23 @@
-using System.Diagnostics;
 using System.Globalization;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Deploy.Command;
 using ShipBot.Deploy.Smoke;
+using ShipBot.Testing;
 
 namespace ShipBot.Deploy.Tests.Command;
 
-/// <summary>The command target running real bash scripts written to a temporary directory (Linux and macOS).</summary>
+/// <summary>
+/// The command target running real bash scripts written to a temporary directory (Linux and
+/// macOS). The script timeout is on a fake clock only the test moves: a script is never killed
+/// because the machine was slow to start bash.
+/// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
 public sealed class CommandDeploymentTargetTests : IDisposable
 {
     private static readonly ReleaseId Demo = new("demo", "1.4.2");
     private readonly string _dir = Directory.CreateTempSubdirectory("shipbot-command-").FullName;
+    private readonly WatchedTimeProvider _time = new(new DateTimeOffset(2025, 3, 3, 9, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -74,15 +79,20 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             echo "never printed"
             """);
         var sut = CreateSut(script, o => o.Timeout = TimeSpan.FromSeconds(1));
-        var watch = Stopwatch.StartNew();
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        // The script has started its child (whatever that took); now its second passes.
+        var apply = sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        await Eventually.UntilAsync(() => File.Exists(pids) && File.ReadAllText(pids).Trim().Split(' ').Length == 2, "the script to start its child");
+        var stoppedAt = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromSeconds(1));
+        var result = await apply;
+        var took = _time.GetUtcNow() - stoppedAt;
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("killed after 1 s timeout", result.Detail, StringComparison.Ordinal);
         Assert.Contains("started", result.Detail, StringComparison.Ordinal);
         Assert.DoesNotContain("never printed", result.Detail, StringComparison.Ordinal);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(15), $"took {watch.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(15), $"took {took}");
         var ids = File.ReadAllText(pids).Split(' ', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(p => int.Parse(p, CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(2, ids.Count);
         foreach (var pid in ids)
@@ -269,51 +279,36 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         return path;
     }
 
-    private static CommandDeploymentTarget CreateSut(string path, Action<CommandTargetOptions>? configure = null)
+    private CommandDeploymentTarget CreateSut(string path, Action<CommandTargetOptions>? configure = null)
     {
         var options = new CommandTargetOptions { Path = path, Timeout = TimeSpan.FromSeconds(20) };
         configure?.Invoke(options);
         var http = new HttpClient();
-        return new CommandDeploymentTarget(options, new HttpSmokeChecks(http, new SmokeCheckOptions(), TimeProvider.System), TimeProvider.System);
+        return new CommandDeploymentTarget(options, new HttpSmokeChecks(http, new SmokeCheckOptions(), _time), _time);
     }
 
     private static DeploymentRequest Request(DeploymentIntent intent) =>
         new(Demo, intent, $"{Demo}:7:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
 
-    /// <summary>Whether a process is gone (or a zombie waiting for its parent), within a few seconds.</summary>
-    private static async Task<bool> GoneAsync(int pid)
+    /// <summary>Whether a process is gone (or a zombie waiting for its parent), within the generous deadline of <see cref="Eventually"/>.</summary>
+    private static Task<bool> GoneAsync(int pid) => Eventually.TrueAsync(() =>
     {
-        for (var i = 0; i < 50; i++)
+        var status = $"/proc/{pid}/status";
+        if (!File.Exists(status))
         {
-            var status = $"/proc/{pid}/status";
-            if (!File.Exists(status))
-            {
-                return true;
-            }
-
-            try
-            {
-                if (File.ReadLines(status).Any(l => l.StartsWith("State:", StringComparison.Ordinal) && l.Contains("zombie", StringComparison.Ordinal)))
-                {
-                    return true;
-                }
-            }
-            catch (IOException)
-            {
-                return true;
-            }
-
-            await Task.Delay(100);
+            return true;
         }
 
-        return false;
-    }
-
-    private static async Task WaitForFileAsync(string path)
-    {
-        for (var i = 0; i < 100 && !(File.Exists(path) && new FileInfo(path).Length > 0); i++)
+        try
         {
-            await Task.Delay(50);
+            return File.ReadLines(status).Any(l => l.StartsWith("State:", StringComparison.Ordinal) && l.Contains("zombie", StringComparison.Ordinal));
         }
-    }
+        catch (IOException)
+        {
+            return true;
+        }
+    });
+
+    private static Task WaitForFileAsync(string path) =>
+        Eventually.UntilAsync(() => File.Exists(path) && new FileInfo(path).Length > 0, $"{Path.GetFileName(path)} to be written");
 }

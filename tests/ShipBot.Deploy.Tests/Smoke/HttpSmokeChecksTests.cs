@@ -1,20 +1,20 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using ShipBot.Core.Releases;
 using ShipBot.Deploy.Smoke;
+using ShipBot.Testing;
 
 namespace ShipBot.Deploy.Tests.Smoke;
 
-/// <summary>Smoke checks against a real Kestrel server on loopback.</summary>
+/// <summary>
+/// Smoke checks against a real Kestrel server on loopback. The check timeout is on a fake clock
+/// only the test moves: a healthy endpoint never misses it on a busy machine.
+/// </summary>
 public sealed class HttpSmokeChecksTests : IAsyncLifetime
 {
     private static readonly ReleaseId Demo = new("demo", "1.4.2");
+    private readonly WatchedTimeProvider _time = new(new DateTimeOffset(2025, 3, 3, 9, 0, 0, TimeSpan.Zero));
     private readonly HttpClient _http = new();
     private readonly ConcurrentQueue<string> _paths = new();
     private WebApplication _app = null!;
@@ -22,27 +22,25 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        _app = builder.Build();
-        _app.Use(async (context, next) =>
+        _app = await Loopback.StartAsync(app =>
         {
-            _paths.Enqueue(context.Request.Path + context.Request.QueryString);
-            await next(context);
+            app.Use(async (context, next) =>
+            {
+                _paths.Enqueue(context.Request.Path + context.Request.QueryString);
+                await next(context);
+            });
+            app.MapGet("/ok", () => Results.Text("ok"));
+            app.MapGet("/empty", () => Results.NoContent());
+            app.MapGet("/broken", () => Results.Text("database down", statusCode: 500));
+            app.MapGet("/unavailable", () => Results.StatusCode(503));
+            app.MapGet("/slow", async (HttpContext context) =>
+            {
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+                return Results.Text("late");
+            });
+            app.MapGet("/{environment}/{service}/{version}/selftest", () => Results.Text("ok"));
         });
-        _app.MapGet("/ok", () => Results.Text("ok"));
-        _app.MapGet("/empty", () => Results.NoContent());
-        _app.MapGet("/broken", () => Results.Text("database down", statusCode: 500));
-        _app.MapGet("/unavailable", () => Results.StatusCode(503));
-        _app.MapGet("/slow", async (HttpContext context) =>
-        {
-            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
-            return Results.Text("late");
-        });
-        _app.MapGet("/{environment}/{service}/{version}/selftest", () => Results.Text("ok"));
-        await _app.StartAsync();
-        _base = _app.Urls.Single().TrimEnd('/');
+        _base = Loopback.AddressOf(_app).AbsoluteUri.TrimEnd('/');
     }
 
     public async Task DisposeAsync()
@@ -92,19 +90,23 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     public async Task RunAsync_EndpointHangs_FailsAfterTheTimeout()
     {
         var sut = CreateSut(TimeSpan.FromMilliseconds(300), $"{_base}/slow");
-        var watch = Stopwatch.StartNew();
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var run = sut.RunAsync(Demo, "staging", CancellationToken.None);
+        await Eventually.UntilAsync(() => _paths.Contains("/slow"), "the check to reach the endpoint");
+        var stoppedAt = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        var result = await run;
+        var took = _time.GetUtcNow() - stoppedAt;
 
         Assert.False(result.Succeeded);
         Assert.Equal($"1 of 1 smoke checks failed: {_base}/slow → no answer in 0.3 s", result.Detail);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(10), $"took {took}");
     }
 
     [Fact]
     public async Task RunAsync_NobodyListens_FailsWithTheNetworkError()
     {
-        var url = $"http://127.0.0.1:{ClosedPort()}/healthz";
+        var url = $"http://127.0.0.1:{Loopback.ClosedPort()}/healthz";
         var sut = CreateSut(url);
 
         var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
@@ -140,22 +142,17 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     public async Task RunAsync_CallerCancels_Throws()
     {
         var sut = CreateSut(TimeSpan.FromSeconds(30), $"{_base}/slow");
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cancel = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sut.RunAsync(Demo, "staging", cancel.Token));
+        var run = sut.RunAsync(Demo, "staging", cancel.Token);
+        await Eventually.UntilAsync(() => _paths.Contains("/slow"), "the check to reach the endpoint");
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run);
     }
 
     private HttpSmokeChecks CreateSut(params string[] urls) => CreateSut(TimeSpan.FromSeconds(5), urls);
 
     private HttpSmokeChecks CreateSut(TimeSpan timeout, params string[] urls) =>
-        new(_http, new SmokeCheckOptions { Urls = [.. urls], Timeout = timeout }, TimeProvider.System);
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+        new(_http, new SmokeCheckOptions { Urls = [.. urls], Timeout = timeout }, _time);
 }

@@ -1,33 +1,54 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Deploy.Smoke;
 using ShipBot.Deploy.Webhook;
+using ShipBot.Testing;
 
 namespace ShipBot.Deploy.Tests.Webhook;
 
 /// <summary>
 /// The signed webhook target against a real HTTP endpoint on loopback that verifies the signature
-/// itself. The real Polly pipeline runs on the system clock (its first retry waits about 0.5 s).
+/// itself. The target's resilience handler runs on a fake clock: backoff, attempt timeouts and the
+/// circuit's break elapse only when the test moves the clock, and the clock never moves while an
+/// attempt that is meant to be answered is on the wire.
 /// </summary>
 public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
 {
     private const string Secret = "whsec-0123456789abcdef-test";
     private static readonly ReleaseId Demo = new("demo", "1.4.2");
 
-    private WebhookReceiver _receiver = null!;
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2025, 3, 3, 9, 0, 0, TimeSpan.Zero));
+    private readonly InFlightHandler _network = new(new SocketsHttpHandler());
     private readonly HttpClient _http = new() { Timeout = Timeout.InfiniteTimeSpan };
+    private WebhookReceiver _receiver = null!;
 
-    public async Task InitializeAsync() => _receiver = await WebhookReceiver.StartAsync(Secret);
+    public async Task InitializeAsync()
+    {
+        _receiver = await WebhookReceiver.StartAsync(Secret, _time);
+        _receiver.Respond = (_, _) => Task.FromResult(Microsoft.AspNetCore.Http.Results.Text("applied"));
+    }
 
     public async Task DisposeAsync()
     {
         _http.Dispose();
+        _network.Dispose();
         await _receiver.DisposeAsync();
+    }
+
+    /// <summary>Moves the clock while no attempt is on the wire (backoff, breaks), until <paramref name="call"/> finishes; returns the fake time it took.</summary>
+    private Task<TimeSpan> DriveAsync(Task call) => DriveAsync(call, () => _network.Idle);
+
+    /// <summary>Moves the clock while <paramref name="idle"/> says nothing that will be answered is on the wire.</summary>
+    private Task<TimeSpan> DriveAsync(Task call, Func<bool> idle) => _time.DriveAsync(call, idle, TimeSpan.FromMilliseconds(100), TimeSpan.FromMinutes(5));
+
+    private async Task<DeploymentResult> Apply(WebhookDeploymentTarget sut, DeploymentRequest request, Func<bool>? idle = null)
+    {
+        var call = sut.ApplyAsync(request);
+        await DriveAsync(call, idle ?? (() => _network.Idle));
+        return await call;
     }
 
     [Fact]
@@ -35,7 +56,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut();
         var request = Request(new DeploymentIntent("production", 25), "demo@1.4.2:7:production:25:False");
-        var before = DateTimeOffset.UtcNow;
+        var before = _time.GetUtcNow();
 
         var result = await sut.ApplyAsync(request);
 
@@ -55,7 +76,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         Assert.False((bool?)json["rollback"]);
         Assert.Equal(call.IdempotencyKey, (string?)json["idempotencyKey"]);
         var requestedAt = DateTimeOffset.Parse((string)json["requestedAt"]!, System.Globalization.CultureInfo.InvariantCulture);
-        Assert.InRange(requestedAt, before.AddSeconds(-1), DateTimeOffset.UtcNow.AddSeconds(1));
+        Assert.InRange(requestedAt, before.AddSeconds(-1), _time.GetUtcNow().AddSeconds(1));
         Assert.Equal(8, json.Count);
     }
 
@@ -102,7 +123,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(503, 200);
         var sut = CreateSut(o => o.MaxRetries = 2);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "demo@1.4.2:5:production:5:False"));
+        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "demo@1.4.2:5:production:5:False"));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal("HTTP 200 answer 2", result.Detail);
@@ -123,7 +144,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(status, 200);
         var sut = CreateSut(o => o.MaxRetries = 1);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal(2, _receiver.Calls.Count);
@@ -135,7 +156,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(503);
         var sut = CreateSut(o => o.MaxRetries = 1);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("HTTP 503", result.Detail, StringComparison.Ordinal);
@@ -208,13 +229,15 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
             o.Timeout = TimeSpan.FromMilliseconds(300);
             o.MaxRetries = 1;
         });
-        var watch = Stopwatch.StartNew();
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        // Every attempt hangs: once the receiver holds it, moving the clock is what times it out.
+        var call = sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var took = await DriveAsync(call, () => _network.Idle || _receiver.Calls.Count == _network.Sent);
+        var result = await call;
 
         Assert.False(result.Succeeded);
         Assert.Equal("no answer within 0.3 s (after 1 retries)", result.Detail);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(10), $"took {took}");
         Assert.Equal(2, _receiver.Calls.Count);
         Assert.All(_receiver.Calls, c => Assert.Equal("k", c.IdempotencyKey));
     }
@@ -237,7 +260,8 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
             o.MaxRetries = 1;
         });
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        // The clock moves while only the first (hanging) attempt is on the wire, never while the answered retry is.
+        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"), () => _network.Idle || (_network.Sent == 1 && _receiver.Calls.Count == 1));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal(2, _receiver.Calls.Count);
@@ -248,11 +272,11 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut(o =>
         {
-            o.Url = new Uri($"http://127.0.0.1:{ClosedPort()}/hooks/shipbot");
+            o.Url = new Uri($"http://127.0.0.1:{Loopback.ClosedPort()}/hooks/shipbot");
             o.MaxRetries = 1;
         });
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.Contains("after 1 retries", result.Detail, StringComparison.Ordinal);
@@ -270,11 +294,14 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         });
 
         // Call 1: two 503s. Call 2: a third 503 opens the circuit; its retry is refused by the open circuit.
-        var first = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-1"));
-        var second = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-2"));
-        var watch = Stopwatch.StartNew();
+        var first = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-1"));
+        var second = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-2"));
+
+        // Fail fast: calls 3 and 4 finish on a clock that does not move at all (no backoff, no timeout, no wait).
+        var stoppedAt = _time.GetUtcNow();
         var third = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-3"));
         var fourth = await sut.ApplyAsync(Request(new DeploymentIntent("production", 0, IsRollback: true), "k-4"));
+        var took = _time.GetUtcNow() - stoppedAt;
 
         Assert.False(first.Succeeded);
         Assert.StartsWith("HTTP 503", first.Detail, StringComparison.Ordinal);
@@ -285,7 +312,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         Assert.Contains("127.0.0.1", third.Detail, StringComparison.Ordinal);
         Assert.Contains("not called", fourth.Detail, StringComparison.Ordinal);
         Assert.Equal(3, _receiver.Calls.Count);
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(2), $"an open circuit should fail fast, took {watch.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(2), $"an open circuit should fail fast, took {took}");
     }
 
     [Fact]
@@ -296,12 +323,12 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         {
             o.MaxRetries = 1;
             o.FailuresBeforeBreaking = 2;
-            o.BreakDuration = TimeSpan.FromMilliseconds(500);
+            o.BreakDuration = TimeSpan.FromSeconds(30);
         });
-        await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-1"));
-        var broken = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-2"));
+        await Apply(sut, Request(new DeploymentIntent("production", 5), "k-1"));
+        var broken = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-2"));
 
-        await Task.Delay(TimeSpan.FromMilliseconds(800));
+        _time.Advance(TimeSpan.FromSeconds(31));
         var recovered = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-3"));
 
         Assert.Contains("circuit open", broken.Detail, StringComparison.Ordinal);
@@ -321,7 +348,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
 
         for (var i = 0; i < 4; i++)
         {
-            var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), $"k-{i}"));
+            var result = await Apply(sut, Request(new DeploymentIntent("production", 5), $"k-{i}"));
             Assert.StartsWith("HTTP 422", result.Detail, StringComparison.Ordinal);
         }
 
@@ -333,9 +360,13 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         _receiver.Hang();
         var sut = CreateSut(o => o.Timeout = TimeSpan.FromSeconds(30));
-        using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cancel = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"), cancel.Token));
+        var call = sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"), cancel.Token);
+        await Eventually.UntilAsync(() => _receiver.Calls.Count == 1, "the hanging call");
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
     }
 
     [Fact]
@@ -391,17 +422,8 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
             BreakDuration = TimeSpan.FromSeconds(30),
         };
         configure?.Invoke(options);
-        return new WebhookDeploymentTarget(_http, options, new HttpSmokeChecks(_http, new SmokeCheckOptions(), TimeProvider.System), TimeProvider.System);
+        return new WebhookDeploymentTarget(_network, options, new HttpSmokeChecks(_http, new SmokeCheckOptions(), _time), _time);
     }
 
     private static DeploymentRequest Request(DeploymentIntent intent, string key) => new(Demo, intent, key);
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
 }

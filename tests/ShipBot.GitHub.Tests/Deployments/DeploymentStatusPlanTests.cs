@@ -1,5 +1,5 @@
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using ShipBot.GitHub.Deployments;
 
 namespace ShipBot.GitHub.Tests.Deployments;

@@ -1,6 +1,6 @@
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
+using ShipBot.Testing;
 using ShipBot.GitHub.Deployments;
 using ShipBot.GitHub.Tests.Emulation;
 using ShipBot.GitHub.Tests.TestSupport;

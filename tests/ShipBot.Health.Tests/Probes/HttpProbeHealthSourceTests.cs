@@ -1,22 +1,24 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.Extensions.Time.Testing;
 using ShipBot.Core.Health;
 using ShipBot.Health.Probes;
+using ShipBot.Testing;
 
 namespace ShipBot.Health.Tests.Probes;
 
+/// <summary>
+/// Probes against real instances on loopback. The probe timeout is on a fake clock that only the
+/// test moves, so a healthy instance never misses it on a busy machine and a slow one always does.
+/// </summary>
 public sealed class HttpProbeHealthSourceTests : IDisposable
 {
     private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
+    private readonly WatchedTimeProvider _time = new(Now);
     private readonly HttpClient _http = new();
 
     public void Dispose() => _http.Dispose();
 
     private HttpProbeHealthSource CreateSut(IEnumerable<Uri> instances, string path = "/healthz", TimeSpan? timeout = null) =>
-        new(_http, new ProbeOptions { Instances = [.. instances], Path = path, Timeout = timeout ?? TimeSpan.FromSeconds(3) }, new FakeTimeProvider(Now));
+        new(_http, new ProbeOptions { Instances = [.. instances], Path = path, Timeout = timeout ?? TimeSpan.FromSeconds(3) }, _time);
 
     private static HealthQuery Query(params string[] metrics) =>
         new("checkout", "1.4.2", "Canary", 5, metrics.Length > 0 ? metrics : HealthPolicy.MetricsFor(Core.Plans.StageKind.Canary));
@@ -89,10 +91,14 @@ public sealed class HttpProbeHealthSourceTests : IDisposable
     public async Task ReadAsync_Non2xxTimeoutAndRefused_EachFailsWithItsReason()
     {
         await using var instances = await LoopbackInstances.StartAsync(InstanceBehaviour.Healthy, InstanceBehaviour.Answers500, InstanceBehaviour.Slow);
-        var refused = new Uri($"http://127.0.0.1:{ClosedPort()}/");
+        var refused = new Uri($"http://127.0.0.1:{Loopback.ClosedPort()}/");
         var sut = CreateSut([.. instances.Urls, refused], timeout: TimeSpan.FromMilliseconds(300));
 
-        var reading = Assert.Single((await sut.ReadAsync(Query())).Readings);
+        // Every probe has finished but the slow instance's (its deadline is the one timer left), however long that took: now 300 ms pass.
+        var read = sut.ReadAsync(Query());
+        await Eventually.UntilAsync(() => _time.ActiveTimers == 1 && instances.Requests.Count == 3, "every probe but the slow one to finish");
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        var reading = Assert.Single((await read).Readings);
 
         Assert.Equal(0.75, reading.Value);
         Assert.StartsWith("HTTP probes: 3 of 4 failed (", reading.Source, StringComparison.Ordinal);
@@ -112,11 +118,7 @@ public sealed class HttpProbeHealthSourceTests : IDisposable
         using var stop = new CancellationTokenSource();
 
         var read = sut.ReadAsync(Query(), stop.Token);
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
-        while (instances.Requests.Count < 4 && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
+        await Eventually.TrueAsync(() => instances.Requests.Count >= 4);
 
         Assert.Equal(4, instances.Requests.Count);
         Assert.False(read.IsCompleted);
@@ -141,7 +143,7 @@ public sealed class HttpProbeHealthSourceTests : IDisposable
         var ports = new HashSet<int>();
         while (ports.Count < 7)
         {
-            ports.Add(ClosedPort());
+            ports.Add(Loopback.ClosedPort());
         }
 
         var refused = ports.Select(p => new Uri($"http://127.0.0.1:{p}/")).ToList();
@@ -181,17 +183,12 @@ public sealed class HttpProbeHealthSourceTests : IDisposable
     {
         await using var instances = await LoopbackInstances.StartAsync(InstanceBehaviour.Slow);
         var sut = CreateSut(instances.Urls, timeout: TimeSpan.FromSeconds(10));
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cts = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sut.ReadAsync(Query(), cts.Token));
-    }
+        var read = sut.ReadAsync(Query(), cts.Token);
+        await Eventually.UntilAsync(() => instances.Requests.Count == 1, "the probe to reach the instance");
+        await cts.CancelAsync();
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.Time.Testing;
 using ShipBot.Core.Health;
 using ShipBot.Health.Prometheus;
+using ShipBot.Testing;
 
 namespace ShipBot.Health.Tests.Prometheus;
 

@@ -1,10 +1,7 @@
-using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
-using Microsoft.Extensions.Time.Testing;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Health.Prometheus;
+using ShipBot.Testing;
 
 namespace ShipBot.Health.Tests.Prometheus;
 
@@ -16,6 +13,7 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
 
     private static readonly DateTimeOffset Now = new(2026, 6, 1, 12, 0, 0, TimeSpan.Zero);
 
+    private readonly WatchedTimeProvider _time = new(Now);
     private readonly HttpClient _http = new();
     private FakePrometheusApi _api = null!;
 
@@ -27,9 +25,9 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
         await _api.DisposeAsync();
     }
 
-    /// <summary>A source whose three seed metrics use the fake's plain queries (unless <paramref name="options"/> says otherwise).</summary>
+    /// <summary>A source whose three built-in metrics use the fake's plain queries (unless <paramref name="options"/> says otherwise).</summary>
     private PrometheusHealthSource CreateSut(PrometheusOptions? options = null) =>
-        new(_http, options ?? Options(), new FakeTimeProvider(Now));
+        new(_http, options ?? Options(), _time);
 
     private PrometheusOptions Options() => new()
     {
@@ -432,11 +430,16 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
         var options = Options();
         options.Timeout = TimeSpan.FromMilliseconds(300);
         var sut = CreateSut(options);
-        var watch = Stopwatch.StartNew();
 
-        var sample = await sut.ReadAsync(Query(metrics: [Metrics.ErrorRate, Metrics.LatencyP99]));
+        // The latency query has its answer (its deadline is gone), however long that took; the error-rate query's deadline is the one timer left.
+        var read = sut.ReadAsync(Query(metrics: [Metrics.ErrorRate, Metrics.LatencyP99]));
+        await Eventually.UntilAsync(() => _time.ActiveTimers == 1 && _api.Queries.Count == 2, "the fast query to finish");
+        var stoppedAt = _time.GetUtcNow();
+        _time.Advance(TimeSpan.FromMilliseconds(300));
+        var sample = await read;
+        var took = _time.GetUtcNow() - stoppedAt;
 
-        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(5), $"took {watch.Elapsed}");
+        Assert.True(took < TimeSpan.FromSeconds(5), $"took {took}");
         Assert.Equal("Prometheus: error_rate: no answer within 0.3 s", sample.Error);
         Assert.Equal(new[] { Metrics.LatencyP99 }, sample.Readings.Select(r => r.Metric));
     }
@@ -445,7 +448,7 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
     public async Task ReadAsync_ConnectionRefused_Error()
     {
         var options = Options();
-        options.Url = new Uri($"http://127.0.0.1:{ClosedPort()}/");
+        options.Url = new Uri($"http://127.0.0.1:{Loopback.ClosedPort()}/");
         var sut = CreateSut(options);
 
         var sample = await sut.ReadAsync(Query());
@@ -463,17 +466,12 @@ public sealed class PrometheusHealthSourceTests : IAsyncLifetime
     {
         _api.Answers[ErrorQuery] = FakeAnswer.Vector(0.01) with { Delay = TimeSpan.FromSeconds(20) };
         var sut = CreateSut();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cts = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => sut.ReadAsync(Query(metrics: [Metrics.ErrorRate]), cts.Token));
-    }
+        var read = sut.ReadAsync(Query(metrics: [Metrics.ErrorRate]), cts.Token);
+        await Eventually.UntilAsync(() => _api.Queries.Count == 1, "the query to reach Prometheus");
+        await cts.CancelAsync();
 
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => read);
     }
 }

@@ -2,6 +2,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
 using ShipBot.Health.Readiness;
+using ShipBot.Testing;
 
 namespace ShipBot.Health.Tests.Readiness;
 
@@ -82,10 +83,12 @@ public sealed class HttpReadinessVerifierTests(LoopbackHealthServer server) : IC
     {
         using var http = new HttpClient();
         var sut = CreateSut(http);
-        using var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
+        using var cts = new CancellationTokenSource();
 
-        await Assert.ThrowsAnyAsync<OperationCanceledException>(
-            () => sut.VerifyAsync(Policy(new Uri(server.Http, "/slow").ToString()), cts.Token));
+        var verify = sut.VerifyAsync(Policy(new Uri(server.Http, "/slow").ToString()), cts.Token);
+        await cts.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => verify);
     }
 
     [Fact]
@@ -180,5 +183,6 @@ public sealed class HttpReadinessVerifierTests(LoopbackHealthServer server) : IC
 
     private static ServicePolicy Policy(string? healthUrl) => new() { Name = "demo", HealthUrl = healthUrl };
 
-    private static IReadinessVerifier CreateSut(HttpClient http) => new HttpReadinessVerifier(http);
+    /// <summary>On a fake clock that never moves: the verifier's own deadline never cuts a healthy URL short on a busy machine.</summary>
+    private static IReadinessVerifier CreateSut(HttpClient http) => new HttpReadinessVerifier(http, new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UnixEpoch));
 }

@@ -29,7 +29,7 @@ public sealed class AlertmanagerReceiverTests
         Assert.Equal("c6eadffa33fcdf37", (string?)acted["fingerprint"]);
         Assert.Empty(body["ignored"]!.AsArray());
 
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
         Assert.Equal("Canary 5 %", (string?)rolledBack["rollback"]!["stage"]);
         var audit = Audit(rolledBack).ToList();
         var breach = Assert.Single(audit, a => (string?)a["action"] == "BreachDetected");
@@ -90,7 +90,7 @@ public sealed class AlertmanagerReceiverTests
             Assert.Contains("already acted on", (string)ignored["reason"]!, StringComparison.Ordinal);
         }
 
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
         Assert.Single(Audit(rolledBack), a => (string?)a["action"] == "BreachDetected");
         Assert.Single(Audit(rolledBack), a => (string?)a["action"] == "RollbackStarted");
         Assert.True(await EventuallyAsync(async () => (await CardsAsync(host, "Rolled back demo@1.0.0")).Count == 1));
@@ -107,7 +107,7 @@ public sealed class AlertmanagerReceiverTests
 
         Assert.All(results, r => Assert.Equal(200, r.Status));
         Assert.True(results.Sum(r => r.Body["acted"]!.AsArray().Count) == 1, string.Join("\n", results.Select(r => r.Body.ToJsonString())));
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
         Assert.Single(Audit(rolledBack), a => (string?)a["action"] == "RollbackStarted");
         Assert.True(await EventuallyAsync(async () => (await CardsAsync(host, "Rolled back demo@1.0.0")).Count == 1));
         Assert.Single(await CardsAsync(host, RollbackTitle));
@@ -152,7 +152,7 @@ public sealed class AlertmanagerReceiverTests
 
         Assert.Empty(critical.Body["acted"]!.AsArray());
         Assert.Single(page.Body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Fact]
@@ -198,7 +198,7 @@ public sealed class AlertmanagerReceiverTests
         var (_, body, _) = await PostAsync(host, Notification(version: "1.0.0"));
 
         Assert.Single(body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Fact]
@@ -218,7 +218,7 @@ public sealed class AlertmanagerReceiverTests
         Assert.Equal(200, status);
         Assert.Equal("HighErrorRate", (string?)Assert.Single(body["acted"]!.AsArray())!["alert"]);
         Assert.Equal(2, body["ignored"]!.AsArray().Count);
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Fact]
@@ -244,13 +244,13 @@ public sealed class AlertmanagerReceiverTests
         // Alertmanager re-sends a firing alert every repeat_interval: the first delivery finds no production traffic.
         var early = await PostAsync(host, Notification());
         Assert.Empty(early.Body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(30));
+        await host.WaitForStateAsync(Release, "Canary");
         await WaitForDeployedAsync(host, Release, 5);
 
         var repeated = await PostAsync(host, Notification());
 
         Assert.Single(repeated.Body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Fact]
@@ -261,12 +261,12 @@ public sealed class AlertmanagerReceiverTests
             ("ShipBot:Services:demo:Stages:0:Bake", "00:00:01"),
             ("ShipBot:Services:demo:Stages:1:Bake", "00:10:00")));
         await CanaryAsync(host);
-        await host.WaitForStateAsync(Release, "EarlyAdopters", TimeSpan.FromSeconds(30));
+        await host.WaitForStateAsync(Release, "EarlyAdopters");
 
         // Canary traffic is live while the 25 % call takes 3 s: the alert acts at once, it does not wait for the call.
         var during = await PostAsync(host, Notification());
         Assert.Single(during.Body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
 
         // Alertmanager's repeat acts no more.
         var repeat = await PostAsync(host, Notification());
@@ -280,7 +280,7 @@ public sealed class AlertmanagerReceiverTests
         await using var host = await ShipBotHost.StartAsync(Settings());
         await CanaryAsync(host);
         await PostAsync(host, Notification());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
         await host.SayAsync("carol", "/ship unhalt demo fixed in 1.0.1");
         await CanaryAsync(host, "1.0.1");
 
@@ -288,7 +288,7 @@ public sealed class AlertmanagerReceiverTests
         var (_, body, _) = await PostAsync(host, Notification(startsAt: "2026-03-01T11:30:00Z"));
 
         Assert.Equal("demo@1.0.1", (string?)Assert.Single(body["acted"]!.AsArray())!["release"]);
-        await host.WaitForStateAsync("demo@1.0.1", "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync("demo@1.0.1", "RolledBack");
     }
 
     [Theory]
@@ -326,7 +326,7 @@ public sealed class AlertmanagerReceiverTests
         Assert.Equal(401, wrong.Status);
         Assert.Equal(200, status);
         Assert.Single(body["acted"]!.AsArray());
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Theory]
@@ -403,7 +403,7 @@ public sealed class AlertmanagerReceiverTests
         var rollback = ShipBotHost.Actions(decision).Single(a => (string?)a["id"] == "decide-rollback");
         var (clicked, _) = await host.ClickAsync("carol", (string)decision["id"]!, "decide-rollback", (string)rollback["value"]!);
         Assert.Equal(200, clicked);
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
     }
 
     [Fact]
@@ -414,7 +414,7 @@ public sealed class AlertmanagerReceiverTests
 
         await host.SayAsync("carol", $"/ship rollback {Release} customers report empty baskets");
 
-        await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "RolledBack");
         Assert.True(await EventuallyAsync(async () => (await CardsAsync(host, "Rolled back demo@1.0.0")).Count == 1));
         var card = Assert.Single(await CardsAsync(host, RollbackTitle));
         Assert.Contains("@carol", (string)card["card"]!["title"]!, StringComparison.Ordinal);

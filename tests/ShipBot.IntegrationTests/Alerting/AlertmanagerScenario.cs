@@ -52,7 +52,7 @@ internal static class AlertmanagerScenario
     public static async Task<JsonObject> CanaryAsync(ShipBotHost host, string version = "1.0.0")
     {
         await ApproveAsync(host, version);
-        await host.WaitForStateAsync($"demo@{version}", "Canary", TimeSpan.FromSeconds(30));
+        await host.WaitForStateAsync($"demo@{version}", "Canary");
         return await WaitForDeployedAsync(host, $"demo@{version}", 5);
     }
 
@@ -162,7 +162,7 @@ internal static class AlertmanagerScenario
             .ToList();
 
     /// <summary>Polls a condition for up to <paramref name="seconds"/> (no timing is measured, only reached).</summary>
-    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, int seconds = 20)
+    public static async Task<bool> EventuallyAsync(Func<Task<bool>> condition, int seconds = 90)
     {
         var deadline = DateTime.UtcNow.AddSeconds(seconds);
         while (DateTime.UtcNow < deadline)

@@ -25,7 +25,7 @@ public sealed class CommandTargetEndToEndTests : IDisposable
         await CanaryAsync(host);
 
         await PostAsync(host, Notification());
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
 
         var calls = Audit(rolledBack).Where(a => (string?)a["action"] == "deployment call").Select(a => (string)a["detail"]!).ToList();
         Assert.Contains(calls, d => d.StartsWith("staging at 100 %: command deploy.sh → ok", StringComparison.Ordinal) && d.Contains("exit code 0; output: set staging to 100 % (rollback=false)", StringComparison.Ordinal));
@@ -58,7 +58,7 @@ public sealed class CommandTargetEndToEndTests : IDisposable
         await using var host = await ShipBotHost.StartAsync(CommandSettings(script));
         await ApproveAsync(host);
 
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(30));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
 
         var failed = Assert.Single(Audit(rolledBack), a => (string?)a["action"] == "deployment call" && ((string)a["detail"]!).StartsWith("production at 5 %", StringComparison.Ordinal));
         var detail = (string)failed["detail"]!;
@@ -75,14 +75,15 @@ public sealed class CommandTargetEndToEndTests : IDisposable
             echo "waiting for rollout"
             sleep 30
             """);
-        await using var host = await ShipBotHost.StartAsync(CommandSettings(script, ("ShipBot:Services:demo:Deployment:Command:Timeout", "00:00:01")));
+        // Long enough for bash to start and print on a busy machine; the script sleeps far longer.
+        await using var host = await ShipBotHost.StartAsync(CommandSettings(script, ("ShipBot:Services:demo:Deployment:Command:Timeout", "00:00:10")));
         await ApproveAsync(host);
 
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(30));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
 
         Assert.Equal(-1, (int)halted["stageIndex"]!);
         Assert.Contains(Audit(halted), a => (string?)a["action"] == "deployment call"
-            && ((string)a["detail"]!).Contains("killed after 1 s timeout; output: waiting for rollout", StringComparison.Ordinal));
+            && ((string)a["detail"]!).Contains("killed after 10 s timeout; output: waiting for rollout", StringComparison.Ordinal));
         Assert.DoesNotContain(Audit(halted), a => ((string)a["detail"]!).StartsWith("production", StringComparison.Ordinal));
     }
 

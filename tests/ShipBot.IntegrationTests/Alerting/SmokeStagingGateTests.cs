@@ -14,7 +14,7 @@ public sealed class SmokeStagingGateTests
         await using var host = await ShipBotHost.StartAsync(WebhookSettings(ci, "/smoke/broken"));
         await ApproveAsync(host);
 
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(20));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
 
         Assert.Equal(-1, (int)halted["stageIndex"]!);
         var reason = (string)halted["haltReason"]!;
@@ -52,7 +52,7 @@ public sealed class SmokeStagingGateTests
         await using var host = await ShipBotHost.StartAsync(Settings(("ShipBot:Services:demo:SmokeChecks:Urls:0", new Uri(ci.BaseAddress, "/smoke/broken").ToString())));
         await ApproveAsync(host);
 
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(20));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
 
         Assert.Contains("smoke checks failed", (string)halted["haltReason"]!, StringComparison.Ordinal);
         Assert.NotEmpty(ci.SmokeRequests);
@@ -64,5 +64,5 @@ public sealed class SmokeStagingGateTests
         ("ShipBot:Services:demo:Deployment:Webhook:Url", ci.HookUrl.ToString()),
         ("ShipBot:Services:demo:Deployment:Webhook:Secret", Secret),
         ("ShipBot:Services:demo:SmokeChecks:Urls:0", new Uri(ci.BaseAddress, smokePath).ToString()),
-        ("ShipBot:Services:demo:SmokeChecks:Timeout", "00:00:05"));
+        ("ShipBot:Services:demo:SmokeChecks:Timeout", "00:00:30"));
 }

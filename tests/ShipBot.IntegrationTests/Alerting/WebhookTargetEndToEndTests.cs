@@ -17,7 +17,7 @@ public sealed class WebhookTargetEndToEndTests
 
         var (_, body, _) = await PostAsync(host, Notification());
         Assert.Single(body["acted"]!.AsArray());
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
 
         var calls = ci.Received.ToList();
         Assert.All(calls, c => Assert.True(c.SignatureValid, $"ShipBot sent a badly signed call: {c.Json.ToJsonString()}"));
@@ -43,7 +43,7 @@ public sealed class WebhookTargetEndToEndTests
         await using var host = await ShipBotHost.StartAsync(WebhookSettings(ci));
         await ApproveAsync(host);
 
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(20));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
 
         Assert.Equal(-1, (int)halted["stageIndex"]!);
         Assert.Contains("HTTP 422", (string)halted["haltReason"]!, StringComparison.Ordinal);
@@ -60,7 +60,7 @@ public sealed class WebhookTargetEndToEndTests
         await using var host = await ShipBotHost.StartAsync(WebhookSettings(ci));
         await ApproveAsync(host);
 
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(30));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
 
         Assert.Contains("HTTP 400 refused by CI", ShipBotHost.Text(rolledBack["rollback"]), StringComparison.Ordinal);
         Assert.Contains(ci.Received, c => c.Rollback && c.SignatureValid);
@@ -83,6 +83,6 @@ public sealed class WebhookTargetEndToEndTests
     private static Dictionary<string, string?> WebhookSettings(WebhookLoopbackServer ci) => Settings(
         ("ShipBot:Services:demo:Deployment:Webhook:Url", ci.HookUrl.ToString()),
         ("ShipBot:Services:demo:Deployment:Webhook:Secret", Secret),
-        ("ShipBot:Services:demo:Deployment:Webhook:Timeout", "00:00:05"),
+        ("ShipBot:Services:demo:Deployment:Webhook:Timeout", "00:00:30"),
         ("ShipBot:Services:demo:Deployment:Webhook:MaxRetries", "1"));
 }

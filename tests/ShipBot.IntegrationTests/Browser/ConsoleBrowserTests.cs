@@ -24,7 +24,7 @@ public sealed class ConsoleBrowserTests
             Args = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"],
         });
         var page = await browser.NewPageAsync(new BrowserNewPageOptions { ViewportSize = new ViewportSize { Width = 1280, Height = 1100 } });
-        page.SetDefaultTimeout(20_000);
+        page.SetDefaultTimeout(90_000);
         await page.GotoAsync(host.BaseAddress.ToString());
 
         await page.Locator("#acting-user").SelectOptionAsync("alice");
@@ -57,13 +57,13 @@ public sealed class ConsoleBrowserTests
         var sent = System.Text.Json.Nodes.JsonNode.Parse(click.PostData!)!;
         Assert.Matches(@"^r\d+\.AwaitingApproval\.-1$", (string?)sent["basis"]);
         Assert.Null(sent["requestId"]);
-        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Canary 5 %", new LocatorAssertionsToContainTextOptions { Timeout = 20_000 });
+        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Canary 5 %", new LocatorAssertionsToContainTextOptions { Timeout = 90_000 });
         await Assertions.Expect(card.Locator("[data-stage='Staging']")).ToHaveAttributeAsync("data-status", "done");
-        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Validating", new LocatorAssertionsToContainTextOptions { Timeout = 40_000 });
+        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Validating", new LocatorAssertionsToContainTextOptions { Timeout = 120_000 });
 
         await page.Locator("#acting-user").SelectOptionAsync("alice");
         await card.Locator("button.card-action[data-action-id='check']").ClickAsync();
-        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Operating", new LocatorAssertionsToContainTextOptions { Timeout = 20_000 });
+        await Assertions.Expect(card.Locator(".card-title")).ToContainTextAsync("Operating", new LocatorAssertionsToContainTextOptions { Timeout = 90_000 });
         Assert.Equal("Operating", await host.StateAsync("demo@1.0.0") is "Operating" or "Completed" ? "Operating" : await host.StateAsync("demo@1.0.0"));
 
         if (Environment.GetEnvironmentVariable("SHIPBOT_SCREENSHOT") is { Length: > 0 } path)

@@ -78,7 +78,7 @@ public sealed class ConsoleApiEndToEndTests
 
         var simulated = await host.SayAsync("carol", "/ship simulate demo error_rate 0.2");
         Assert.Equal("inChannel", simulated["visibility"]!.GetValue<string>());
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(15));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
 
         Assert.Equal("Canary 5 %", rolledBack["rollback"]!["stage"]!.GetValue<string>());
         var alert = await host.CardMessageAsync("Rolled back demo@1.0.0");
@@ -147,7 +147,7 @@ public sealed class ConsoleApiEndToEndTests
         await host.SayAsync("carol", "/ship simulate demo smoke_fail 1");
         await ApprovedReleaseAsync(host);
 
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(15));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
 
         Assert.Equal(-1, halted["stageIndex"]!.GetValue<int>());
         Assert.Contains("smoke checks failed", halted["haltReason"]!.GetValue<string>(), StringComparison.Ordinal);
@@ -161,7 +161,7 @@ public sealed class ConsoleApiEndToEndTests
         await host.SayAsync("carol", "/ship unhalt demo smoke tests fixed");
         var resumed = await host.SayAsync("alice", $"/ship resume {Release}");
         Assert.Contains("Resumed", resumed["text"]!.GetValue<string>(), StringComparison.Ordinal);
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "Canary");
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Health;
 
@@ -52,22 +53,23 @@ public sealed class DemoMetricsService : IAsyncDisposable
 
     public static async Task<DemoMetricsService> StartAsync(int instances = 1, bool emitIdleErrorSeries = true)
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            for (var i = 0; i < instances; i++)
-            {
-                k.Listen(IPAddress.Loopback, 0);
-            }
-        });
-        var app = builder.Build();
         DemoMetricsService? service = null;
-        app.MapGet("/metrics", () => Results.Text(service!.Render(), "text/plain; version=0.0.4; charset=utf-8"));
-        app.MapGet("/healthz", (HttpContext context) => service!.IsSick(context.Connection.LocalPort)
-            ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
-            : Results.Text("ok"));
-        await app.StartAsync();
+        var app = await Loopback.StartAsync(
+            app =>
+            {
+                app.MapGet("/metrics", () => Results.Text(service!.Render(), "text/plain; version=0.0.4; charset=utf-8"));
+                app.MapGet("/healthz", (HttpContext context) => service!.IsSick(context.Connection.LocalPort)
+                    ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable)
+                    : Results.Text("ok"));
+            },
+            builder => builder.WebHost.ConfigureKestrel(k =>
+            {
+                // One listener per instance (the first comes with every loopback server).
+                for (var i = 1; i < instances; i++)
+                {
+                    k.Listen(IPAddress.Loopback, 0);
+                }
+            }));
         service = new DemoMetricsService(app, [.. app.Urls.Select(u => new Uri(u))], emitIdleErrorSeries);
         return service;
     }

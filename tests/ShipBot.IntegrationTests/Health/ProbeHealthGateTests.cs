@@ -1,4 +1,5 @@
 using Xunit.Abstractions;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Health;
 
@@ -16,16 +17,19 @@ public sealed class ProbeHealthGateTests(ITestOutputHelper output)
         settings["ShipBot:Services:demo:Health:Probes:Instances:0"] = scenario.Service.Instances[0].ToString();
         settings["ShipBot:Services:demo:Health:Probes:Instances:1"] = scenario.Service.Instances[1].ToString();
         settings["ShipBot:Services:demo:Health:Probes:Path"] = "/healthz";
+
+        // Generous: a healthy instance is never taken as failed because the machine is busy.
+        settings["ShipBot:Services:demo:Health:Probes:Timeout"] = "00:00:30";
         await using var host = await ShipBotHost.StartAsync(settings);
 
         await PrometheusScenario.ApproveAsync(host);
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "Canary");
         var healthy = await PrometheusHealthGateTests.WaitForHealthAsync(host, "healthy");
         Assert.Contains("failed health probes 0 % (limit 20 % of instances) ✓", healthy["health"]!["summary"]!.GetValue<string>(), StringComparison.Ordinal);
 
         var sick = scenario.Service.Instances[1];
         scenario.Service.MakeSick(sick);
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(15));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
         output.WriteLine(PrometheusScenario.Describe(rolledBack));
 
         var alert = await host.CardMessageAsync($"Rolled back {Release}");
@@ -49,12 +53,13 @@ public sealed class ProbeHealthGateTests(ITestOutputHelper output)
             ["ShipBot:Services:demo:Health:Probes:Instances:0"] = service.Instances[0].ToString(),
             ["ShipBot:Services:demo:Health:Probes:Instances:1"] = service.Instances[1].ToString(),
             ["ShipBot:Services:demo:Health:MaxInconclusive"] = "3",
+            ["ShipBot:Services:demo:Health:Probes:Timeout"] = "00:00:30",
         };
         await using var host = await ShipBotHost.StartAsync(settings);
 
         await PrometheusScenario.ApproveAsync(host);
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
-        var release = await PrometheusHealthGateTests.WaitForAnyStateAsync(host, ["EarlyAdopters", "Halted", "RolledBack"], TimeSpan.FromSeconds(10));
+        await host.WaitForStateAsync(Release, "Canary");
+        var release = await PrometheusHealthGateTests.WaitForAnyStateAsync(host, ["EarlyAdopters", "Halted", "RolledBack"], Eventually.Deadline * 3);
         output.WriteLine(PrometheusScenario.Describe(release));
 
         Assert.True(release["state"]!.GetValue<string>() == "EarlyAdopters", PrometheusScenario.Describe(release));

@@ -1,5 +1,6 @@
 using System.Text.Json.Nodes;
 using Xunit.Abstractions;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Health;
 
@@ -19,7 +20,7 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         await using var host = await ShipBotHost.StartAsync(scenario.Settings());
 
         await PrometheusScenario.ApproveAsync(host);
-        var canary = await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
+        var canary = await host.WaitForStateAsync(Release, "Canary");
 
         // The baseline is the production version's (version!="1.0.0"), captured before the canary started.
         var baseline = canary["baseline"]!.AsObject();
@@ -28,7 +29,7 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         // CPU is the test service's own measured rate: only its presence and sanity are certain on a shared machine.
         Assert.InRange(baseline["cpu"]!.GetValue<double>(), 0.0, 1.0);
 
-        var validating = await host.WaitForStateAsync(Release, "Validating", TimeSpan.FromSeconds(30));
+        var validating = await host.WaitForStateAsync(Release, "Validating");
         output.WriteLine(PrometheusScenario.Describe(validating));
         var audit = PrometheusScenario.Audit(validating);
         Assert.DoesNotContain(audit, e => e["action"]!.GetValue<string>() is "BreachDetected" or "RollbackStarted" or "Halted" or "HealthInconclusive");
@@ -66,11 +67,11 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         await using var host = await ShipBotHost.StartAsync(settings);
 
         await PrometheusScenario.ApproveAsync(host);
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
+        await host.WaitForStateAsync(Release, "Canary");
         await WaitForHealthAsync(host, "healthy");
 
         scenario.Service.Serve(PrometheusScenario.NewVersion, errorRatio: 0.30);
-        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
         output.WriteLine(PrometheusScenario.Describe(rolledBack));
 
         Assert.Equal("Canary 5 %", rolledBack["rollback"]!["stage"]!.GetValue<string>());
@@ -86,7 +87,8 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         Assert.Contains("carol", alert["card"]!["mentions"]!.AsArray().Select(m => m!.GetValue<string>()));
         var trigger = PrometheusScenario.ErrorRateBreach().Match(alertText);
         Assert.True(trigger.Success, alertText);
-        Assert.Equal(evidence["value"]!.GetValue<double>(), PrometheusScenario.Percent(trigger, "value"), 4);
+        // The alert shows the ratio as a percentage with two decimals: equal to what was measured within that rounding.
+        Assert.Equal(evidence["value"]!.GetValue<double>(), PrometheusScenario.Percent(trigger, "value"), tolerance: 0.00005 + 1e-9);
         Assert.Equal(0.02, PrometheusScenario.Percent(trigger, "baseline"), 6);
         Assert.Equal("5", trigger.Groups["x"].Value);
         Assert.Contains(", baseline 2 % (Prometheus", alertText, StringComparison.Ordinal);
@@ -116,8 +118,8 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
         await using var host = await ShipBotHost.StartAsync(scenario.Settings(maxInconclusive: 3));
 
         await PrometheusScenario.ApproveAsync(host);
-        await host.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(20));
-        var release = await WaitForAnyStateAsync(host, ["EarlyAdopters", "Halted", "RolledBack"], TimeSpan.FromSeconds(15));
+        await host.WaitForStateAsync(Release, "Canary");
+        var release = await WaitForAnyStateAsync(host, ["EarlyAdopters", "Halted", "RolledBack"], Eventually.Deadline * 3);
         output.WriteLine(PrometheusScenario.Describe(release));
 
         Assert.True(release["state"]!.GetValue<string>() == "EarlyAdopters", PrometheusScenario.Describe(release));
@@ -125,7 +127,7 @@ public sealed class PrometheusHealthGateTests(ITestOutputHelper output)
 
     internal static async Task<JsonObject> WaitForHealthAsync(ShipBotHost host, string status)
     {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(15);
+        var deadline = DateTime.UtcNow + (Eventually.Deadline * 3);
         JsonObject release;
         do
         {

@@ -64,7 +64,8 @@ internal sealed partial class PrometheusScenario : IAsyncDisposable
     {
         ["ShipBot:Services:demo:Health:Prometheus:Url"] = url,
         ["ShipBot:Services:demo:Health:Prometheus:Window"] = "5s",
-        ["ShipBot:Services:demo:Health:Prometheus:Timeout"] = "00:00:02",
+        // Generous: a healthy Prometheus is never taken as unreadable because the machine is busy.
+        ["ShipBot:Services:demo:Health:Prometheus:Timeout"] = "00:00:30",
         ["ShipBot:Services:demo:Health:MaxInconclusive"] = maxInconclusive.ToString(CultureInfo.InvariantCulture),
     };
 

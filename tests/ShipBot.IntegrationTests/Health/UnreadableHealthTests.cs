@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using Xunit.Abstractions;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Health;
 
@@ -12,11 +11,11 @@ public sealed class UnreadableHealthTests(ITestOutputHelper output)
     [Fact]
     public async Task PrometheusUnreachable_EvaluationsInconclusive_DoesNotPromoteAndHaltsAfterMaxInconclusive()
     {
-        var settings = PrometheusScenario.PrometheusSettings($"http://127.0.0.1:{ClosedPort()}/", maxInconclusive: 2);
+        var settings = PrometheusScenario.PrometheusSettings($"http://127.0.0.1:{Loopback.ClosedPort()}/", maxInconclusive: 2);
         await using var host = await ShipBotHost.StartAsync(settings);
 
         await PrometheusScenario.ApproveAsync(host);
-        var halted = await host.WaitForStateAsync(Release, "Halted", TimeSpan.FromSeconds(25));
+        var halted = await host.WaitForStateAsync(Release, "Halted");
         output.WriteLine(PrometheusScenario.Describe(halted));
 
         // It stayed at canary although the 2 s bake was over: unknown health never promotes.
@@ -46,19 +45,11 @@ public sealed class UnreadableHealthTests(ITestOutputHelper output)
         Assert.Contains("resume", actions);
         Assert.Contains("rollback", actions);
 
-        // Still unreadable: it stays halted at canary, and is not halted (or alerted) twice.
+        // Still unreadable: it stays halted at canary, and is not halted (or alerted) twice. Watched over more than two
+        // evaluation intervals (a window for something that must not happen, not a wait for something to happen).
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         var later = await host.ReleaseAsync(Release);
         Assert.Equal("Halted", later["state"]!.GetValue<string>());
         Assert.Single(PrometheusScenario.Audit(later), e => e["action"]!.GetValue<string>() == "HealthInconclusive");
-    }
-
-    private static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
     }
 }

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.IntegrationTests.Slack;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Identity.IdentityScenario;
 
 namespace ShipBot.IntegrationTests.Identity;

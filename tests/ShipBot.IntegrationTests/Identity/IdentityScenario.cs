@@ -20,8 +20,8 @@ internal static class IdentityScenario
     /// <summary>Slack, Teams and Alertmanager on, as a team runs ShipBot; Slack's Web API is the fake's.</summary>
     public static Dictionary<string, string?> ChatPlatforms(Uri slackApi) => new()
     {
-        ["Slack:SigningSecret"] = Slack.FakeSlack.SigningSecret,
-        ["Slack:BotToken"] = Slack.FakeSlack.BotToken,
+        ["Slack:SigningSecret"] = ShipBot.Testing.FakeSlack.SigningSecret,
+        ["Slack:BotToken"] = ShipBot.Testing.FakeSlack.BotToken,
         ["Slack:ApiBaseUrl"] = slackApi.ToString(),
         ["Teams:AppId"] = "00000000-0000-0000-0000-00000000b075",
         ["Teams:AppPassword"] = "not-used-by-these-tests",

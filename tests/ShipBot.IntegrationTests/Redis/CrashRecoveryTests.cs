@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace ShipBot.IntegrationTests.Redis;
 
-/// <summary>SPEC §8 durability: kill -9 mid-bake, restart, the rollout continues from its last committed state.</summary>
+/// <summary>Durability: kill -9 mid-bake, restart, the rollout continues from its last committed state.</summary>
 [Collection(RedisProcessCollection.Name)]
 public sealed class CrashRecoveryTests(ITestOutputHelper output)
 {

@@ -6,7 +6,7 @@ using Xunit.Abstractions;
 
 namespace ShipBot.IntegrationTests.Redis;
 
-/// <summary>SPEC §8 faults: a Redis outage mid-rollout is surfaced clearly, changes nothing, and the rollout resumes by itself.</summary>
+/// <summary>Faults: a Redis outage mid-rollout is surfaced clearly, changes nothing, and the rollout resumes by itself.</summary>
 [Collection(RedisProcessCollection.Name)]
 public sealed class OutageTests(ITestOutputHelper output)
 {

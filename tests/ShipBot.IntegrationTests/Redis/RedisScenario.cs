@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Redis;
 

@@ -4,7 +4,7 @@ using Xunit.Abstractions;
 
 namespace ShipBot.IntegrationTests.Redis;
 
-/// <summary>SPEC §7–§8 high availability: two replicas on one Redis, each transition exactly once; losing a replica loses nothing.</summary>
+/// <summary>High availability: two replicas on one Redis, each transition exactly once; losing a replica loses nothing.</summary>
 [Collection(RedisProcessCollection.Name)]
 public sealed class TwoReplicaTests(ITestOutputHelper output)
 {

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;
@@ -119,11 +120,11 @@ public sealed class SlackHttpEndToEndTests
         var ts = card.MessageTs!;
         var awaiting = await s.SettleChecklistAsync(ts);
         Assert.Equal(HttpStatusCode.OK, await s.ClickAsync(Bob, Button(awaiting, $"approve {Release}"), ts));
-        await s.Bot.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(30));
+        await s.Bot.WaitForStateAsync(Release, "Canary");
 
         var simulated = await s.CommandOkAsync(Carol, "simulate demo error_rate 0.5", "error rate");
         Assert.Equal("in_channel", (string?)simulated["response_type"]);
-        await s.Bot.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await s.Bot.WaitForStateAsync(Release, "RolledBack");
 
         var alert = await s.Slack.WaitForCallAsync(
             "chat.postMessage",
@@ -148,13 +149,13 @@ public sealed class SlackHttpEndToEndTests
         var ts = card.MessageTs!;
         await s.SettleChecklistAsync(ts);
         await s.CommandOkAsync(Bob, $"approve {Release}", "goes to staging");
-        await s.Bot.WaitForStateAsync(Release, "Canary", TimeSpan.FromSeconds(30));
+        await s.Bot.WaitForStateAsync(Release, "Canary");
 
         // Carol holds no role by id: only through the Slack user group SONCALL.
         var (status, ack) = await s.CommandAsync(Carol, $"rollback {Release} checkout errors reported by support");
         Assert.Equal(HttpStatusCode.OK, status);
         Assert.DoesNotContain("role", (string?)ack["text"] ?? string.Empty, StringComparison.Ordinal);
-        await s.Bot.WaitForStateAsync(Release, "RolledBack", TimeSpan.FromSeconds(20));
+        await s.Bot.WaitForStateAsync(Release, "RolledBack");
 
         var alert = await s.Slack.WaitForCallAsync(
             c => c.Ok && c.Method is "chat.postMessage" or "chat.update" && c.AllText.Contains($"back {Release}", StringComparison.Ordinal)

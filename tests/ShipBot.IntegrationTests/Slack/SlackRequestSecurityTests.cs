@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
 using ShipBot.Host;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;

@@ -1,6 +1,9 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using ShipBot.Slack;
+using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Slack;
 
@@ -39,7 +42,8 @@ public sealed class SlackScenario : IAsyncDisposable
 
     public ShipBotHost Bot { get; }
 
-    public static async Task<SlackScenario> StartAsync(bool socketMode = false, IDictionary<string, string?>? extra = null)
+    /// <param name="ackClock">The clock of ShipBot's acknowledgement budget (Slack's inbound handling) when a test moves it itself; default: the host's.</param>
+    public static async Task<SlackScenario> StartAsync(bool socketMode = false, IDictionary<string, string?>? extra = null, TimeProvider? ackClock = null)
     {
         var slack = await FakeSlack.StartAsync();
         try
@@ -50,7 +54,9 @@ public sealed class SlackScenario : IAsyncDisposable
                 settings[key] = value;
             }
 
-            var bot = await ShipBotHost.StartAsync(settings);
+            var bot = await ShipBotHost.StartAsync(
+                settings,
+                ackClock is null ? null : services => services.AddSingleton(sp => ActivatorUtilities.CreateInstance<SlackInbound>(sp, ackClock)));
             return new SlackScenario(slack, bot);
         }
         catch

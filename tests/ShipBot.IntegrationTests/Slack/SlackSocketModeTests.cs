@@ -2,6 +2,7 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using ShipBot.Slack;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;
@@ -112,17 +113,23 @@ public sealed class SlackSocketModeTests
     [Fact]
     public async Task SocketMode_SlashCommandSlowerThanTheAckBudget_AckedInTimeAndTheAnswerFollowsThroughResponseUrl()
     {
-        await using var s = await SlackScenario.StartAsync(socketMode: true, extra: new Dictionary<string, string?> { ["Slack:AckBudget"] = "00:00:01" });
+        // The budget (1 s, within Slack's 3 s) runs on a clock the test moves; Slack holds the card post (and its retries) until the
+        // test lets it go, and the publish waits for it, so the work cannot finish first however slow the machine.
+        var budget = new WatchedTimeProvider(DateTimeOffset.UtcNow);
+        await using var s = await SlackScenario.StartAsync(socketMode: true, extra: new Dictionary<string, string?> { ["Slack:AckBudget"] = "00:00:01", ["Slack:PublishWait"] = "00:05:00" }, ackClock: budget);
         await s.Slack.WaitForSocketConnectionAsync(1);
         await AssertWorksAsync(s);
-        s.Slack.DelayNext("chat.postMessage", times: 2, TimeSpan.FromSeconds(3));
+        var letSlackAnswer = s.Slack.HoldNext("chat.postMessage", times: 5);
         var responseUrl = s.Slack.NewResponseUrl();
 
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        var ack = await s.Slack.SendEnvelopeAsync("slash_commands", Payload(s.Slack.SlashCommandFields(Alice, "alice", "start demo 1.0.0", Channel, responseUrl)));
-        clock.Stop();
+        var envelope = s.Slack.SendEnvelopeAsync("slash_commands", Payload(s.Slack.SlashCommandFields(Alice, "alice", "start demo 1.0.0", Channel, responseUrl)), timeout: Eventually.Deadline);
+        await Eventually.UntilAsync(() => budget.ActiveTimers == 1, "the command's acknowledgement budget to start");
+        var waited = await budget.DriveAsync(envelope, () => true, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(3));
+        var ack = await envelope;
+        letSlackAnswer();
 
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"Slack expects the ack within 3 s; it took {clock.Elapsed.TotalMilliseconds:0} ms");
+        // Acknowledged when the 1 s budget ran out, while the work was still waiting on Slack.
+        Assert.True(waited < TimeSpan.FromSeconds(3), $"Slack expects the ack within 3 s; it took {waited.TotalMilliseconds:0} ms of the budget's clock");
         Assert.NotNull(ack.Payload);
         Assert.DoesNotContain("Started", (string?)ack.Payload["text"], StringComparison.Ordinal);
         var answer = await s.Slack.WaitForResponseAsync(responseUrl);
@@ -132,16 +139,19 @@ public sealed class SlackSocketModeTests
     [Fact]
     public async Task SocketMode_SlowEnvelope_DoesNotHoldUpTheAcknowledgementOfAnother()
     {
-        await using var s = await SlackScenario.StartAsync(socketMode: true);
+        // The acknowledgement budget runs on a clock nobody moves: the slow command is acknowledged only when Slack lets its card post through.
+        var budget = new WatchedTimeProvider(DateTimeOffset.UtcNow);
+        await using var s = await SlackScenario.StartAsync(socketMode: true, extra: new Dictionary<string, string?> { ["Slack:PublishWait"] = "00:05:00" }, ackClock: budget);
         await s.Slack.WaitForSocketConnectionAsync(1);
-        s.Slack.DelayNext("chat.postMessage", times: 2, TimeSpan.FromSeconds(3));
+        var letSlackAnswer = s.Slack.HoldNext("chat.postMessage", times: 5);
 
-        var slow = s.Slack.SendEnvelopeAsync("slash_commands", Payload(s.Slack.SlashCommandFields(Alice, "alice", "start demo 1.0.0", Channel)));
+        var slow = s.Slack.SendEnvelopeAsync("slash_commands", Payload(s.Slack.SlashCommandFields(Alice, "alice", "start demo 1.0.0", Channel)), timeout: Eventually.Deadline);
         await s.Slack.WaitForCallAsync("usergroups.users.list", _ => true, "the slow command being handled (its user's groups looked up)");
         var fast = await s.Slack.SendEnvelopeAsync("slash_commands", Payload(s.Slack.SlashCommandFields(Bob, "bob", "help", Channel)));
 
         Assert.False(slow.IsCompleted, "the slow command should still be running when the quick one is acknowledged");
         Assert.Contains("/ship start", (string?)fast.Payload?["text"], StringComparison.Ordinal);
+        letSlackAnswer();
         Assert.NotNull((await slow).Payload);
     }
 

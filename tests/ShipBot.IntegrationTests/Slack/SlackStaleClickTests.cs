@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json.Nodes;
 using ShipBot.IntegrationTests.Console;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;

@@ -1,4 +1,5 @@
 using System.Net;
+using ShipBot.Testing;
 using static ShipBot.IntegrationTests.Slack.SlackScenario;
 
 namespace ShipBot.IntegrationTests.Slack;

@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
 namespace ShipBot.Slack.Tests.TestSupport;
@@ -23,6 +25,7 @@ internal sealed class StubSlackHandler(Func<RecordedRequest, CancellationToken, 
 {
     private readonly Lock _gate = new();
     private readonly List<RecordedRequest> _requests = [];
+    private int _inFlight;
 
     public StubSlackHandler(Func<RecordedRequest, HttpResponseMessage> respond, TimeProvider? time = null)
         : this((r, _) => Task.FromResult(respond(r)), time)
@@ -40,6 +43,9 @@ internal sealed class StubSlackHandler(Func<RecordedRequest, CancellationToken, 
         }
     }
 
+    /// <summary>No attempt is being answered right now (a clock driver may move time).</summary>
+    public bool Idle => Volatile.Read(ref _inFlight) == 0;
+
     public static HttpResponseMessage Json(string json, HttpStatusCode status = HttpStatusCode.OK) =>
         new(status) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
 
@@ -54,6 +60,19 @@ internal sealed class StubSlackHandler(Func<RecordedRequest, CancellationToken, 
     }
 
     protected override async Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _inFlight);
+        try
+        {
+            return await RecordAndRespondAsync(request, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _inFlight);
+        }
+    }
+
+    private async Task<HttpResponseMessage> RecordAndRespondAsync(HttpRequestMessage request, CancellationToken cancellationToken)
     {
         var body = request.Content is null ? string.Empty : await request.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         var recorded = new RecordedRequest(
@@ -88,6 +107,15 @@ internal static class SlackApiFactory
         return options;
     }
 
-    public static SlackWebApi Create(HttpMessageHandler handler, TimeProvider time, SlackOptions? options = null) =>
-        new(new HttpClient(handler), Microsoft.Extensions.Options.Options.Create(options ?? Options()), time, NullLogger<SlackWebApi>.Instance);
+    /// <summary>The Web API client as the host registers it (<see cref="SlackServiceCollectionExtensions.AddSlackWebApi"/>, with its resilience handler), over <paramref name="handler"/> instead of the network.</summary>
+    public static SlackWebApi Create(HttpMessageHandler handler, TimeProvider time, SlackOptions? options = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton(time);
+        services.AddSingleton(Microsoft.Extensions.Options.Options.Create(options ?? Options()));
+        services.AddSingleton<ILoggerFactory>(NullLoggerFactory.Instance);
+        services.AddSingleton(typeof(ILogger<>), typeof(NullLogger<>));
+        services.AddSlackWebApi().ConfigurePrimaryHttpMessageHandler(() => handler);
+        return services.BuildServiceProvider().GetRequiredService<SlackWebApi>();
+    }
 }

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Logging;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests.TestSupport;
 
@@ -57,14 +58,8 @@ internal sealed class LoopbackConnector : IAsyncDisposable
     public static async Task<LoopbackConnector> StartAsync(TimeProvider time)
     {
         var server = new LoopbackConnector(time);
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
-        app.Run(server.HandleAsync);
-        await app.StartAsync();
-        server._app = app;
-        server.BaseUrl = new Uri(app.Urls.Single());
+        server._app = await Loopback.StartAsync(app => app.Run(server.HandleAsync));
+        server.BaseUrl = new Uri(server._app.Urls.Single());
         return server;
     }
 

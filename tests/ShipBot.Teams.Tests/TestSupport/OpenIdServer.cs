@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
 using Microsoft.IdentityModel.Tokens;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests.TestSupport;
 
@@ -79,10 +80,14 @@ internal sealed class OpenIdServer : IAsyncDisposable
     public static async Task<OpenIdServer> StartAsync()
     {
         var server = new OpenIdServer();
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
+        server._app = await Loopback.StartAsync(app => server.Map(app));
+        server.BaseUrl = Loopback.AddressOf(server._app);
+        return server;
+    }
+
+    private void Map(WebApplication app)
+    {
+        var server = this;
         app.Use(async (context, next) =>
         {
             server.Count(context.Request.Path.Value ?? string.Empty);
@@ -112,21 +117,10 @@ internal sealed class OpenIdServer : IAsyncDisposable
             ["id_token_signing_alg_values_supported"] = new JsonArray("RS256"),
         }.ToJsonString(), "application/json"));
         app.MapGet("/{tenant}/discovery/v2.0/keys", (string tenant) => Results.Text(server.Jwks(server._entraKeys), "application/json"));
-        await app.StartAsync();
-        server._app = app;
-        server.BaseUrl = new Uri(app.Urls.Single());
-        return server;
     }
 
     /// <summary>A loopback URL nothing listens on (a port bound, then released).</summary>
-    public static Uri ClosedUrl(string path)
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return new Uri($"http://127.0.0.1:{port}{path}");
-    }
+    public static Uri ClosedUrl(string path) => new($"http://127.0.0.1:{Loopback.ClosedPort()}{path}");
 
     public void AddBotFrameworkKey(TestSigningKey key)
     {

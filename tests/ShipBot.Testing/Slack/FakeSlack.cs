@@ -17,7 +17,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using ShipBot.Slack;
 
-namespace ShipBot.IntegrationTests.Slack;
+namespace ShipBot.Testing;
 
 /// <summary>One Web API call ShipBot made: the method, its body (JSON or form fields), the Authorization header, and what the fake answered.</summary>
 public sealed record SlackCall(int Seq, string Method, JsonObject Body, string? Authorization, int Status, JsonObject Answer, DateTimeOffset At)
@@ -84,7 +84,9 @@ public sealed record SignedSlackRequest(string Path, string Body, string Content
 /// API under <c>/api/</c> (bot token and app token checked), a Socket Mode WebSocket at
 /// <c>/socket</c>, and <c>response_url</c>s under <c>/response/{id}</c>. It records everything
 /// ShipBot sends, lets a test await a matching call with a timeout, and can be scripted to answer
-/// <c>ok:false</c> or HTTP 429. It also builds requests signed exactly like Slack's.
+/// <c>ok:false</c> or HTTP 429. It also builds requests signed exactly like Slack's. Under a
+/// benchmark's load it can count calls without recording them; either way it keeps the last
+/// release card posted or updated, so a caller can click one of its real buttons.
 /// </summary>
 public sealed class FakeSlack : IAsyncDisposable
 {
@@ -92,6 +94,9 @@ public sealed class FakeSlack : IAsyncDisposable
     public const string AppToken = "xapp-test";
     public const string SigningSecret = "8f742231b10e8888abcd99yyyzzz85a5";
     public const string TeamId = "T0SHIPBOT";
+
+    /// <summary>The on-call user group; <c>usergroups.users.list</c> answers UCAROL for it.</summary>
+    public const string OnCallGroup = "SONCALL";
 
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(20);
 
@@ -107,19 +112,30 @@ public sealed class FakeSlack : IAsyncDisposable
     private readonly ConcurrentDictionary<string, byte> _tickets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, string> _posted = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<int, SocketConnection> _live = new();
+    private readonly ConcurrentDictionary<string, long> _counts = new(StringComparer.Ordinal);
+    private readonly Lock _cardGate = new();
+    private readonly string _botToken;
+    private readonly bool _record;
+    private JsonObject? _lastCard;
+    private int _held;
     private long _ts = 99;
     private int _triggers;
 
-    private FakeSlack(WebApplication app)
+    private FakeSlack(WebApplication app, string botToken, bool record)
     {
         _app = app;
-        _userGroups["SONCALL"] = ["UCAROL"];
+        _botToken = botToken;
+        _record = record;
+        _userGroups[OnCallGroup] = ["UCAROL"];
     }
 
     public Uri BaseAddress { get; private set; } = null!;
 
     /// <summary>What ShipBot's <c>Slack:ApiBaseUrl</c> points at.</summary>
     public Uri ApiBaseUrl => new(BaseAddress, "/api/");
+
+    /// <summary>The prefix of this fake's <c>response_url</c>s.</summary>
+    public string ResponseUrlPrefix => new Uri(BaseAddress, "/response/").ToString();
 
     public IReadOnlyList<SlackCall> Calls => _calls.Snapshot();
 
@@ -129,14 +145,16 @@ public sealed class FakeSlack : IAsyncDisposable
 
     public int SocketConnections => _connections.Count;
 
-    public static async Task<FakeSlack> StartAsync()
+    /// <param name="botToken">The bot token ShipBot must send (default <see cref="BotToken"/>).</param>
+    /// <param name="record">Record every call and response_url post (default); a benchmark counts them only (<see cref="Counts"/>).</param>
+    public static async Task<FakeSlack> StartAsync(string botToken = BotToken, bool record = true)
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         var app = builder.Build();
-        var fake = new FakeSlack(app);
+        var fake = new FakeSlack(app, botToken, record);
         app.UseWebSockets();
         app.MapPost("/api/{method}", (HttpContext context, string method) => fake.WebApiAsync(context, method));
         app.MapPost("/response/{id}", (HttpContext context, string id) => fake.ResponseUrlAsync(context, id));
@@ -145,6 +163,44 @@ public sealed class FakeSlack : IAsyncDisposable
         var address = app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First();
         fake.BaseAddress = new Uri(address);
         return fake;
+    }
+
+    /// <summary>Calls so far, by method (<c>response_url</c> for posts to a response URL).</summary>
+    public IReadOnlyDictionary<string, long> Counts() => _counts.ToDictionary(c => c.Key, c => c.Value, StringComparer.Ordinal);
+
+    public long Count(string method) => _counts.GetValueOrDefault(method);
+
+    /// <summary>The last release card (a chat.postMessage or chat.update body with blocks, not a thread reply) with a button whose value starts with <paramref name="valuePrefix"/>, and that button (with its block_id).</summary>
+    public (JsonObject Card, JsonObject Button)? CardWithButton(string valuePrefix)
+    {
+        lock (_cardGate)
+        {
+            if (_lastCard?["blocks"] is not JsonArray blocks)
+            {
+                return null;
+            }
+
+            foreach (var block in blocks.OfType<JsonObject>())
+            {
+                var elements = (string?)block["type"] == "actions" && block["elements"] is JsonArray e ? e.OfType<JsonObject>() : [];
+                if (block["accessory"] is JsonObject accessory)
+                {
+                    elements = elements.Append(accessory);
+                }
+
+                foreach (var button in elements)
+                {
+                    if ((string?)button["type"] == "button" && ((string?)button["value"])?.StartsWith(valuePrefix, StringComparison.Ordinal) == true)
+                    {
+                        var copy = (JsonObject)button.DeepClone();
+                        copy["block_id"] ??= (string?)block["block_id"];
+                        return ((JsonObject)_lastCard.DeepClone(), copy);
+                    }
+                }
+            }
+
+            return null;
+        }
     }
 
     // ================================================================ scripting
@@ -181,6 +237,25 @@ public sealed class FakeSlack : IAsyncDisposable
             queue.Enqueue(new Scripted(null, null, delay));
         }
     }
+
+    /// <summary>
+    /// The next <paramref name="times"/> calls of <paramref name="method"/> are answered (normally)
+    /// only once the returned action is called: Slack is as slow as the test wants, never slower.
+    /// </summary>
+    public Action HoldNext(string method, int times = 1)
+    {
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var queue = _scripts.GetOrAdd(method, _ => new ConcurrentQueue<Scripted>());
+        for (var i = 0; i < times; i++)
+        {
+            queue.Enqueue(new Scripted(null, null, Gate: gate.Task));
+        }
+
+        return () => gate.TrySetResult();
+    }
+
+    /// <summary>Calls being held right now (<see cref="HoldNext"/>).</summary>
+    public int Held => Volatile.Read(ref _held);
 
     /// <summary>Someone deleted the message at <paramref name="ts"/>: chat.update of it now answers <c>message_not_found</c>.</summary>
     public void DeleteMessage(string ts) => _posted.TryRemove(ts, out _);
@@ -329,7 +404,8 @@ public sealed class FakeSlack : IAsyncDisposable
         var raw = await new StreamReader(request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
         var body = ParseBody(request.ContentType, raw);
         var authorization = (string?)request.Headers.Authorization;
-        var required = method == "apps.connections.open" ? AppToken : BotToken;
+        var required = method == "apps.connections.open" ? AppToken : _botToken;
+        _counts.AddOrUpdate(method, 1, (_, n) => n + 1);
 
         int status = 200;
         JsonObject answer;
@@ -339,7 +415,21 @@ public sealed class FakeSlack : IAsyncDisposable
         }
         else if (_scripts.TryGetValue(method, out var queue) && queue.TryDequeue(out var scripted))
         {
-            if (scripted.Delay is { } delay)
+            if (scripted.Gate is { } gate)
+            {
+                Interlocked.Increment(ref _held);
+                try
+                {
+                    await gate.WaitAsync(context.RequestAborted);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref _held);
+                }
+
+                answer = Answer(method, body);
+            }
+            else if (scripted.Delay is { } delay)
             {
                 await Task.Delay(delay, context.RequestAborted);
                 answer = Answer(method, body);
@@ -360,7 +450,20 @@ public sealed class FakeSlack : IAsyncDisposable
             answer = Answer(method, body);
         }
 
-        _calls.Add(new SlackCall(_calls.NextSeq(), method, body, authorization, status, answer, DateTimeOffset.UtcNow));
+        if (answer["ok"]?.GetValue<bool>() == true && method is "chat.postMessage" or "chat.update" && body["blocks"] is JsonArray { Count: > 0 } && (string?)body["thread_ts"] is null)
+        {
+            lock (_cardGate)
+            {
+                _lastCard = (JsonObject)body.DeepClone();
+                _lastCard["ts"] = (string?)answer["ts"];
+            }
+        }
+
+        if (_record)
+        {
+            _calls.Add(new SlackCall(_calls.NextSeq(), method, body, authorization, status, answer, DateTimeOffset.UtcNow));
+        }
+
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.WriteAsync(answer.ToJsonString(), context.RequestAborted);
@@ -718,9 +821,18 @@ public sealed class FakeSlack : IAsyncDisposable
 
     private async Task ResponseUrlAsync(HttpContext context, string id)
     {
-        var raw = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
-        var body = ParseBody(context.Request.ContentType, raw);
-        _responses.Add(new ResponseUrlPost(_responses.NextSeq(), id, body));
+        _counts.AddOrUpdate("response_url", 1, (_, n) => n + 1);
+        if (_record)
+        {
+            var raw = await new StreamReader(context.Request.Body, Encoding.UTF8).ReadToEndAsync(context.RequestAborted);
+            _responses.Add(new ResponseUrlPost(_responses.NextSeq(), id, ParseBody(context.Request.ContentType, raw)));
+        }
+        else
+        {
+            // Read the follow-up message, as Slack would, without keeping it.
+            await context.Request.Body.CopyToAsync(Stream.Null, context.RequestAborted);
+        }
+
         context.Response.ContentType = "application/json; charset=utf-8";
         await context.Response.WriteAsync("{\"ok\":true}", context.RequestAborted);
     }
@@ -951,7 +1063,7 @@ public sealed class FakeSlack : IAsyncDisposable
         await _app.DisposeAsync();
     }
 
-    private sealed record Scripted(string? Error, int? RetryAfter, TimeSpan? Delay = null);
+    private sealed record Scripted(string? Error, int? RetryAfter, TimeSpan? Delay = null, Task? Gate = null);
 
     private sealed class SocketConnection(int number, WebSocket socket, HttpContext context)
     {

@@ -1,11 +1,8 @@
 using System.Collections.Concurrent;
-using System.Net;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
-namespace ShipBot.Health.Tests.Probes;
+namespace ShipBot.Testing;
 
 /// <summary>How one instance answers its health probe.</summary>
 public enum InstanceBehaviour
@@ -34,12 +31,7 @@ public sealed class LoopbackInstances : IAsyncDisposable
         var instances = new LoopbackInstances();
         foreach (var behaviour in behaviours)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-            var app = builder.Build();
-            app.Run(context => instances.AnswerAsync(context, behaviour));
-            await app.StartAsync();
+            var app = await Loopback.StartAsync(a => a.Run(context => instances.AnswerAsync(context, behaviour)));
             instances._apps.Add(app);
             instances.Urls.Add(new Uri(app.Urls.Single()));
         }

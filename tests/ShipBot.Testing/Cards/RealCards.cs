@@ -1,16 +1,15 @@
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Tests.TestSupport;
 
-namespace ShipBot.Teams.Tests.TestSupport;
+namespace ShipBot.Testing;
 
 /// <summary>
 /// Every kind of card ShipBot emits, built from real releases walked through the aggregate
 /// (<see cref="ReleaseScenario"/>), plus the largest inputs people can give them: long contracts,
-/// long reasons, many releases, long audit trails.
+/// long reasons, many releases, long audit trails. Each chat renderer's tests render them all.
 /// </summary>
-internal static class RealCards
+public static class RealCards
 {
     /// <summary>Display names of the scenario's people, as Teams would resolve them for mentions.</summary>
     public static IReadOnlyDictionary<string, string> Names { get; } = new Dictionary<string, string>(StringComparer.Ordinal)

@@ -1,13 +1,11 @@
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
-namespace ShipBot.Health.Tests.Readiness;
+namespace ShipBot.Testing;
 
 /// <summary>
 /// A real Kestrel server on loopback with free ports: plain HTTP and HTTPS with a throw-away
@@ -25,34 +23,23 @@ public sealed class LoopbackHealthServer : IAsyncLifetime
     public X509Certificate2 Certificate { get; } = CreateCertificate();
 
     /// <summary>A loopback port nothing listens on (bound, then released).</summary>
-    public static int ClosedPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        var port = ((IPEndPoint)listener.LocalEndpoint).Port;
-        listener.Stop();
-        return port;
-    }
+    public static int ClosedPort() => Loopback.ClosedPort();
 
     public async Task InitializeAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k =>
-        {
-            k.Listen(IPAddress.Loopback, 0);
-            k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(Certificate));
-        });
-        var app = builder.Build();
-        app.MapGet("/ok", () => Results.Text("ok"));
-        app.MapGet("/broken", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
-        app.MapGet("/empty", () => Results.NoContent());
-        app.MapGet("/slow", async (HttpContext context) =>
-        {
-            await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
-            return Results.Text("late");
-        });
-        await app.StartAsync();
+        var app = await Loopback.StartAsync(
+            app =>
+            {
+                app.MapGet("/ok", () => Results.Text("ok"));
+                app.MapGet("/broken", () => Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
+                app.MapGet("/empty", () => Results.NoContent());
+                app.MapGet("/slow", async (HttpContext context) =>
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted);
+                    return Results.Text("late");
+                });
+            },
+            builder => builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(Certificate))));
         _app = app;
         Http = new Uri(app.Urls.Single(u => u.StartsWith("http://", StringComparison.Ordinal)));
         Https = new Uri(app.Urls.Single(u => u.StartsWith("https://", StringComparison.Ordinal)));

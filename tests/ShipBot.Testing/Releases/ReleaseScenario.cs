@@ -5,10 +5,10 @@ using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 
-namespace ShipBot.Core.Tests.TestSupport;
+namespace ShipBot.Testing;
 
 /// <summary>The people of every scenario: a requester, two approvers and an on-call engineer.</summary>
-internal static class People
+public static class People
 {
     public static Person Alice { get; } = new("U01ALICE", "alice");
 
@@ -20,7 +20,7 @@ internal static class People
 }
 
 /// <summary>Health verdicts built through <see cref="HealthPolicy.Evaluate"/>, as the coordinator builds them.</summary>
-internal static class Verdicts
+public static class Verdicts
 {
     public static IReadOnlyDictionary<string, double> Baseline { get; } = new Dictionary<string, double>
     {
@@ -78,12 +78,12 @@ internal static class Verdicts
 }
 
 /// <summary>
-/// The system under test for release tests: a release of <c>checkout@1.4.2</c> with a small
-/// four-stage plan, a fake clock, and walkers that take it to any lifecycle state through the
-/// aggregate's own commands. Every step asserts that it changed the release and raised the
-/// version by exactly one.
+/// The system under test for release tests, and the release builder of the benchmarks: a release
+/// (by default <c>checkout@1.4.2</c> with a small four-stage plan) on a fake clock, and walkers
+/// that take it to any lifecycle state through the aggregate's own commands. Every step asserts
+/// that it changed the release and raised the version by exactly one.
 /// </summary>
-internal sealed class ReleaseScenario
+public sealed class ReleaseScenario
 {
     public static readonly DateTimeOffset Start = new(2025, 3, 3, 9, 0, 0, TimeSpan.Zero);
 
@@ -139,13 +139,13 @@ internal sealed class ReleaseScenario
     /// <summary>How many modifying changes were applied since <see cref="Release.Create"/>.</summary>
     public int ChangeCount { get; private set; }
 
-    /// <summary>A Draft release (the CreateSut of the release tests).</summary>
-    public static ReleaseScenario Create(ServicePolicy? policy = null, ReleaseKind kind = ReleaseKind.Standard, ReleaseContract? contract = null)
+    /// <summary>A Draft release (the CreateSut of the release tests): <see cref="Id"/> at <see cref="Start"/> unless told otherwise.</summary>
+    public static ReleaseScenario Create(ServicePolicy? policy = null, ReleaseKind kind = ReleaseKind.Standard, ReleaseContract? contract = null, ReleaseId? id = null, DateTimeOffset? start = null)
     {
         policy ??= DefaultPolicy;
-        var time = new FakeTimeProvider(Start);
+        var time = new FakeTimeProvider(start ?? Start);
         var change = Release.Create(
-            Id,
+            id ?? Id,
             kind,
             People.Alice,
             new Conversation("console", "releases"),
@@ -156,25 +156,31 @@ internal sealed class ReleaseScenario
         return new ReleaseScenario(policy, change.Next, time);
     }
 
+    /// <summary>A scenario over an existing Draft <paramref name="release"/> of <paramref name="policy"/>, on a clock at <paramref name="now"/>.</summary>
+    public static ReleaseScenario From(Release release, ServicePolicy policy, DateTimeOffset now) => new(policy, release, new FakeTimeProvider(now));
+
     /// <summary>A release in <paramref name="state"/>. Paused and Halted are at Canary; Staging is baking.</summary>
-    public static ReleaseScenario In(ReleaseState state) => state switch
+    public static ReleaseScenario In(ReleaseState state) => Create().To(state);
+
+    /// <summary>Walks this Draft release to <paramref name="state"/>. Paused and Halted are at Canary; Staging is baking.</summary>
+    public ReleaseScenario To(ReleaseState state) => state switch
     {
-        ReleaseState.Draft => Create(),
-        ReleaseState.AwaitingApproval => Create().ToAwaitingApproval(),
-        ReleaseState.Staging => Create().ToStaging(),
-        ReleaseState.Canary => Create().ToStage(0),
-        ReleaseState.EarlyAdopters => Create().ToStage(1),
-        ReleaseState.GeneralAvailability => Create().ToStage(2),
-        ReleaseState.Full => Create().ToStage(3),
-        ReleaseState.Validating => Create().ToValidating(),
-        ReleaseState.Operating => Create().ToOperating(),
-        ReleaseState.Completed => Create().ToCompleted(),
-        ReleaseState.Rejected => Create().ToAwaitingApproval().Do((r, now) => r.Reject(People.Bob, "not this week", now)),
-        ReleaseState.Aborted => Create().Do((r, now) => r.Abort(People.Alice, "wrong version", now)),
-        ReleaseState.RollingBack => Create().ToStage(0).Do((r, now) => r.BeginRollback("customer reports", People.Olga.Name, [], now)),
-        ReleaseState.RolledBack => In(ReleaseState.RollingBack).ConfirmPendingDeployment(),
-        ReleaseState.Halted => Create().ToStage(0).Do((r, now) => r.Halt("checkout halted by on-call", People.Olga.Name, now)),
-        ReleaseState.Paused => Create().ToStage(0).Do((r, now) => r.Pause(People.Alice, now)),
+        ReleaseState.Draft => this,
+        ReleaseState.AwaitingApproval => ToAwaitingApproval(),
+        ReleaseState.Staging => ToStaging(),
+        ReleaseState.Canary => ToStage(0),
+        ReleaseState.EarlyAdopters => ToStage(1),
+        ReleaseState.GeneralAvailability => ToStage(2),
+        ReleaseState.Full => ToStage(3),
+        ReleaseState.Validating => ToValidating(),
+        ReleaseState.Operating => ToOperating(),
+        ReleaseState.Completed => ToCompleted(),
+        ReleaseState.Rejected => ToAwaitingApproval().Do((r, now) => r.Reject(People.Bob, "not this week", now)),
+        ReleaseState.Aborted => Do((r, now) => r.Abort(People.Alice, "wrong version", now)),
+        ReleaseState.RollingBack => ToStage(0).Do((r, now) => r.BeginRollback("customer reports", People.Olga.Name, [], now)),
+        ReleaseState.RolledBack => To(ReleaseState.RollingBack).ConfirmPendingDeployment(),
+        ReleaseState.Halted => ToStage(0).Do((r, now) => r.Halt($"{Release.Id.Service} halted by on-call", People.Olga.Name, now)),
+        ReleaseState.Paused => ToStage(0).Do((r, now) => r.Pause(People.Alice, now)),
         _ => throw new ArgumentOutOfRangeException(nameof(state), state, null),
     };
 

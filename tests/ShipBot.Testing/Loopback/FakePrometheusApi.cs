@@ -1,13 +1,10 @@
 using System.Collections.Concurrent;
 using System.Globalization;
-using System.Net;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 
-namespace ShipBot.Health.Tests.Prometheus;
+namespace ShipBot.Testing;
 
 /// <summary>What the fake answers to one query: an HTTP status, a body, and how long it waits first.</summary>
 public sealed record FakeAnswer(int Status, string Body, TimeSpan Delay = default)
@@ -60,12 +57,8 @@ public sealed class FakePrometheusApi : IAsyncDisposable
 
     public static async Task<FakePrometheusApi> StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
-        var app = builder.Build();
         FakePrometheusApi? api = null;
-        app.Run(async context =>
+        var app = await Loopback.StartAsync(web => web.Run(async context =>
         {
             var query = context.Request.Query["query"].ToString();
             api!.Requests.Enqueue(new FakeRequest(context.Request.Path.Value ?? string.Empty, query, context.Request.Headers.Authorization.ToString() is { Length: > 0 } a ? a : null));
@@ -85,8 +78,7 @@ public sealed class FakePrometheusApi : IAsyncDisposable
             context.Response.StatusCode = answer.Status;
             context.Response.ContentType = "application/json";
             await context.Response.WriteAsync(answer.Body, context.RequestAborted);
-        });
-        await app.StartAsync();
+        }));
         api = new FakePrometheusApi(app);
         return api;
     }
