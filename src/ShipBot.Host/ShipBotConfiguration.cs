@@ -30,7 +30,7 @@ public static class ShipBotConfiguration
         var section = configuration.GetSection(ShipBotOptions.Section);
         var hidden = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         CheckName<DeploymentTargetKind>(section, "Deployment:Target", hidden, options.ConfigurationErrors,
-            "is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.");
+            "is unknown: the default target is Simulated; give a service its own Deployment:Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi or HAProxy.");
         CheckName<HealthSourceKind>(section, "Health:Source", hidden, options.ConfigurationErrors,
             "is unknown: use Simulated, or None and give every service its own Health:Prometheus or Health:Probes.");
         new Filtered(section, path => hidden.Contains(path) || path.Equals(ServicesPrefix[..^1], StringComparison.OrdinalIgnoreCase)).Bind(options);
