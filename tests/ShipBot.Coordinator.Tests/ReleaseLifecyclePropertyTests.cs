@@ -257,7 +257,8 @@ public sealed class ReleaseLifecyclePropertyTests
                 await CheckAsync(op, actor, command, clickKey, basis, before, after);
                 if (_violations.Count > 0)
                 {
-                    throw new InvalidOperationException($"{string.Join("\n", _violations)}\nSteps:\n{log}");
+                    // CsCheck shrinks on the failure and prints the smallest sequence that breaks an invariant.
+                    Assert.Fail($"{string.Join("\n", _violations)}\nSteps:\n{log}");
                 }
             }
         }
