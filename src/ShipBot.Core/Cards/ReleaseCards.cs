@@ -654,9 +654,15 @@ public static class ReleaseCards
     {
         ArgumentNullException.ThrowIfNull(status);
         var facts = new List<CardFact> { new(status.Router, $"{status.Resource} (as of {Clock(status.At)})".TrimStart()) };
-        facts.AddRange(status.Facts.Select(f => new CardFact(
-            f.Label.Length == 0 ? f.Label : char.ToUpperInvariant(f.Label[0]) + f.Label[1..], f.Value)));
+        facts.AddRange(status.Facts.Select(f => new CardFact(Capitalized(f.Label), f.Value)));
         return facts;
+    }
+
+    /// <summary>"weights" → "Weights"; a name ("new1", "be/srv") is left as the router spelled it.</summary>
+    private static string Capitalized(string label)
+    {
+        var firstWord = label.Split(' ', 2)[0];
+        return firstWord.Length > 0 && firstWord.All(char.IsLetter) ? char.ToUpperInvariant(label[0]) + label[1..] : label;
     }
 
     public static string Clock(DateTimeOffset at) => at.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
