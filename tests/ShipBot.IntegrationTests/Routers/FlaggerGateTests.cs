@@ -107,6 +107,36 @@ public sealed class FlaggerGateTests
         Assert.Contains(audit, a => (string?)a["action"] == "flagger rollback" && ((string)a["detail"]!).StartsWith("allowed", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("ShipBot:Flagger:BearerToken is too short", "ShipBot:Flagger:BearerToken", "short")]
+    [InlineData("ShipBot:Services:demo:Flagger: set Namespace and Canary", "ShipBot:Services:demo:Flagger:Namespace", "test")]
+    [InlineData("ShipBot:Services:demo:Flagger:Platform 'irc' is unknown", "ShipBot:Services:demo:Flagger:Namespace", "test", "ShipBot:Services:demo:Flagger:Canary", "podinfo", "ShipBot:Services:demo:Flagger:Platform", "irc")]
+    public async Task BadFlaggerConfiguration_FailsStartupNamingTheKey(string expected, params string[] keyValues)
+    {
+        var overrides = new Dictionary<string, string?>();
+        for (var i = 0; i < keyValues.Length; i += 2)
+        {
+            overrides[keyValues[i]] = keyValues[i + 1];
+        }
+
+        var error = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(async () =>
+        {
+            await using var host = await ShipBotHost.StartAsync(overrides);
+        });
+
+        Assert.Contains(expected, error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Post_GateWithoutToken_IsNotMapped()
+    {
+        await using var host = await ShipBotHost.StartAsync();
+
+        var answer = await PostAsync(host, "confirm-rollout", DocPayload, FlaggerToken);
+
+        Assert.Equal(HttpStatusCode.NotFound, answer.Status);
+    }
+
     private static async Task<(HttpStatusCode Status, string Body)> PostAsync(ShipBotHost host, string gate, string body, string? token)
     {
         using var request = new HttpRequestMessage(HttpMethod.Post, $"/hooks/flagger/{gate}")
