@@ -118,6 +118,9 @@ public sealed record CoordinatorSettings
 
     /// <summary>Global admins (user ids or group:ids).</summary>
     public IReadOnlyList<string> Admins { get; init; } = [];
+
+    /// <summary>Flagger canaries ShipBot gates (<c>POST /hooks/flagger/{gate}</c>), each mapped to a service. Default none.</summary>
+    public IReadOnlyList<FlaggerCanary> FlaggerCanaries { get; init; } = [];
 }
 
 /// <summary>JSON options shared by the API, the idempotency store and the console: camelCase, enums as strings.</summary>

@@ -249,7 +249,12 @@ public sealed partial class ReleaseCoordinator
     {
         var policy = PolicyOf(service);
         var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
-        Require(actor, service, verb, kind == ReleaseKind.Standard ? [Role.Requester] : [Role.Requester, Role.OnCall]);
+        if (!ReferenceEquals(actor, FlaggerPrincipal))
+        {
+            // Flagger's confirm-rollout starts its canary's release; people approve it as usual.
+            Require(actor, service, verb, kind == ReleaseKind.Standard ? [Role.Requester] : [Role.Requester, Role.OnCall]);
+        }
+
         if (await HaltOfAsync(service, ct).ConfigureAwait(false) is { } halt)
         {
             return CommandReply.Private($"{service} is halted ({halt.Reason}, by @{halt.By}) — no new release until on-call unhalts it.");
@@ -999,6 +1004,7 @@ public sealed partial class ReleaseCoordinator
                 result = new DeploymentResult(false, $"{ex.GetType().Name}: {ex.Message}", watch.Elapsed);
             }
 
+            RememberRouterStatus(id, result.Status);
             var detail = $"{_deployment.NameFor(id.Service)} → {(result.Succeeded ? "ok" : "failed")} in {result.Duration.TotalMilliseconds:0} ms: {result.Detail}";
             await _store.AppendAuditAsync(id, new AuditEntry(_time.GetUtcNow(), "shipbot", "deployment call", $"{intent.Describe()}: {detail}"), ct).ConfigureAwait(false);
             var change = await MutateAsync(id, Actor.System, "deployment result", r => r.RecordDeployment(intent, result.Succeeded, detail, _time.GetUtcNow()), ct).ConfigureAwait(false);
@@ -1225,6 +1231,7 @@ public sealed partial class ReleaseCoordinator
             }
         }
 
+        await SyncRouterPauseAsync(previous, release, ct).ConfigureAwait(false);
         await PublishCardAsync(release, ct).ConfigureAwait(false);
         foreach (var e in change.Events)
         {
@@ -1548,7 +1555,7 @@ public sealed partial class ReleaseCoordinator
     {
         var approvers = _access.Services.TryGetValue(release.Id.Service, out var policy) ? policy.Approvers : [];
         var owes = release.Kind != ReleaseKind.Standard && await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
-        return new ReleaseCardContext(approvers, owes);
+        return new ReleaseCardContext(approvers, owes) { Router = RouterStatusOf(release.Id) };
     }
 
     private async Task PublishAsync(Release release, string key, Card card, CancellationToken ct)

@@ -91,6 +91,11 @@ public static class ShipBotApp
             startup.LogInformation("Alertmanager receiver off: set ShipBot:Alertmanager:BearerToken (or Username and Password) to enable POST /hooks/alertmanager.");
         }
 
+        if (app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<ShipBotOptions>>().Value.Flagger.IsEnabled)
+        {
+            app.MapFlagger();
+        }
+
         if (teams)
         {
             app.MapShipBotTeams();

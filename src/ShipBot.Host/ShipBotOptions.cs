@@ -36,6 +36,9 @@ public sealed class ShipBotOptions
     /// <summary>The Alertmanager webhook receiver (<c>POST /hooks/alertmanager</c>); enabled when credentials are set.</summary>
     public ShipBot.Health.Alertmanager.AlertmanagerOptions Alertmanager { get; set; } = new();
 
+    /// <summary>The Flagger gate (<c>POST /hooks/flagger/{gate}</c>); enabled when its bearer token is set.</summary>
+    public FlaggerOptions Flagger { get; set; } = new();
+
     /// <summary>How often a replica arms the timers of active releases it does not know yet (started elsewhere, or orphaned by a lost replica). Default 10 s.</summary>
     public TimeSpan SweepInterval { get; set; } = TimeSpan.FromSeconds(10);
 
@@ -228,6 +231,9 @@ public sealed class ServiceOptions
 
     /// <summary>HTTP smoke checks run after the staging deployment (and by webhook and command targets).</summary>
     public ShipBot.Deploy.Smoke.SmokeCheckOptions SmokeChecks { get; set; } = new();
+
+    /// <summary>The Flagger canary whose gates this service's releases answer (docs/deployment-targets.md); none by default.</summary>
+    public ServiceFlaggerOptions? Flagger { get; set; }
 
     public TimeSpan? ConsultTimeout { get; set; }
 

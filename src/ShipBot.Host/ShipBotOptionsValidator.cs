@@ -35,6 +35,17 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
         }
 
         errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.Validate(options.GitHub));
+        if (options.Flagger.IsEnabled && options.Flagger.BearerToken!.Length < 16)
+        {
+            errors.Add("ShipBot:Flagger:BearerToken is too short: use at least 16 random characters.");
+        }
+
+        foreach (var shared in options.Services.Where(s => s.Value.Flagger is { Namespace: not null, Canary: not null })
+                     .GroupBy(s => $"{s.Value.Flagger!.Namespace}/{s.Value.Flagger.Canary}", StringComparer.Ordinal).Where(g => g.Count() > 1))
+        {
+            errors.Add($"ShipBot:Services: the Flagger canary {shared.Key} is mapped to several services ({string.Join(", ", shared.Select(s => s.Key))}); map it to one.");
+        }
+
         foreach (var (service, settings) in options.Services)
         {
             var key = $"ShipBot:Services:{service}";
@@ -61,6 +72,7 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
 
             ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
             ValidateHAProxyHealth($"{key}:Health:HAProxy", settings, errors);
+            errors.AddRange(settings.Flagger?.Validate($"{key}:Flagger") ?? []);
             ValidateDeployment(key, settings, options.Deployment.Target, errors, options.GitHub);
             errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateService(key, settings.GitHub, options.GitHub));
 

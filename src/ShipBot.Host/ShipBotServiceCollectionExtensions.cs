@@ -46,6 +46,8 @@ public static class ShipBotServiceCollectionExtensions
                 ReminderInterval = options.ReminderInterval,
                 StartRollbackAtOnce = true,
                 Admins = options.Admins,
+                FlaggerCanaries = [.. options.Services.Where(s => s.Value.Flagger is not null).Select(s =>
+                    new FlaggerCanary(s.Key.ToLowerInvariant(), s.Value.Flagger!.Namespace!, s.Value.Flagger.Canary!, s.Value.Flagger.Platform))],
             };
         });
         services.AddSingleton(sp => new ReleaseCoordinator(

@@ -50,7 +50,9 @@ internal sealed class CoordinatorHarness
         Func<ServicePolicy, ServicePolicy>? configure = null,
         IHealthSimulator? simulator = null,
         IReadOnlyList<ServicePolicy>? extraServices = null,
-        IReleaseStore? storeOverride = null)
+        IReleaseStore? storeOverride = null,
+        bool routerTarget = false,
+        Func<CoordinatorSettings, CoordinatorSettings>? settings = null)
     {
         Time = new FakeTimeProvider(Start);
         Store = new InMemoryReleaseStore(Time);
@@ -64,7 +66,8 @@ internal sealed class CoordinatorHarness
         Scheduler.CancelAsync(Arg.Any<ReleaseId>(), Arg.Any<TimerKind>(), Arg.Any<CancellationToken>())
             .Returns(ci => Record(_cancelled, (ci.ArgAt<ReleaseId>(0), ci.ArgAt<TimerKind>(1))));
 
-        Deployment = Substitute.For<IDeploymentTarget>();
+        // A router target also pauses and reports status (IRouterTarget), as ServiceDeploymentTargets does.
+        Deployment = routerTarget ? Substitute.For<IDeploymentTarget, IRouterTarget>() : Substitute.For<IDeploymentTarget>();
         Deployment.Name.Returns("fake-target");
         Deployment.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>())
             .Returns(new DeploymentResult(true, "applied", TimeSpan.FromMilliseconds(12)));
@@ -96,7 +99,7 @@ internal sealed class CoordinatorHarness
         }
 
         Access = new AccessPolicy(services, ["dave"]);
-        Settings = new CoordinatorSettings { Admins = ["dave"] };
+        Settings = (settings ?? (s => s))(new CoordinatorSettings { Admins = ["dave"] });
         Simulator = simulator;
         ReleaseStore = storeOverride ?? Store;
         Coordinator = new ReleaseCoordinator(

@@ -16,6 +16,9 @@ namespace ShipBot.Core.Cards;
 public sealed record ReleaseCardContext(IReadOnlyList<string> Approvers, bool OwesIncidentSignal)
 {
     public static ReleaseCardContext None { get; } = new([], false);
+
+    /// <summary>What the service's traffic router (or Flagger) last reported, shown as facts; null (the default) shows nothing.</summary>
+    public TargetStatus? Router { get; init; }
 }
 
 /// <summary>
@@ -48,6 +51,11 @@ public static class ReleaseCards
         if (release.LastHealth is { } health && release.StageIndex >= 0)
         {
             facts.Add(new CardFact("Health", $"{HealthIcon(health.Status)} {health.Summary} (as of {Clock(health.At)})"));
+        }
+
+        if (context.Router is { } router)
+        {
+            facts.AddRange(RouterFacts(router));
         }
 
         if (release.Kind != Plans.ReleaseKind.Standard)
@@ -637,6 +645,25 @@ public static class ReleaseCards
 
     public static string? Mention(ServicePolicy policy) =>
         policy.OnCallMention is { } m ? (m.StartsWith("group:", StringComparison.Ordinal) ? $"@{m[6..]}" : $"@{m}") : null;
+
+    /// <summary>
+    /// The router's report as card facts: a heading naming the router, what was read and when, then
+    /// each fact as the router stated it ("Weights: canary 25 % · stable 75 %").
+    /// </summary>
+    public static IReadOnlyList<CardFact> RouterFacts(TargetStatus status)
+    {
+        ArgumentNullException.ThrowIfNull(status);
+        var facts = new List<CardFact> { new(status.Router, $"{status.Resource} (as of {Clock(status.At)})".TrimStart()) };
+        facts.AddRange(status.Facts.Select(f => new CardFact(Capitalized(f.Label), f.Value)));
+        return facts;
+    }
+
+    /// <summary>"weights" → "Weights"; a name ("new1", "be/srv") is left as the router spelled it.</summary>
+    private static string Capitalized(string label)
+    {
+        var firstWord = label.Split(' ', 2)[0];
+        return firstWord.Length > 0 && firstWord.All(char.IsLetter) ? char.ToUpperInvariant(label[0]) + label[1..] : label;
+    }
 
     public static string Clock(DateTimeOffset at) => at.UtcDateTime.ToString("HH:mm:ss", CultureInfo.InvariantCulture) + " UTC";
 
