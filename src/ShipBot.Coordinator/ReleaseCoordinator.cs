@@ -387,7 +387,10 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).");
         }
 
-        var verdict = release.StageIndex >= 0 && release.State != ReleaseState.Staging ? (await EvaluateAsync(release, ct).ConfigureAwait(false)).Verdict : null;
+        // A judged stage keeps the judge's last verdict: a fresh look a moment after the last one would see no new canary traffic, "no data".
+        var verdict = release.StageIndex < 0 || release.State == ReleaseState.Staging ? null
+            : release.JudgesCurrentStage(release.Judge) && release.LastHealth is { } judged ? judged
+            : (await EvaluateAsync(release, ct).ConfigureAwait(false)).Verdict;
         var baseline = release.State == ReleaseState.Staging ? await CaptureBaselineAsync(release, ct).ConfigureAwait(false) : null;
         var change = await MutateAsync(release.Id, actor, "promote", ClickGuard.Wrap(basis, r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline, c.Reason)), ct).ConfigureAwait(false);
         return Outcome(change);

@@ -192,6 +192,20 @@ public sealed partial class ReleaseCoordinatorTests
     }
 
     [Fact]
+    public async Task PromoteNow_MomentsAfterAJudgedLook_UsesTheJudgesLastVerdictInsteadOfAnEmptyLook()
+    {
+        var sut = CreateJudged();
+        var id = await sut.ToCanaryBakeAsync();
+        CountsAre(sut, m => Counts(m, 2000, 6, 38000, 114));
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(30), id, TimerKind.HealthEvaluation);
+
+        var reply = await sut.SendAsync(Bob, $"/ship promote {id}");
+
+        Assert.Contains("promoted to Early adopters", reply.Text, StringComparison.Ordinal);
+        Assert.Equal(ReleaseState.EarlyAdopters, (await sut.GetAsync(id)).State);
+    }
+
+    [Fact]
     public async Task HealthEvaluation_ThresholdJudge_ReadsNoCountsAndKeepsNoJudgeState()
     {
         var sut = CreateSut();
