@@ -8,6 +8,7 @@ using ShipBot.Core.Cards;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Commands;
 using ShipBot.Core.Health;
+using ShipBot.Core.Judging;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
@@ -91,6 +92,9 @@ public sealed partial class ReleaseCoordinator
     }
 
     public AccessPolicy Access => _access;
+
+    /// <summary>Publishes the sequential judge's evidence chart for the release card (optional: without it the card shows the numbers only).</summary>
+    public IJudgeCharts? JudgeCharts { get; init; }
 
     // ================================================================ commands
 
@@ -388,7 +392,10 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).");
         }
 
-        var verdict = release.StageIndex >= 0 && release.State != ReleaseState.Staging ? await EvaluateAsync(release, ct).ConfigureAwait(false) : null;
+        // A judged stage keeps the judge's last verdict: a fresh look a moment after the last one would see no new canary traffic, "no data".
+        var verdict = release.StageIndex < 0 || release.State == ReleaseState.Staging ? null
+            : release.JudgesCurrentStage(release.Judge) && release.LastHealth is { } judged ? judged
+            : (await EvaluateAsync(release, ct).ConfigureAwait(false)).Verdict;
         var baseline = release.State == ReleaseState.Staging ? await CaptureBaselineAsync(release, ct).ConfigureAwait(false) : null;
         var change = await MutateAsync(release.Id, actor, "promote", ClickGuard.Wrap(basis, r => r.Promote(_time.GetUtcNow(), verdict, PersonOf(actor), baseline, c.Reason)), ct).ConfigureAwait(false);
         return Outcome(change);
@@ -1062,9 +1069,11 @@ public sealed partial class ReleaseCoordinator
             return;
         }
 
-        var verdict = await EvaluateAsync(release, ct).ConfigureAwait(false);
+        var (verdict, judged) = await EvaluateAsync(release, ct).ConfigureAwait(false);
         var policy = PolicyOf(release.Id.Service);
-        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => judged is not null
+            ? r.ApplyJudgement(judged, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive)
+            : r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
         var next = change.Next;
         if (next.State == ReleaseState.Validating)
         {
@@ -1075,6 +1084,12 @@ public sealed partial class ReleaseCoordinator
         {
             await MutateAsync(next.Id, Actor.System, "promote",
                 r => r.IsPromotionDue(_time.GetUtcNow()) ? r.Promote(_time.GetUtcNow(), r.LastHealth, null) : new ReleaseChange(r, [], "Already promoted.") { Modified = false }, ct).ConfigureAwait(false);
+        }
+        else if (judged is { Result.MayPromoteEarly: true } && next.State.IsProductionStage() && next.Judge?.Verdict == JudgeVerdict.Safe
+            && await HaltOfAsync(next.Id.Service, ct).ConfigureAwait(false) is null)
+        {
+            // Safe with the minimum samples and time met, and the service allows it: the normal promotion, before the bake ends.
+            await MutateAsync(next.Id, Actor.System, "promote early", r => r.PromoteEarly(_time.GetUtcNow()), ct).ConfigureAwait(false);
         }
     }
 
@@ -1401,15 +1416,71 @@ public sealed partial class ReleaseCoordinator
 
     // ================================================================ helpers
 
-    private async Task<HealthVerdict> EvaluateAsync(Release release, CancellationToken ct)
+    /// <summary>
+    /// One health evaluation. A service judged by the threshold rule gets today's verdict. A service
+    /// with <c>Judge: Sequential</c>, at a partial stage, also reads the canary's and the baseline's
+    /// counts since the stage's traffic started, and the sequential judge decides (its step is
+    /// returned to be stored with the release); the 100 % stage has no baseline left and keeps the
+    /// threshold rule.
+    /// </summary>
+    private async Task<(HealthVerdict Verdict, JudgeStep? Judged)> EvaluateAsync(Release release, CancellationToken ct)
     {
         var policy = PolicyOf(release.Id.Service);
         var stage = release.CurrentStage;
         var metrics = HealthPolicy.MetricsFor(stage?.Kind, policy.Thresholds);
-        var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics), ct).ConfigureAwait(false);
-        var verdict = HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
-        ReleaseTelemetry.RecordEvaluation(verdict);
-        return verdict;
+        var query = new HealthQuery(release.Id.Service, release.Id.Version, stage?.Kind.ToString() ?? "staging", stage?.Percent ?? 0, metrics);
+        var judge = JudgeOf(release, policy);
+        if (judge is not null)
+        {
+            query = query with { CountsSince = judge.StartedAt, CountMetrics = [.. judge.Metrics.Select(m => m.Metric)] };
+        }
+
+        var sample = await ReadHealthAsync(query, ct).ConfigureAwait(false);
+        if (judge is null)
+        {
+            var verdict = HealthPolicy.Evaluate(sample, metrics, release.Baseline, policy.Thresholds, _time.GetUtcNow());
+            ReleaseTelemetry.RecordEvaluation(verdict);
+            return (verdict, null);
+        }
+
+        var step = SequentialJudge.Observe(judge, JudgeObservation.From(sample, _time.GetUtcNow()));
+        var judged = step.Result.ToHealthVerdict();
+        ReleaseTelemetry.RecordEvaluation(judged);
+        return (judged, step);
+    }
+
+    /// <summary>
+    /// The judge state to continue with: the release's own when it is about the current stage, else a
+    /// fresh one whose counts start when the stage's traffic was confirmed (its bake's start). Null
+    /// when the service uses the threshold rule or the stage has no baseline to compare with.
+    /// </summary>
+    private JudgeState? JudgeOf(Release release, ServicePolicy policy)
+    {
+        if (policy.Judge.Kind != JudgeKind.Sequential || release.CurrentStage is not { Percent: < 100 } stage)
+        {
+            return null;
+        }
+
+        if (release.JudgesCurrentStage(release.Judge))
+        {
+            return release.Judge;
+        }
+
+        var now = _time.GetUtcNow();
+        var started = release.BakeEndsAt is { } end ? end - stage.Bake : now;
+        if (release.PhaseStartedAt is { } phase && started < phase)
+        {
+            started = phase;
+        }
+
+        if (started > now)
+        {
+            started = now;
+        }
+
+        var partial = release.Plan.Stages.Where(s => s.Percent < 100).ToList();
+        var index = release.Plan.Stages.Take(release.StageIndex).Count(s => s.Percent < 100);
+        return SequentialJudge.Start(policy.Judge, stage.Kind.ToString(), index, partial.Count, started);
     }
 
     private async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)
@@ -1555,7 +1626,26 @@ public sealed partial class ReleaseCoordinator
     {
         var approvers = _access.Services.TryGetValue(release.Id.Service, out var policy) ? policy.Approvers : [];
         var owes = release.Kind != ReleaseKind.Standard && await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
-        return new ReleaseCardContext(approvers, owes) { Router = RouterStatusOf(release.Id) };
+        return new ReleaseCardContext(approvers, owes) { Router = RouterStatusOf(release.Id), JudgeChartUrl = await JudgeChartAsync(release, ct).ConfigureAwait(false) };
+    }
+
+    /// <summary>The evidence chart of the stage being judged; a chart that cannot be drawn or stored leaves the card with its numbers only.</summary>
+    private async Task<string?> JudgeChartAsync(Release release, CancellationToken ct)
+    {
+        if (JudgeCharts is null || release.Judge is not { Looks: > 0 } judge || !release.JudgesCurrentStage(judge) || release.State.IsTerminal())
+        {
+            return null;
+        }
+
+        try
+        {
+            return await JudgeCharts.LinkAsync(release.Id, judge, ct).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !ct.IsCancellationRequested)
+        {
+            LogChartFailed(release.Id.ToString(), ex.Message);
+            return null;
+        }
     }
 
     private async Task PublishAsync(Release release, string key, Card card, CancellationToken ct)
@@ -1599,6 +1689,9 @@ public sealed partial class ReleaseCoordinator
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Release observer {Observer} failed for {Release}: {Reason}")]
     private partial void LogObserverFailed(string observer, string release, string reason);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish the judge's chart of {Release}: {Reason}")]
+    private partial void LogChartFailed(string release, string reason);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "No chat notifier for platform {Platform}")]
     private partial void LogNoNotifier(string platform);

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using ShipBot.Charts.Images;
 using ShipBot.Console;
 using ShipBot.Host.Telemetry;
 using ShipBot.Slack;
@@ -71,6 +72,7 @@ public static class ShipBotApp
         app.UseShipBotTelemetry();
         app.UseShipBotIdentity(startup);
         app.MapReleaseApi();
+        app.MapChartImages();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
         var hub = app.Services.GetRequiredService<ConsoleChannelHub>();
         foreach (var channel in app.Services.GetRequiredService<Core.Settings.AccessPolicy>().Services.Values.Select(s => s.Channel).Distinct())

@@ -45,10 +45,37 @@ public static class ShipBotConfiguration
                 keys.Remove(targetKey);
             }
 
+            CheckJudgeNames(key, keys, options.ConfigurationErrors);
             var service = options.Services.TryGetValue(name, out var existing) ? existing : new ServiceOptions();
             var own = new ConfigurationRoot([new MemoryConfigurationProvider(new MemoryConfigurationSource { InitialData = keys })]);
             own.GetSection(key).Bind(service);
             options.Services[name] = service;
+        }
+    }
+
+    /// <summary>A judge's Kind and each metric's Action must name one of their values: a bad one is reported naming its key and left out of binding.</summary>
+    private static void CheckJudgeNames(string serviceKey, Dictionary<string, string?> keys, List<string> errors)
+    {
+        var judge = $"{serviceKey}:Judge:";
+        foreach (var (key, value) in keys.Where(k => k.Key.StartsWith(judge, StringComparison.OrdinalIgnoreCase)).ToList())
+        {
+            var rest = key[judge.Length..];
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (rest.Equals("Kind", StringComparison.OrdinalIgnoreCase) && !IsName<Core.Judging.JudgeKind>(value))
+            {
+                errors.Add($"{key} '{value}' is unknown: use Threshold or Sequential.");
+                keys.Remove(key);
+            }
+            else if (rest.StartsWith("Metrics:", StringComparison.OrdinalIgnoreCase) && rest.EndsWith(":Action", StringComparison.OrdinalIgnoreCase)
+                && !IsName<Core.Health.BreachAction>(value))
+            {
+                errors.Add($"{key} '{value}' is unknown: use Rollback or Consult.");
+                keys.Remove(key);
+            }
         }
     }
 

@@ -241,6 +241,9 @@ public sealed class ServiceOptions
 
     public TimeSpan? HotfixMaxBake { get; set; }
 
+    /// <summary>How the partial stages are judged: the threshold rule (default) or the sequential judge (docs/judge.md).</summary>
+    public JudgeOptions Judge { get; set; } = new();
+
     public ServicePolicy ToPolicy(string name)
     {
         var defaults = StagePlan.Default;
@@ -267,6 +270,7 @@ public sealed class ServiceOptions
             ConsultTimeout = ConsultTimeout ?? policy.ConsultTimeout,
             OutcomeCheckpoints = OutcomeCheckpoints is { Count: > 0 } ? OutcomeCheckpoints : policy.OutcomeCheckpoints,
             HotfixMaxBake = HotfixMaxBake ?? policy.HotfixMaxBake,
+            Judge = Judge.ToSettings(),
         };
     }
 }

@@ -73,6 +73,7 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
             ValidateHealth($"{key}:Health", settings.Health, simulatedHealth, errors);
             ValidateHAProxyHealth($"{key}:Health:HAProxy", settings, errors);
             errors.AddRange(settings.Flagger?.Validate($"{key}:Flagger") ?? []);
+            ValidateJudge(key, settings, simulatedHealth, errors);
             ValidateDeployment(key, settings, options.Deployment.Target, errors, options.GitHub);
             errors.AddRange(ShipBot.GitHub.GitHubOptionsValidation.ValidateService(key, settings.GitHub, options.GitHub));
 

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Options;
 using Quartz;
+using ShipBot.Charts.Images;
 using ShipBot.Console;
 using ShipBot.Coordinator;
 using ShipBot.Coordinator.InMemory;
@@ -67,7 +68,12 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetServices<IReleaseObserver>())
         {
             Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
+            JudgeCharts = sp.GetService<IJudgeCharts>(),
         });
+
+        // The sequential judge's evidence charts, served at GET /charts/{token}.png (ShipBot:Charts).
+        services.AddChartImages();
+        services.AddSingleton<IJudgeCharts, JudgeChartLinks>();
         return services;
     }
 

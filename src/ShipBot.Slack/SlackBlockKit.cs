@@ -81,6 +81,12 @@ public static partial class SlackBlockKit
                 case ContextBlock c:
                     blocks.Add(Context(Mrkdwn(c.Text, card.Mentions)));
                     break;
+                case ImageBlock i:
+                    // Slack fetches the image itself: only an absolute URL works (ShipBot:Charts:PublicBaseUrl); else the words.
+                    blocks.Add(i.IsAbsolute && i.Url.Length <= 3000
+                        ? new JsonObject { ["type"] = "image", ["image_url"] = i.Url, ["alt_text"] = Truncate(i.AltText, 2000) }
+                        : Context(Truncate(Escape(i.AltText), MaxSectionText)));
+                    break;
             }
         }
 

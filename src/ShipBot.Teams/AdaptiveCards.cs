@@ -132,6 +132,13 @@ public static partial class AdaptiveCards
                 case ContextBlock c:
                     body.Add(Text(Markup(compact ? Cut(c.Text, 500) : c.Text, card.Mentions, names, mentions), subtle: true, size: "Small"));
                     break;
+                case ImageBlock i when i.IsAbsolute && !compact:
+                    // Teams fetches the image itself: only an absolute URL works (ShipBot:Charts:PublicBaseUrl).
+                    body.Add(new JsonObject { ["type"] = "Image", ["url"] = i.Url, ["altText"] = Cut(i.AltText, 500), ["size"] = "Stretch" });
+                    break;
+                case ImageBlock i:
+                    body.Add(Text(Cut(i.AltText, 500), subtle: true, size: "Small"));
+                    break;
             }
         }
 

@@ -84,6 +84,28 @@ public sealed class SlackBlockKitTests
     }
 
     [Fact]
+    public void Message_CanaryJudged_ShowsTheJudgesLinesAndTheChartAsAnImageBlock()
+    {
+        var message = CreateSut(RealCard("canary-judged"));
+
+        var image = Assert.Single(BlocksOf(message), b => (string?)b["type"] == "image");
+        Assert.StartsWith("https://shipbot.example.com/charts/", (string?)image["image_url"], StringComparison.Ordinal);
+        Assert.Contains("Evidence at Canary 5 %", (string?)image["alt_text"], StringComparison.Ordinal);
+        Assert.Contains("errors: canary 0.3 % (3 of 1,000) vs baseline 0.3 % (57 of 19,000)", AllText(message), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Message_ImageAtARelativeUrl_ShowsItsDescriptionInstead()
+    {
+        var card = new Card("t", null, CardTone.Info, [new ImageBlock("/charts/abc.png", "errors: Continue.")], [], "t");
+
+        var message = CreateSut(card);
+
+        Assert.DoesNotContain(BlocksOf(message), b => (string?)b["type"] == "image");
+        Assert.Contains("errors: Continue.", AllText(message), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Message_AwaitingApproval_HasAnApprovePrimaryButton()
     {
         var message = CreateSut(Render(ReleaseScenario.In(ReleaseState.AwaitingApproval)));

@@ -205,6 +205,25 @@ public sealed partial class AdaptiveCardsTests
         Assert.All(executes, e => Assert.Equal((string?)e["data"]!["basis"], (string?)e["fallback"]!["data"]!["basis"]));
     }
 
+    [Fact]
+    public void Render_CanaryJudged_ShowsTheChartAsAnImage()
+    {
+        var rendered = Render("canary-judged");
+
+        var image = Assert.Single(CardJson.OfType(rendered["body"], "Image"));
+        Assert.StartsWith("https://shipbot.example.com/charts/", (string?)image["url"], StringComparison.Ordinal);
+        Assert.Contains("Evidence at Canary 5 %", (string?)image["altText"], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Render_ImageAtARelativeUrl_ShowsItsDescriptionInstead()
+    {
+        var rendered = CreateSut(new Card("t", null, CardTone.Info, [new ImageBlock("/charts/abc.png", "errors: Continue.")], [], "t"));
+
+        Assert.Empty(CardJson.OfType(rendered["body"], "Image"));
+        Assert.Contains("errors: Continue.", rendered.ToJsonString(), StringComparison.Ordinal);
+    }
+
     // ---------------------------------------------------------------- size
 
     [Theory]

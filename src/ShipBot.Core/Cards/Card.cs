@@ -61,6 +61,7 @@ public sealed record ChecklistSection(string Title, IReadOnlyList<ChecklistRow> 
 [JsonDerivedType(typeof(ChecklistBlock), "checklist")]
 [JsonDerivedType(typeof(ActionsBlock), "actions")]
 [JsonDerivedType(typeof(ContextBlock), "context")]
+[JsonDerivedType(typeof(ImageBlock), "image")]
 public abstract record CardBlock;
 
 /// <summary>Text with light markup: **bold** and `code`; @name mentions.</summary>
@@ -75,6 +76,18 @@ public sealed record ChecklistBlock(IReadOnlyList<ChecklistSection> Groups) : Ca
 public sealed record ActionsBlock(IReadOnlyList<CardAction> Actions) : CardBlock;
 
 public sealed record ContextBlock(string Text) : CardBlock;
+
+/// <summary>
+/// An image (a chart) at <paramref name="Url"/>, with <paramref name="AltText"/> saying what it shows
+/// for screen readers and clients that cannot show it. A relative URL is served by ShipBot itself
+/// (the console shows it); Slack and Teams fetch only absolute http(s) URLs, so they show the alt
+/// text instead of a relative one.
+/// </summary>
+public sealed record ImageBlock(string Url, string AltText) : CardBlock
+{
+    /// <summary>Whether <see cref="Url"/> is an absolute http(s) URL that a chat service can fetch.</summary>
+    public bool IsAbsolute => Uri.TryCreate(Url, UriKind.Absolute, out var uri) && uri.Scheme is "https" or "http";
+}
 
 /// <summary>
 /// A platform-neutral card. Platform adapters render it (Block Kit, Adaptive Cards, HTML) and do

@@ -15,6 +15,9 @@ namespace ShipBot.Core.Cards;
 /// </summary>
 public sealed record ReleaseCardContext(IReadOnlyList<string> Approvers, bool OwesIncidentSignal)
 {
+    /// <summary>Where the sequential judge's evidence chart of the current stage is served, when there is one. Default none.</summary>
+    public string? JudgeChartUrl { get; init; }
+
     public static ReleaseCardContext None { get; } = new([], false);
 
     /// <summary>What the service's traffic router (or Flagger) last reported, shown as facts; null (the default) shows nothing.</summary>
@@ -107,6 +110,7 @@ public static class ReleaseCards
         }
 
         blocks.Add(new FactsBlock(facts));
+        blocks.AddRange(JudgeBlocks(release, now, context.JudgeChartUrl));
 
         if (release.State is ReleaseState.Draft or ReleaseState.AwaitingApproval)
         {
@@ -134,6 +138,35 @@ public static class ReleaseCards
         var title = $"{Icon(release)} {id} — {TitleState(release)}";
         IReadOnlyList<string> mentions = release.AwaitingPromotionApproval && release.State.IsProductionStage() ? context.Approvers : [];
         return new Card(title, $"requested by {release.Requester.Mention}{approved}", Tone(release), blocks, mentions, $"{title}: {status}");
+    }
+
+    /// <summary>
+    /// The sequential judge's explanation of the current stage, while the release is there: the
+    /// stage's verdict, one line per metric (rates with their counts, the ratio's lower bound against
+    /// the harm line, the difference's upper bound against the margin, the metric's verdict) and,
+    /// when one is published, the evidence chart.
+    /// </summary>
+    internal static IEnumerable<CardBlock> JudgeBlocks(Release release, DateTimeOffset now, string? chartUrl)
+    {
+        if (release.Judge is not { } judge || !release.JudgesCurrentStage(judge) || release.State.IsTerminal())
+        {
+            yield break;
+        }
+
+        var result = Judging.SequentialJudge.Explain(judge, judge.LastLookAt ?? now);
+        var verdict = result.Verdict switch
+        {
+            Judging.JudgeVerdict.Harm => "harm",
+            Judging.JudgeVerdict.Safe => judge.EarlyPromotion ? "safe: promotes before the bake ends" : "safe (early promotion is off)",
+            Judging.JudgeVerdict.NoData => "no data: inconclusive, never a pass",
+            _ => "continue: keep watching",
+        };
+        var lines = string.Join("\n", result.Metrics.Select(m => $"• {m.Describe()} ({(m.Confidence * 100).ToString("0.##", CultureInfo.InvariantCulture)} % confidence)"));
+        yield return new TextBlock($"**Sequential judge at {release.Where}**: {verdict} · {judge.Looks} looks over {Minutes(result.Elapsed)}\n{lines}");
+        if (chartUrl is not null)
+        {
+            yield return new ImageBlock(chartUrl, $"Evidence at {release.Where}: canary against baseline per metric over the stage, with the harm and safe lines. {string.Join(" ", result.Metrics.Select(m => $"{m.Metric}: {m.Verdict}."))}");
+        }
     }
 
     /// <summary>A stage waits for an approver: names them, with the button (the requester cannot approve it).</summary>
@@ -172,6 +205,15 @@ public static class ReleaseCards
         else
         {
             facts.Add(new CardFact("Reason", $"{rb.Reason} (by @{rb.By}, {Clock(rb.At)})"));
+        }
+
+        if (release.Judge is { Verdict: Judging.JudgeVerdict.Harm } judge)
+        {
+            var judged = Judging.SequentialJudge.Explain(judge, judge.LastLookAt ?? now);
+            foreach (var m in judged.Harmed)
+            {
+                facts.Add(new CardFact("Sequential judge", $"{m.DescribeHarm()} — {m.Describe()}"));
+            }
         }
 
         var action = done

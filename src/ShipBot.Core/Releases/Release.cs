@@ -1,6 +1,7 @@
 using System.Text.Json.Serialization;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
+using ShipBot.Core.Judging;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Settings;
 using ShipBot.Core.Text;
@@ -64,6 +65,13 @@ public sealed record Release
     public IReadOnlyDictionary<string, double> Baseline { get; init; } = new Dictionary<string, double>();
 
     public HealthVerdict? LastHealth { get; init; }
+
+    /// <summary>
+    /// The sequential judge's state for the stage it judges (services with <c>Judge: Sequential</c>):
+    /// its parameters, the counts and bounds so far and the chart's trace. Null for threshold-judged
+    /// services and until the first judged look. Optional in the stored format (added with the judge).
+    /// </summary>
+    public JudgeState? Judge { get; init; }
 
     /// <summary>How many evaluations in a row could not read health (inconclusive); reset by a conclusive one and by resume.</summary>
     public int InconclusiveStreak { get; init; }
@@ -538,7 +546,75 @@ public sealed record Release
     /// The requester can never promote their own release early nor approve a stage of it
     /// (separation of duties); an early promotion is audited with what it skipped and why.
     /// </summary>
-    public ReleaseChange Promote(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline = null, string? reason = null)
+    public ReleaseChange Promote(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline = null, string? reason = null) =>
+        PromoteCore(now, health, manualBy, baseline, reason, null);
+
+    /// <summary>Whether <paramref name="judge"/> is about the stage the release is at now (a state left from an earlier stage is not).</summary>
+    public bool JudgesCurrentStage(JudgeState? judge) =>
+        judge is not null && CurrentStage is { } stage && StageIndex >= 0 && stage.Percent < 100
+        && string.Equals(judge.Stage, stage.Kind.ToString(), StringComparison.Ordinal)
+        && (PhaseStartedAt is not { } phase || judge.StartedAt >= phase);
+
+    /// <summary>
+    /// Records one look of the sequential judge: keeps its state with the release and applies its
+    /// verdict through the health gate's usual rules (<see cref="ApplyHealth"/>): harm is a breach
+    /// with the metric's action, no data is inconclusive (never green), continue and safe are
+    /// healthy. The judge's numbers go into the breach's audit entry. A judgement about another
+    /// stage (the release moved on meanwhile) changes nothing.
+    /// </summary>
+    public ReleaseChange ApplyJudgement(JudgeStep step, TimeSpan consultTimeout, DateTimeOffset now, int maxInconclusive = 0)
+    {
+        ArgumentNullException.ThrowIfNull(step);
+        if (!JudgesCurrentStage(step.State))
+        {
+            return Unchanged("That judgement is about another stage.");
+        }
+
+        var change = (this with { Judge = step.State }).ApplyHealth(step.Result.ToHealthVerdict(), consultTimeout, now, maxInconclusive);
+        if (step.Result.Verdict != JudgeVerdict.Harm)
+        {
+            return change;
+        }
+
+        var numbers = string.Join("; ", step.Result.Harmed.Select(m => m.Describe()));
+        return change with
+        {
+            Events = [.. change.Events.Select(e => e.Kind is ReleaseEventKind.BreachDetected or ReleaseEventKind.ConsultRequested
+                ? e with { Summary = $"{e.Summary} — sequential judge after {step.Result.Elapsed.TotalMinutes:0.#} min: {numbers}" }
+                : e)],
+        };
+    }
+
+    /// <summary>
+    /// Promotes before the bake ends because the sequential judge found the current stage safe and
+    /// the service allows early promotion: the normal promotion (an approval stage still waits for
+    /// its approver, health must be green), audited as an early promotion with the judge's numbers.
+    /// Anything else (no judge, not safe, a decision open, a deployment pending) changes nothing.
+    /// </summary>
+    public ReleaseChange PromoteEarly(DateTimeOffset now)
+    {
+        if (!State.IsProductionStage() || Judge is not { EarlyPromotion: true, Verdict: JudgeVerdict.Safe } judge || !JudgesCurrentStage(judge))
+        {
+            return Unchanged($"Nothing changed: the sequential judge has not found {Where} safe.");
+        }
+
+        if (PendingDeployment is not null || Decision is not null || HeldDecisions.Count > 0 || AwaitingPromotionApproval || BakeEndsAt is not { } end)
+        {
+            return Unchanged($"Nothing changed: {Id} cannot promote early now.");
+        }
+
+        if (end <= now)
+        {
+            return PromoteCore(now, LastHealth, null, null, null, null);
+        }
+
+        var result = SequentialJudge.Explain(judge, now);
+        var numbers = string.Join("; ", result.Metrics.Select(m => m.Describe()));
+        var evidence = $"early: the sequential judge found {Where} safe after {result.Elapsed.TotalMinutes:0.#} min, {(end - now).TotalMinutes:0.#} min of bake skipped: {numbers}";
+        return PromoteCore(now, LastHealth, null, null, null, evidence);
+    }
+
+    private ReleaseChange PromoteCore(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline, string? reason, string? earlyEvidence)
     {
         var verb = manualBy is null ? "promote" : "promote now";
         RequireState(verb, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full);
@@ -568,7 +644,7 @@ public sealed record Release
             throw new ReleaseRuleException($"Cannot promote {Id}: @{held.HeldBy} is holding it on {held.About} (decision {held.Id}) until on-call continues or rolls back.");
         }
 
-        if (manualBy is null && !AwaitingPromotionApproval && (BakeEndsAt is null || BakeEndsAt > now))
+        if (manualBy is null && earlyEvidence is null && !AwaitingPromotionApproval && (BakeEndsAt is null || BakeEndsAt > now))
         {
             return Unchanged($"Nothing changed: {Id} bakes until {BakeEndsAt:HH:mm:ss} UTC.");
         }
@@ -595,7 +671,7 @@ public sealed record Release
             return Unchanged($"Nothing changed: {Id} holds at {Where} because {why}.");
         }
 
-        var by = manualBy is null ? "bake time over, health green" : EarlyPromotion(manualBy, now, reason);
+        var by = manualBy is not null ? EarlyPromotion(manualBy, now, reason) : earlyEvidence ?? "bake time over, health green";
         var history = CloseHistory(now);
         if (State == ReleaseState.Staging)
         {

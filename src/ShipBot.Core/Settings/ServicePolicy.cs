@@ -70,6 +70,9 @@ public sealed record ServicePolicy
     /// <summary>How many inconclusive health evaluations in a row halt a release for a human. Default 3; 0 never halts.</summary>
     public int MaxInconclusive { get; init; } = 3;
 
+    /// <summary>How the service's partial stages are judged (<see cref="Judging.JudgeSettings"/>). Default: the threshold rule.</summary>
+    public Judging.JudgeSettings Judge { get; init; } = new();
+
     /// <summary>The on-call mention target (a user or group), first of <see cref="OnCall"/>.</summary>
     public string? OnCallMention => OnCall.Count > 0 ? OnCall[0] : null;
 }

@@ -85,4 +85,65 @@ public sealed class JudgeOptionsTests
 
         Assert.Equal(["ShipBot:Services:checkout:Judge: Metrics must name at least one metric."], errors);
     }
+
+    private static ShipBotOptions BindHost(params (string Key, string Value)[] values)
+    {
+        var settings = new Dictionary<string, string?>
+        {
+            ["ShipBot:Services:checkout:Requesters:0"] = "alice",
+            ["ShipBot:Services:checkout:Approvers:0"] = "bob",
+        };
+        foreach (var (key, value) in values)
+        {
+            settings[key] = value;
+        }
+
+        var options = new ShipBotOptions();
+        ShipBotConfiguration.Bind(new ConfigurationBuilder().AddInMemoryCollection(settings).Build(), options);
+        return options;
+    }
+
+    [Fact]
+    public void HostBinding_SequentialJudge_ReachesTheServicePolicy()
+    {
+        var options = BindHost(("ShipBot:Services:checkout:Judge:Kind", "sequential"), ("ShipBot:Services:checkout:Judge:EarlyPromotion", "true"));
+
+        var policy = options.Services["checkout"].ToPolicy("checkout");
+
+        Assert.Equal(JudgeKind.Sequential, policy.Judge.Kind);
+        Assert.True(policy.Judge.EarlyPromotion);
+        Assert.Empty(options.ConfigurationErrors);
+        Assert.True(new ShipBotOptionsValidator().Validate(null, options).Succeeded);
+    }
+
+    [Theory]
+    [InlineData("ShipBot:Services:checkout:Judge:Kind", "Bayesian", "ShipBot:Services:checkout:Judge:Kind 'Bayesian' is unknown: use Threshold or Sequential.")]
+    [InlineData("ShipBot:Services:checkout:Judge:Metrics:error_rate:Action", "Page", "ShipBot:Services:checkout:Judge:Metrics:error_rate:Action 'Page' is unknown: use Rollback or Consult.")]
+    public void HostBinding_NameThatNamesNothing_StopsStartUpNamingTheKey(string key, string value, string error)
+    {
+        var options = BindHost((key, value));
+
+        Assert.Equal([error], options.ConfigurationErrors);
+        Assert.Contains(error, new ShipBotOptionsValidator().Validate(null, options).Failures ?? []);
+    }
+
+    [Fact]
+    public void Validate_BadJudgeValue_StopsStartUpNamingTheKey()
+    {
+        var options = BindHost(("ShipBot:Services:checkout:Judge:Kind", "Sequential"), ("ShipBot:Services:checkout:Judge:Metrics:error_rate:HarmRatio", "0.5"));
+
+        var failures = new ShipBotOptionsValidator().Validate(null, options).Failures ?? [];
+
+        Assert.Contains("ShipBot:Services:checkout:Judge: error_rate: HarmRatio must be at least 1, not 0.5.", failures);
+    }
+
+    [Fact]
+    public void Validate_SequentialMetricNoSourceCounts_StopsStartUpNamingTheKey()
+    {
+        var options = BindHost(("ShipBot:Services:checkout:Judge:Kind", "Sequential"), ("ShipBot:Services:checkout:Judge:Metrics:queue_timeouts:Margin", "0.01"));
+
+        var failures = new ShipBotOptionsValidator().Validate(null, options).Failures ?? [];
+
+        Assert.Contains(failures, f => f.StartsWith("ShipBot:Services:checkout:Judge:Metrics:queue_timeouts: no health source of this service counts it", StringComparison.Ordinal));
+    }
 }

@@ -25,7 +25,7 @@ public static class RealCards
         "draft", "draft-hotfix", "awaiting-approval", "staging", "canary-with-health", "release-decision-pending",
         "validating", "operating", "paused", "halted-while-service-halted", "rolling-back", "rolled-back", "completed",
         "rollback-alert-breach", "rollback-alert-rolled-back-group", "decision", "decision-closed", "halt-alert", "list-empty",
-        "audit-long",
+        "audit-long", "canary-judged", "rollback-alert-judged",
     ];
 
     /// <summary>Cards whose content alone is over Teams' message size, in facts and checklist details: the renderer's compact form must bring them under.</summary>
@@ -122,12 +122,36 @@ public static class RealCards
                     .Select(i => new AuditEntry(ReleaseScenario.Start.AddSeconds(i), "bob", "waive", LongText($"reason {i}: ", 900)))
                     .ToList();
                 return ReleaseCards.Audit(ReleaseScenario.Create().Release, reasons);
+            case "canary-judged":
+                // The sequential judge's explanation and its chart at ShipBot's public address.
+                var judged = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(4));
+                judged.Do((r, now) => r.ApplyJudgement(Judged(r, now, 3), TimeSpan.FromMinutes(15), now));
+                return ReleaseCards.Release(judged.Release, null, judged.Now, new ReleaseCardContext([], false)
+                {
+                    JudgeChartUrl = "https://shipbot.example.com/charts/3q2-7wEjV0c8m5Rk1yPqJH9mLx4T2bVnZc6dQe8fGhA.png",
+                });
+            case "rollback-alert-judged":
+                var harmed = ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(4));
+                harmed.Do((r, now) => r.ApplyJudgement(Judged(r, now, 60), TimeSpan.FromMinutes(15), now));
+                return ReleaseCards.RollbackAlert(harmed.Release, harmed.Policy, null, harmed.Now);
             default:
                 throw new ArgumentOutOfRangeException(nameof(name), name, null);
         }
     }
 
     private static Card Release(ReleaseScenario scenario) => ReleaseCards.Release(scenario.Release, null, scenario.Now);
+
+    /// <summary>One look of the sequential judge at the release's canary: 1,000 canary requests with <paramref name="canaryErrors"/> errors against a baseline at 0.3 %.</summary>
+    private static Core.Judging.JudgeStep Judged(Release release, DateTimeOffset now, double canaryErrors)
+    {
+        var state = Core.Judging.SequentialJudge.Start(new Core.Judging.JudgeSettings { Kind = Core.Judging.JudgeKind.Sequential }, "Canary", 0, 3, release.PhaseStartedAt ?? now);
+        var since = state.StartedAt;
+        return Core.Judging.SequentialJudge.Observe(state, new Core.Judging.JudgeObservation(now,
+        [
+            new Core.Health.MetricCounts(Core.Health.CountMetrics.Errors, 1000, canaryErrors, 19_000, 57, since, now, "prometheus"),
+            new Core.Health.MetricCounts(Core.Health.CountMetrics.SlowRequests, 1000, 10, 19_000, 190, since, now, "prometheus"),
+        ]));
+    }
 
     private static IReadOnlyList<CardAction> UnhaltAction() =>
         [new CardAction("unhalt", "Unhalt…", "unhalt checkout", ActionStyle.Default, "Unhalt checkout?", "Why is it safe?")];
