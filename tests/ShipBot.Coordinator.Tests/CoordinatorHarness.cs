@@ -50,7 +50,8 @@ internal sealed class CoordinatorHarness
         Func<ServicePolicy, ServicePolicy>? configure = null,
         IHealthSimulator? simulator = null,
         IReadOnlyList<ServicePolicy>? extraServices = null,
-        IReleaseStore? storeOverride = null)
+        IReleaseStore? storeOverride = null,
+        IFreezeCalendar? freezes = null)
     {
         Time = new FakeTimeProvider(Start);
         Store = new InMemoryReleaseStore(Time);
@@ -111,7 +112,10 @@ internal sealed class CoordinatorHarness
             Settings,
             Time,
             NullLogger<ReleaseCoordinator>.Instance,
-            simulator);
+            simulator)
+        {
+            Freezes = freezes,
+        };
     }
 
     public FakeTimeProvider Time { get; }
