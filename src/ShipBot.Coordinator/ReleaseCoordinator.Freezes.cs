@@ -24,9 +24,6 @@ public sealed partial class ReleaseCoordinator
     /// <summary>The freeze calendars; null: no calendar is configured and nothing is ever frozen by one (halts still are).</summary>
     public IFreezeCalendar? Freezes { get; init; }
 
-    /// <summary>How writing release records goes; null or disabled: the card says nothing about records.</summary>
-    public IReleaseRecordsStatus? Records { get; init; }
-
     /// <summary>The freeze of <paramref name="service"/> now, or null when no calendar freezes it.</summary>
     private FreezeState? FreezeOf(string service)
     {

@@ -237,6 +237,7 @@ public sealed partial class ReleaseCoordinator
             SignalCommand c => SignalAsync(c, actor, ct),
             SignalsCommand => SignalsAsync(ct),
             FreezesCommand c => FreezesAsync(c),
+            StatsCommand c => StatsAsync(c, ct),
             SimulateCommand c => Task.FromResult(Simulate(c, actor)),
             TokenCommand c => TokensAsync(c, actor, ct),
             HelpCommand c => Task.FromResult(Help(c.Topic)),
@@ -296,7 +297,9 @@ public sealed partial class ReleaseCoordinator
         if (kind != ReleaseKind.Standard)
         {
             // Opened first, so the card shows from its first post that the post-incident signal is owed.
-            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
+            var incident = new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true);
+            await _store.AddSignalAsync(incident, ct).ConfigureAwait(false);
+            await NotifySignalObserversAsync(incident, ct).ConfigureAwait(false);
         }
 
         await PublishCardAsync(release, ct).ConfigureAwait(false);
@@ -622,6 +625,8 @@ public sealed partial class ReleaseCoordinator
         {
             await _store.AddSignalAsync(signal, ct).ConfigureAwait(false);
         }
+
+        await NotifySignalObserversAsync(signal, ct).ConfigureAwait(false);
 
         if (releaseId is { } rid)
         {

@@ -34,6 +34,7 @@ public static class ShipBotApp
             .AddReadinessVerifier()
             .AddQuartzScheduling()
             .AddConsole();
+        builder.Services.AddShipBotDelivery(builder.Configuration);
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
         builder.AddShipBotTelemetry();
@@ -71,6 +72,7 @@ public static class ShipBotApp
         app.UseShipBotTelemetry();
         app.UseShipBotIdentity(startup);
         app.MapReleaseApi();
+        app.MapShipBotDelivery();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
         var hub = app.Services.GetRequiredService<ConsoleChannelHub>();
         foreach (var channel in app.Services.GetRequiredService<Core.Settings.AccessPolicy>().Services.Values.Select(s => s.Channel).Distinct())

@@ -65,6 +65,10 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetServices<IReleaseObserver>())
         {
             Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
+            Freezes = sp.GetService<IFreezeCalendar>(),
+            Records = sp.GetService<IReleaseRecordsStatus>(),
+            SignalObservers = sp.GetServices<ISignalObserver>().ToList(),
+            DeliveryCharts = sp.GetService<IDeliveryCharts>(),
         });
         return services;
     }
