@@ -51,7 +51,9 @@ internal sealed class CoordinatorHarness
         IHealthSimulator? simulator = null,
         IReadOnlyList<ServicePolicy>? extraServices = null,
         IReleaseStore? storeOverride = null,
-        IFreezeCalendar? freezes = null)
+        IFreezeCalendar? freezes = null,
+        IReleaseRecordsStatus? records = null,
+        IReadOnlyList<ISignalObserver>? signalObservers = null)
     {
         Time = new FakeTimeProvider(Start);
         Store = new InMemoryReleaseStore(Time);
@@ -115,6 +117,8 @@ internal sealed class CoordinatorHarness
             simulator)
         {
             Freezes = freezes,
+            Records = records,
+            SignalObservers = signalObservers ?? [],
         };
     }
 
