@@ -83,7 +83,7 @@ public sealed partial class ReleaseCoordinator
 
     /// <summary>The card's line about records, only when writing them fails (a failure never blocks the release).</summary>
     private string? RecordsLine() =>
-        Records?.Current is { Enabled: true, LastError: not null } status ? "⚠️ " + status.Describe() : null;
+        Records?.Current is { Enabled: true, LastError: not null } status ? "⚠️ " + status.Describe().Replace("Records: ", string.Empty, StringComparison.Ordinal) : null;
 
     /// <summary>
     /// A promotion that was due is held by a freeze: said once per freeze (audit and the card, which

@@ -21,7 +21,7 @@ public sealed partial class ReleaseCoordinatorTests
         var id = await sut.ToAwaitingApprovalAsync();
 
         var card = CardText(sut.LastCard(id).Card);
-        Assert.Contains("Records: ⚠️ Records: cannot write releases/2025-06-02-demo-1.0.0.md", card, StringComparison.Ordinal);
+        Assert.Contains("Records: ⚠️ cannot write releases/2025-06-02-demo-1.0.0.md", card, StringComparison.Ordinal);
         Assert.Contains("retrying at 09:00:05 UTC (1 milestone(s) pending)", card, StringComparison.Ordinal);
         Assert.Equal(ReleaseState.AwaitingApproval, (await sut.GetAsync(id)).State);
     }
