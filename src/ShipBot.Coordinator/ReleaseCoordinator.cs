@@ -216,8 +216,8 @@ public sealed partial class ReleaseCoordinator
         var actor = inbound.Actor;
         return command switch
         {
-            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, ct),
-            HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], c.Notes, ct),
+            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, null, ct),
+            HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], c.Notes, c.BypassFreeze, ct),
             ListCommand => ListAsync(ct),
             StatusCommand c => StatusAsync(c, ct),
             ApproveCommand c => ApproveAsync(c.Release, actor, basis, ct),
@@ -240,6 +240,8 @@ public sealed partial class ReleaseCoordinator
             OutcomeCommand c => OutcomeAsync(c.Release, ct),
             SignalCommand c => SignalAsync(c, actor, ct),
             SignalsCommand => SignalsAsync(ct),
+            FreezesCommand c => FreezesAsync(c),
+            StatsCommand c => StatsAsync(c, ct),
             SimulateCommand c => Task.FromResult(Simulate(c, actor)),
             TokenCommand c => TokensAsync(c, actor, ct),
             HelpCommand c => Task.FromResult(Help(c.Topic)),
@@ -249,7 +251,7 @@ public sealed partial class ReleaseCoordinator
 
     private async Task<CommandReply> StartAsync(
         Actor actor, Conversation conversation, string service, string version, ReleaseKind kind, string? reason,
-        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, CancellationToken ct)
+        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, string? bypassFreeze, CancellationToken ct)
     {
         var policy = PolicyOf(service);
         var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
@@ -264,6 +266,12 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Private($"{service} is halted ({halt.Reason}, by @{halt.By}) — no new release until on-call unhalts it.");
         }
 
+        var (frozen, bypass) = CheckStartFreeze(actor, service, kind, bypassFreeze);
+        if (frozen is not null)
+        {
+            return CommandReply.Private(frozen);
+        }
+
         var id = new ReleaseId(service, version);
         var now = _time.GetUtcNow();
         // A hotfix's reason describes an incident; customers get their own words, or a neutral line.
@@ -274,7 +282,14 @@ public sealed partial class ReleaseCoordinator
             flags,
             OutcomeTargets.For(policy.Thresholds).Select(t => t.Text).ToList());
         var change = Release.Create(id, kind, new Person(actor.Id, actor.DisplayName), conversation, policy, contract, reason, now);
-        var created = await _store.TryCreateAsync(change.Next, Audit(change, actor.Id, verb), ct).ConfigureAwait(false);
+        var audit = Audit(change, actor.Id, verb);
+        if (bypass is not null)
+        {
+            change = change with { Next = change.Next with { FreezeBypass = bypass } };
+            audit = [.. audit, new AuditEntry(now, actor.Id, "freeze bypass", $"change freeze '{bypass.Window}' (until {Core.Freezes.FreezeSchedule.FormatInstant(bypass.Until, null)}) bypassed for this hotfix: {bypass.Reason}")];
+        }
+
+        var created = await _store.TryCreateAsync(change.Next, audit, ct).ConfigureAwait(false);
         switch (created.Outcome)
         {
             case CreateOutcome.ServiceBusy:
@@ -291,7 +306,9 @@ public sealed partial class ReleaseCoordinator
         if (kind != ReleaseKind.Standard)
         {
             // Opened first, so the card shows from its first post that the post-incident signal is owed.
-            await _store.AddSignalAsync(new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true), ct).ConfigureAwait(false);
+            var incident = new Signal($"incident:{id}", SignalKind.Incident, id.ToString(), string.Empty, actor.Id, now, Open: true);
+            await _store.AddSignalAsync(incident, ct).ConfigureAwait(false);
+            await NotifySignalObserversAsync(incident, ct).ConfigureAwait(false);
         }
 
         await PublishCardAsync(release, ct).ConfigureAwait(false);
@@ -390,6 +407,11 @@ public sealed partial class ReleaseCoordinator
         if (await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is { } halt)
         {
             return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).");
+        }
+
+        if (FreezeHolding(release) is { } freeze)
+        {
+            return CommandReply.Private($"Cannot promote {release.Id} now: {freeze.Explain()} It holds at {release.Where} and moves on by itself after the freeze; rolling back is never blocked.");
         }
 
         // A judged stage keeps the judge's last verdict: a fresh look a moment after the last one would see no new canary traffic, "no data".
@@ -615,6 +637,8 @@ public sealed partial class ReleaseCoordinator
         {
             await _store.AddSignalAsync(signal, ct).ConfigureAwait(false);
         }
+
+        await NotifySignalObserversAsync(signal, ct).ConfigureAwait(false);
 
         if (releaseId is { } rid)
         {
@@ -1052,6 +1076,13 @@ public sealed partial class ReleaseCoordinator
 
         if (release.State == ReleaseState.Staging)
         {
+            if (FreezeHolding(release) is { } freeze)
+            {
+                // Production traffic waits for the freeze to end; the tick promotes after it.
+                await NoteFreezeHoldAsync(release, freeze, ct).ConfigureAwait(false);
+                return;
+            }
+
             var baseline = await CaptureBaselineAsync(release, ct).ConfigureAwait(false);
             await MutateAsync(release.Id, Actor.System, "promote", r => r.Promote(_time.GetUtcNow(), null, null, baseline), ct).ConfigureAwait(false);
             return;
@@ -1082,6 +1113,13 @@ public sealed partial class ReleaseCoordinator
         else if (next.IsPromotionDue(_time.GetUtcNow()) && next.IsGreen(next.LastHealth)
             && await HaltOfAsync(next.Id.Service, ct).ConfigureAwait(false) is null)
         {
+            if (FreezeHolding(next) is { } freeze)
+            {
+                // Held at this stage: health is still judged (and may roll back); the first evaluation after the freeze promotes.
+                await NoteFreezeHoldAsync(next, freeze, ct).ConfigureAwait(false);
+                return;
+            }
+
             await MutateAsync(next.Id, Actor.System, "promote",
                 r => r.IsPromotionDue(_time.GetUtcNow()) ? r.Promote(_time.GetUtcNow(), r.LastHealth, null) : new ReleaseChange(r, [], "Already promoted.") { Modified = false }, ct).ConfigureAwait(false);
         }
@@ -1626,7 +1664,7 @@ public sealed partial class ReleaseCoordinator
     {
         var approvers = _access.Services.TryGetValue(release.Id.Service, out var policy) ? policy.Approvers : [];
         var owes = release.Kind != ReleaseKind.Standard && await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
-        return new ReleaseCardContext(approvers, owes) { Router = RouterStatusOf(release.Id), JudgeChartUrl = await JudgeChartAsync(release, ct).ConfigureAwait(false) };
+        return new ReleaseCardContext(approvers, owes) { Router = RouterStatusOf(release.Id), Freeze = FreezeLine(release), Records = RecordsLine(), JudgeChartUrl = await JudgeChartAsync(release, ct).ConfigureAwait(false) };
     }
 
     /// <summary>The evidence chart of the stage being judged; a chart that cannot be drawn or stored leaves the card with its numbers only.</summary>

@@ -35,6 +35,7 @@ public static class ShipBotApp
             .AddReadinessVerifier()
             .AddQuartzScheduling()
             .AddConsole();
+        builder.Services.AddShipBotDelivery(builder.Configuration);
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
         builder.AddShipBotTelemetry();
@@ -73,6 +74,7 @@ public static class ShipBotApp
         app.UseShipBotIdentity(startup);
         app.MapReleaseApi();
         app.MapChartImages();
+        app.MapShipBotDelivery();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
         var hub = app.Services.GetRequiredService<ConsoleChannelHub>();
         foreach (var channel in app.Services.GetRequiredService<Core.Settings.AccessPolicy>().Services.Values.Select(s => s.Channel).Distinct())

@@ -69,10 +69,19 @@ public static class ShipBotServiceCollectionExtensions
         {
             Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
             JudgeCharts = sp.GetService<IJudgeCharts>(),
+            Freezes = sp.GetService<IFreezeCalendar>(),
+            Records = sp.GetService<IReleaseRecordsStatus>(),
+            SignalObservers = sp.GetServices<ISignalObserver>().ToList(),
+            DeliveryCharts = sp.GetService<IDeliveryCharts>(),
         });
 
-        // The sequential judge's evidence charts, served at GET /charts/{token}.png (ShipBot:Charts).
-        services.AddChartImages();
+        // The sequential judge's evidence charts, served at GET /charts/{token}.png (ShipBot:Charts); one store for
+        // every chart (the delivery charts register it too when they come first).
+        if (!services.Any(d => d.ServiceType == typeof(ChartImageStore)))
+        {
+            services.AddChartImages();
+        }
+
         services.AddSingleton<IJudgeCharts, JudgeChartLinks>();
         return services;
     }

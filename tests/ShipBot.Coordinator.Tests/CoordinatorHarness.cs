@@ -52,6 +52,10 @@ internal sealed class CoordinatorHarness
         IReadOnlyList<ServicePolicy>? extraServices = null,
         IReleaseStore? storeOverride = null,
         bool routerTarget = false,
+
+        IFreezeCalendar? freezes = null,
+        IReleaseRecordsStatus? records = null,
+        IReadOnlyList<ISignalObserver>? signalObservers = null,
         Func<CoordinatorSettings, CoordinatorSettings>? settings = null)
     {
         Time = new FakeTimeProvider(Start);
@@ -114,7 +118,12 @@ internal sealed class CoordinatorHarness
             Settings,
             Time,
             NullLogger<ReleaseCoordinator>.Instance,
-            simulator);
+            simulator)
+        {
+            Freezes = freezes,
+            Records = records,
+            SignalObservers = signalObservers ?? [],
+        };
     }
 
     public FakeTimeProvider Time { get; }

@@ -22,6 +22,12 @@ public sealed record ReleaseCardContext(IReadOnlyList<string> Approvers, bool Ow
 
     /// <summary>What the service's traffic router (or Flagger) last reported, shown as facts; null (the default) shows nothing.</summary>
     public TargetStatus? Router { get; init; }
+
+    /// <summary>The change freeze holding the release's promotions ("Frozen until …"); null when none holds it.</summary>
+    public string? Freeze { get; init; }
+
+    /// <summary>How writing the release records goes, shown only when it fails; null when all is well or records are off.</summary>
+    public string? Records { get; init; }
 }
 
 /// <summary>
@@ -64,6 +70,21 @@ public static class ReleaseCards
         if (release.Kind != Plans.ReleaseKind.Standard)
         {
             facts.Add(new CardFact("Hotfix", $"{(release.Kind == Plans.ReleaseKind.HotfixP0 ? "P0" : "P1")}: {release.HotfixReason}"));
+        }
+
+        if (context.Freeze is { } freeze && !release.State.IsTerminal())
+        {
+            facts.Add(new CardFact("Freeze", freeze));
+        }
+
+        if (release.FreezeBypass is { } bypass)
+        {
+            facts.Add(new CardFact("Freeze bypassed", $"'{bypass.Window}' by @{bypass.By} at {Clock(bypass.At)} (until {Freezes.FreezeSchedule.FormatInstant(bypass.Until, null)}): {bypass.Reason}"));
+        }
+
+        if (context.Records is { } records)
+        {
+            facts.Add(new CardFact("Records", records));
         }
 
         facts.Add(new CardFact("Changes", Changes(release)));

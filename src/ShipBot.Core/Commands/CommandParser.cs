@@ -25,7 +25,7 @@ public static class CommandParser
     public static IReadOnlyList<(string Verb, string Usage, string What)> Verbs { get; } =
     [
         ("start", "start <service> <version> [changes; …] [--flag <name>]… [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
-        ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--notes <customer-facing notes>]", "emergency release on the expedited path"),
+        ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--bypass-freeze \"<why it cannot wait>\"] [--notes <customer-facing notes>]", "emergency release on the expedited path (on-call or an admin may take it through a change freeze)"),
         ("status", "status [release] [--audit]", "one release in detail (with its audit trail), or all active ones"),
         ("list", "list", "all active releases"),
         ("approve", "approve <release>", "approve a release contract"),
@@ -45,6 +45,8 @@ public static class CommandParser
         ("outcome", "outcome <release>", "the latest outcome report"),
         ("flag-removed", "flag-removed <release> <flag>", "mark a feature flag removed from the code"),
         ("signal", "signal performance|customer|friction|unexpected|incident [release] <text>", "record a feedback signal"),
+        ("freezes", "freezes [service]", "the change-freeze windows in force now and the next ones"),
+        ("stats", "stats [service] [--days N]", "deployment frequency, lead time, change failure rate and time to restore, with a chart"),
         ("signals", "signals", "the open signals (a hotfix's post-incident signal until it is filled in) and the latest ones"),
         ("simulate", "simulate <service> <metric> <value>|reset", "change the simulated health source"),
         ("token", "token create <name> <scope>… | token revoke <name> | token list", "API tokens for pipelines (admins; the token is shown once, privately)"),
@@ -108,6 +110,8 @@ public static class CommandParser
             "flag-removed" => args.Count == 2 ? ParseResult.Ok(new FlagRemovedCommand(args[0], args[1])) : Fail("Name the release and the flag.", "flag-removed"),
             "signal" => ParseSignal(args),
             "signals" => args.Count == 0 ? ParseResult.Ok(new SignalsCommand()) : Fail("signals takes no arguments.", "signals"),
+            "freezes" or "freeze" => ParseFreezes(args),
+            "stats" => ParseStats(args),
             "simulate" => ParseSimulate(args),
             "token" => TokenCommand.Parse(args),
             "help" or "?" => ParseResult.Ok(new HelpCommand(args.FirstOrDefault()?.ToLowerInvariant())),
@@ -164,6 +168,20 @@ public static class CommandParser
 
     private static ParseResult ParseHotfix(List<string> args)
     {
+        // Taken out first, so "--notes" (which takes the rest of the line) never swallows it.
+        var bypassAt = args.FindIndex(a => a is "--bypass-freeze");
+        string? bypass = null;
+        if (bypassAt >= 0)
+        {
+            bypass = bypassAt + 1 < args.Count && !args[bypassAt + 1].StartsWith("--", StringComparison.Ordinal) ? args[bypassAt + 1].Trim() : string.Empty;
+            if (bypass.Length == 0)
+            {
+                return Fail("--bypass-freeze needs the reason in quotes, for example --bypass-freeze \"payments down, cannot wait\".", "hotfix");
+            }
+
+            args.RemoveRange(bypassAt, 2);
+        }
+
         var notes = TakeNotes(args);
         if (notes is { Length: 0 })
         {
@@ -191,7 +209,43 @@ public static class CommandParser
             return Fail($"The priority must be p0 (service down) or p1 (customer-impacting), not '{Shorten(args[2])}'.", "hotfix");
         }
 
-        return ParseResult.Ok(new HotfixCommand(args[0].ToLowerInvariant(), args[1], priority, string.Join(' ', args.Skip(3))) { Notes = notes });
+        return ParseResult.Ok(new HotfixCommand(args[0].ToLowerInvariant(), args[1], priority, string.Join(' ', args.Skip(3))) { Notes = notes, BypassFreeze = bypass });
+    }
+
+    private static ParseResult ParseFreezes(List<string> args)
+    {
+        if (args.Count == 0)
+        {
+            return ParseResult.Ok(new FreezesCommand(null));
+        }
+
+        return args.Count == 1 && ReleaseId.IsValidService(args[0].ToLowerInvariant())
+            ? ParseResult.Ok(new FreezesCommand(args[0].ToLowerInvariant()))
+            : Fail("freezes takes at most one service name.", "freezes");
+    }
+
+    private static ParseResult ParseStats(List<string> args)
+    {
+        var days = StatsCommand.DefaultDays;
+        var at = args.FindIndex(a => a is "--days" or "-d");
+        if (at >= 0)
+        {
+            if (at + 1 >= args.Count || !int.TryParse(args[at + 1], NumberStyles.None, CultureInfo.InvariantCulture, out days) || days is < 1 or > StatsCommand.MaxDays)
+            {
+                return Fail($"--days needs a whole number of days from 1 to {StatsCommand.MaxDays}.", "stats");
+            }
+
+            args.RemoveRange(at, 2);
+        }
+
+        if (args.Count == 0)
+        {
+            return ParseResult.Ok(new StatsCommand(null, days));
+        }
+
+        return args.Count == 1 && ReleaseId.IsValidService(args[0].ToLowerInvariant())
+            ? ParseResult.Ok(new StatsCommand(args[0].ToLowerInvariant(), days))
+            : Fail("stats takes at most one service name, then --days N.", "stats");
     }
 
     /// <summary>Removes "--notes …" (everything after it) from <paramref name="args"/>; null when absent, empty when nothing follows it.</summary>

@@ -30,6 +30,27 @@ public sealed record HotfixCommand(string Service, string Version, ReleaseKind P
 
     /// <summary>Customer-facing release notes (<c>--notes …</c>); null: a neutral line, never the incident reason.</summary>
     public string? Notes { get; init; }
+
+    /// <summary>Why this hotfix may go out inside a change freeze (<c>--bypass-freeze "…"</c>); null: a freeze refuses it. On-call or an admin only.</summary>
+    public string? BypassFreeze { get; init; }
+}
+
+/// <summary>The change-freeze windows in force now and the next ones, for one service or all; with each calendar's state.</summary>
+public sealed record FreezesCommand(string? Service) : ShipCommand
+{
+    public override string Verb => "freezes";
+}
+
+/// <summary>The four DORA keys of a service (or of everything) over the last <see cref="Days"/> days, with the chart.</summary>
+public sealed record StatsCommand(string? Service, int Days) : ShipCommand
+{
+    /// <summary>The period when <c>--days</c> is not given.</summary>
+    public const int DefaultDays = 28;
+
+    /// <summary>The longest period accepted.</summary>
+    public const int MaxDays = 366;
+
+    public override string Verb => "stats";
 }
 
 public sealed record StatusCommand(string? Release, bool Audit) : ShipCommand

@@ -23,6 +23,9 @@ public sealed record Release
 
     public string? HotfixReason { get; init; }
 
+    /// <summary>The change freeze this hotfix was let through, by whom and why; null for a release started outside a freeze.</summary>
+    public Freezes.FreezeBypass? FreezeBypass { get; init; }
+
     public required Person Requester { get; init; }
 
     public required Conversation Conversation { get; init; }

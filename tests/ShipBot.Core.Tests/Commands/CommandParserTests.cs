@@ -42,6 +42,8 @@ public sealed class CommandParserTests
         { $"flag-removed {Rel} new-cart", "flag-removed" },
         { "signal friction approvals take too long", "signal" },
         { "signals", "signals" },
+        { "freezes checkout", "freezes" },
+        { "stats checkout --days 90", "stats" },
         { "simulate checkout error_rate 4.8%", "simulate" },
         { "token create ci releases:read releases:write", "token" },
         { "help start", "help" },
@@ -97,6 +99,11 @@ public sealed class CommandParserTests
         { "token create ci", "token" },
         { "token create ci releases:delete", "token" },
         { "token create C!I admin", "token" },
+        { "freezes checkout payments", "freezes" },
+        { "stats checkout --days 0", "stats" },
+        { "stats checkout --days", "stats" },
+        { "stats checkout payments", "stats" },
+        { "hotfix checkout 1.4.3 p0 payments down --bypass-freeze", "hotfix" },
         { "token revoke", "token" },
         { "token rotate ci", "token" },
     };
@@ -122,6 +129,28 @@ public sealed class CommandParserTests
         Assert.StartsWith("/ship ", result.Usage, StringComparison.Ordinal);
         Assert.Equal(CommandParser.UsageOf(verb), result.Usage);
         Assert.StartsWith($"/ship {verb}", result.Usage, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_HotfixWithBypassFreezeAndNotes_KeepsEachPartApart()
+    {
+        var command = Assert.IsType<HotfixCommand>(ParseOk("hotfix checkout 1.4.3 p0 payments down --notes Payments work again --bypass-freeze \"customers cannot pay\""));
+
+        Assert.Equal("payments down", command.Reason);
+        Assert.Equal("customers cannot pay", command.BypassFreeze);
+        Assert.Equal("Payments work again", command.Notes);
+    }
+
+    [Theory]
+    [InlineData("stats", null, StatsCommand.DefaultDays)]
+    [InlineData("stats --days 7", null, 7)]
+    [InlineData("stats Checkout -d 366", "checkout", 366)]
+    public void Parse_Stats_ReadsServiceAndDays(string text, string? service, int days)
+    {
+        var command = Assert.IsType<StatsCommand>(ParseOk(text));
+
+        Assert.Equal(service, command.Service);
+        Assert.Equal(days, command.Days);
     }
 
     [Fact]
