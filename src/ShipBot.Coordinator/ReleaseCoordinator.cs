@@ -738,7 +738,8 @@ public sealed partial class ReleaseCoordinator
             }
 
             // Production traffic, even while a stage's deployment call is in flight, and not rolling back already.
-            var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            // The release was just read to find it; the transition below re-reads it under its compare-and-set.
+            var release = activeRelease;
             if (release is null || release.StageIndex < 0 || release.State.IsTerminal() || release.State is ReleaseState.RollingBack)
             {
                 continue;
@@ -1190,6 +1191,11 @@ public sealed partial class ReleaseCoordinator
                 return change;
             }
 
+            if (action == HealthEvaluation && LatestHealth.IsReadingsOnly(current, change))
+            {
+                return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
+            }
+
             var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
                 ? new ServiceHalt(id.Service, $"{stop.Summary}", actor.Id, _time.GetUtcNow())
                 : null;
@@ -1203,6 +1209,20 @@ public sealed partial class ReleaseCoordinator
         }
 
         throw new ReleaseRuleException($"{id} is changing too fast to apply '{action}'; try again.");
+    }
+
+    /// <summary>
+    /// An evaluation that changed only the readings: no new revision, no audit, no timers to move. The
+    /// readings are kept beside the release (reads show them) and the card shows them; the release
+    /// document is not written.
+    /// </summary>
+    private async Task<ReleaseChange> KeepReadingsAsync(Release current, ReleaseChange change, CancellationToken ct)
+    {
+        var shown = current with { LastHealth = change.Next.LastHealth };
+        await _store.SetLatestHealthAsync(current.Id, current.Version, shown.LastHealth!, ct).ConfigureAwait(false);
+        await PublishCardAsync(shown, ct).ConfigureAwait(false);
+        await PublishDecisionCardsAsync(current, shown, PolicyOf(current.Id.Service), _time.GetUtcNow(), ct).ConfigureAwait(false);
+        return new ReleaseChange(shown, [], change.Message) { Modified = false };
     }
 
     private async Task AfterTransitionAsync(Release previous, ReleaseChange change, CancellationToken ct)
@@ -1487,11 +1507,11 @@ public sealed partial class ReleaseCoordinator
             $"Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Take(20)))}.");
     }
 
-    /// <summary>The service's active release (<see cref="ActiveRelease"/>), read from the active index.</summary>
+    /// <summary>The service's active release (<see cref="ActiveRelease"/>), read from the service's own active index.</summary>
     private async Task<Release?> ActiveReleaseOfAsync(string service, CancellationToken ct)
     {
         var releases = new List<Release>();
-        foreach (var id in (await _store.ListActiveIdsAsync(ct).ConfigureAwait(false)).Where(i => i.Service == service))
+        foreach (var id in await _store.ListActiveIdsOfServiceAsync(service, ct).ConfigureAwait(false))
         {
             if (await _store.GetAsync(id, ct).ConfigureAwait(false) is { } release)
             {
