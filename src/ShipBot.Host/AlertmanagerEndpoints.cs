@@ -66,7 +66,7 @@ public static partial class AlertmanagerEndpoints
             var severities = options.EffectiveSeverities;
             var alertList = alerts.ToList();
             var outcomes = new (object? Acted, object? Ignored)[alertList.Count];
-            var toJudge = new List<(int Index, string Service, string? Severity, string? Version)>();
+            var toJudge = new List<(int Index, string Service, string Severity, string? Version)>();
             for (var i = 0; i < alertList.Count; i++)
             {
                 var alert = alertList[i];
@@ -98,7 +98,7 @@ public static partial class AlertmanagerEndpoints
             // The services of one grouped notification are judged in parallel, so the last alert does
             // not wait for every other service's rollback; the alerts of one service stay in order,
             // so a service's release is rolled back once (the later alerts find it rolling back).
-            async Task JudgeServiceAsync(IEnumerable<(int Index, string Service, string? Severity, string? Version)> group)
+            async Task JudgeServiceAsync(IEnumerable<(int Index, string Service, string Severity, string? Version)> group)
             {
                 foreach (var (index, service, severity, version) in group)
                 {
