@@ -30,8 +30,8 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default) =>
         Time("ListActiveIdsOfServiceAsync (ZINTER)", () => store.ListActiveIdsOfServiceAsync(service, cancellationToken));
 
-    public Task SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) =>
-        Time("SetLatestHealthAsync (EVAL, readings)", () => Wrap(store.SetLatestHealthAsync(id, version, verdict, cancellationToken)));
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) =>
+        Time("SetLatestHealthAsync (EVAL, readings)", () => store.SetLatestHealthAsync(id, version, verdict, cancellationToken));
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         Time("TryCreateAsync (EVAL)", () => store.TryCreateAsync(release, audit, cancellationToken));

@@ -394,7 +394,7 @@ public sealed partial class ReleaseCoordinator
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, "resume", [Role.Requester, Role.Approver, Role.OnCall]);
         var halted = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null;
-        var change = await MutateAsync(release.Id, actor, "resume", ClickGuard.Wrap(basis, r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow())), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, release, actor, "resume", ClickGuard.Wrap(basis, r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -414,7 +414,7 @@ public sealed partial class ReleaseCoordinator
     {
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, verb, roles);
-        var change = await MutateAsync(release.Id, actor, verb, ClickGuard.Wrap(basis, r => apply(r, PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, release, actor, verb, ClickGuard.Wrap(basis, r => apply(r, PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -1059,7 +1059,7 @@ public sealed partial class ReleaseCoordinator
 
         var verdict = await EvaluateAsync(release, ct).ConfigureAwait(false);
         var policy = PolicyOf(release.Id.Service);
-        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, release, Actor.System, HealthEvaluation, r => r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
         var next = change.Next;
         if (next.State == ReleaseState.Validating)
         {
@@ -1179,11 +1179,19 @@ public sealed partial class ReleaseCoordinator
     /// Applies <paramref name="apply"/> to the stored release and stores the result with a
     /// compare-and-set, retrying on a conflict with the fresh release; then notifies and re-arms timers.
     /// </summary>
-    internal async Task<ReleaseChange> MutateAsync(ReleaseId id, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct)
+    internal Task<ReleaseChange> MutateAsync(ReleaseId id, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct) =>
+        MutateAsync(id, null, actor, action, apply, ct);
+
+    /// <param name="known">
+    /// The release as the caller has just read it: the first attempt starts from it instead of reading
+    /// it again (one round trip less); if it is no longer current, the compare-and-set fails and the
+    /// next attempt reads it fresh.
+    /// </param>
+    private async Task<ReleaseChange> MutateAsync(ReleaseId id, Release? known, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _store.GetAsync(id, ct).ConfigureAwait(false)
+            var current = (attempt == 0 ? known : null) ?? await _store.GetAsync(id, ct).ConfigureAwait(false)
                 ?? throw new ReleaseRuleException($"There is no release {id}.");
             var change = apply(current);
             if (!change.Modified)
@@ -1193,7 +1201,13 @@ public sealed partial class ReleaseCoordinator
 
             if (action == HealthEvaluation && LatestHealth.IsReadingsOnly(current, change))
             {
-                return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
+                if (await _store.SetLatestHealthAsync(id, current.Version, change.Next.LastHealth!, ct).ConfigureAwait(false))
+                {
+                    return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
+                }
+
+                // The release moved on since it was read: judge the readings against it as it is now.
+                continue;
             }
 
             var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
@@ -1212,14 +1226,13 @@ public sealed partial class ReleaseCoordinator
     }
 
     /// <summary>
-    /// An evaluation that changed only the readings: no new revision, no audit, no timers to move. The
-    /// readings are kept beside the release (reads show them) and the card shows them; the release
+    /// An evaluation that changed only the readings, now kept beside the release: no new revision, no
+    /// audit, no timers to move. The card (and any open decision's card) shows them; the release
     /// document is not written.
     /// </summary>
     private async Task<ReleaseChange> KeepReadingsAsync(Release current, ReleaseChange change, CancellationToken ct)
     {
         var shown = current with { LastHealth = change.Next.LastHealth };
-        await _store.SetLatestHealthAsync(current.Id, current.Version, shown.LastHealth!, ct).ConfigureAwait(false);
         await PublishCardAsync(shown, ct).ConfigureAwait(false);
         await PublishDecisionCardsAsync(current, shown, PolicyOf(current.Id.Service), _time.GetUtcNow(), ct).ConfigureAwait(false);
         return new ReleaseChange(shown, [], change.Message) { Modified = false };

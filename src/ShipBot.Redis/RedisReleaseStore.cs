@@ -204,11 +204,11 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             SetOperation.Intersect, [_keys.ActiveOf(service), _keys.Active], [1, 0]).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
     }
 
-    public Task SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         var json = StoredDocument.Versioned(JsonSerializer.Serialize(verdict, StoreJsonContext.Default.HealthVerdict));
-        return RunAsync(db => db.ScriptEvaluateAsync(SetHealthScript, [_keys.Release(id)], [version, json]), cancellationToken);
+        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(SetHealthScript, [_keys.Release(id)], [version, json]).ConfigureAwait(false)) == 1, cancellationToken);
     }
 
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) =>

@@ -330,7 +330,7 @@ public abstract class ReleaseStoreContract
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
         await store.TrySaveAsync(stored, release.Version, []);
 
-        await store.SetLatestHealthAsync(release.Id, stored.Version, Healthy(0.02, 40));
+        Assert.True(await store.SetLatestHealthAsync(release.Id, stored.Version, Healthy(0.02, 40)));
 
         var read = await store.GetAsync(release.Id);
         Assert.NotNull(read);
@@ -351,8 +351,8 @@ public abstract class ReleaseStoreContract
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
         await store.TrySaveAsync(stored, release.Version, []);
 
-        await store.SetLatestHealthAsync(release.Id, release.Version, Healthy(0.03, 40));
-        await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40));
+        Assert.False(await store.SetLatestHealthAsync(release.Id, release.Version, Healthy(0.03, 40)));
+        Assert.False(await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40)));
 
         Assert.Equal(0.01, Assert.Single((await store.GetAsync(release.Id))!.LastHealth!.Checks).Value);
         Assert.Null(await store.GetAsync(new ReleaseId("nosuch", "1.0.0")));

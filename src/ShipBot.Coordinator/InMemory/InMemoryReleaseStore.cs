@@ -69,17 +69,18 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         }
     }
 
-    public Task SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         lock (_gate)
         {
-            if (_releases.TryGetValue(id, out var current) && current.Version == version)
+            if (!_releases.TryGetValue(id, out var current) || current.Version != version)
             {
-                _latestHealth[id] = (version, verdict);
+                return Task.FromResult(false);
             }
 
-            return Task.CompletedTask;
+            _latestHealth[id] = (version, verdict);
+            return Task.FromResult(true);
         }
     }
 

@@ -62,10 +62,10 @@ public interface IReleaseStore
     /// nothing is audited and <see cref="Release.Version"/> stays. Reads of the release then show
     /// them as <see cref="Release.LastHealth"/> while it is still at <paramref name="version"/> and
     /// they are newer than the stored verdict; the next save drops them. Ignored when the release
-    /// is gone or no longer at <paramref name="version"/>. Not replicated with <c>WAIT</c>: readings
-    /// are re-taken on the next evaluation.
+    /// is gone or no longer at <paramref name="version"/>: then it returns false. Not replicated
+    /// with <c>WAIT</c>: readings are re-taken on the next evaluation.
     /// </summary>
-    Task SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default);
+    Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default);
 
     /// <summary>Every release of a service, newest first.</summary>
     Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default);
