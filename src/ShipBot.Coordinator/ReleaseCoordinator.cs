@@ -771,7 +771,7 @@ public sealed partial class ReleaseCoordinator
                 action,
                 alert.Source);
             var verdict = new HealthVerdict(HealthStatus.Breached, [check], _time.GetUtcNow());
-            await MutateAsync(id, Actor.System, "alert", r => r.IsUnderEvaluation
+            await MutateAsync(id, release, Actor.System, "alert", r => r.IsUnderEvaluation
                 ? r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow())
                 : r.BeginRollback($"automatic: {check.DescribeBreach()}", "shipbot", [check], _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             return new AlertResult(AlertOutcome.Acted, id);
