@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
@@ -25,6 +26,12 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) => Time("ListActiveIdsAsync", () => store.ListActiveIdsAsync(cancellationToken));
 
     public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default) => Time("ListByServiceAsync", () => store.ListByServiceAsync(service, cancellationToken));
+
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default) =>
+        Time("ListActiveIdsOfServiceAsync (ZINTER)", () => store.ListActiveIdsOfServiceAsync(service, cancellationToken));
+
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) =>
+        Time("SetLatestHealthAsync (EVAL, readings)", () => store.SetLatestHealthAsync(id, version, verdict, cancellationToken));
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         Time("TryCreateAsync (EVAL)", () => store.TryCreateAsync(release, audit, cancellationToken));

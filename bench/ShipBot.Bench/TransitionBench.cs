@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Reflection;
+using System.Runtime.CompilerServices;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -106,12 +107,25 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
     /// its own release at Canary, as ReleaseTimerJob does (an evaluation with a healthy reading that
     /// stores the verdict). What a Quartz worker thread does for each tick of a rolling-out release.
     /// </summary>
-    public Task<LevelRun> TickRunAsync(ReleaseCoordinator coordinator, IReadOnlyList<ReleaseId> ids, int workers) =>
+    public Task<LevelRun> TickRunAsync(ReleaseCoordinator coordinator, IReadOnlyList<ReleaseId> ids, int workers, StrongBox<long>? ticks = null) =>
         RunAsync(workers, w => Task.FromResult<Func<Task<bool>>>(async () =>
         {
             await coordinator.OnTimerAsync(ids[w], TimerKind.HealthEvaluation).ConfigureAwait(false);
+            if (ticks is not null)
+            {
+                Interlocked.Increment(ref ticks.Value);
+            }
+
             return true;
         }));
+
+    /// <summary>Bytes Redis has received from every client so far (<c>INFO stats</c>, <c>total_net_input_bytes</c>).</summary>
+    private async Task<long> NetInputBytesAsync()
+    {
+        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        var stats = await server.InfoAsync("stats").ConfigureAwait(false);
+        return long.Parse(stats.SelectMany(g => g).First(p => p.Key == "total_net_input_bytes").Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
 
     /// <summary>One run of raw TrySaveAsync calls (the next version with one audit entry) on each worker's own release.</summary>
     public Task<LevelRun> StoreRunAsync(IReleaseStore store, IReadOnlyList<ReleaseId> ids, int workers) =>
@@ -235,15 +249,20 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
         }
 
         var runs = new List<(LevelRun Run, IReadOnlyDictionary<string, (long Count, TimeSpan Time)> Calls)>();
+        var bytesPerOp = new List<double>();
         for (var r = 0; r < options.Runs; r++)
         {
-            // Counted over the whole run (warm-up included), divided by every transition of the run.
+            // Counted over the whole run (warm-up included), divided by every transition (or tick) of the run.
             timed.Reset();
+            var counted = new StrongBox<long>();
+            var bytesBefore = await NetInputBytesAsync();
             var totalStart = Stopwatch.GetTimestamp();
-            var run = ticks ? await TickRunAsync(coordinator, ids, 1) : await CoordinatorRunAsync(coordinator, timed, ids, 1);
+            var run = ticks ? await TickRunAsync(coordinator, ids, 1, counted) : await CoordinatorRunAsync(coordinator, timed, ids, 1);
             var calls = timed.Snapshot();
             var totalSeconds = Stopwatch.GetElapsedTime(totalStart).TotalSeconds;
-            runs.Add((run with { Ops = calls.TryGetValue("TrySaveAsync (EVAL, CAS + audit)", out var saves) ? saves.Count : run.Ops, Seconds = totalSeconds }, calls));
+            var ops = ticks ? counted.Value : calls.TryGetValue("TrySaveAsync (EVAL, CAS + audit)", out var saves) ? saves.Count : run.Ops;
+            bytesPerOp.Add((await NetInputBytesAsync() - bytesBefore) / (double)Math.Max(1, ops));
+            runs.Add((run with { Ops = ops, Seconds = totalSeconds }, calls));
         }
 
         var (median, medianCalls) = Stats.MedianBy(runs, x => x.Run.PerSecond);
@@ -262,9 +281,10 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
         table.Add("**all store calls**", Stats.F(medianCalls.Values.Sum(c => c.Count) / transitions, 2), string.Empty, Stats.F(storeMicros, 0));
         table.Add("**coordinator CPU and the rest** (parse, rules, card render, JSON reply)", string.Empty, string.Empty, Stats.F(totalMicros - storeMicros, 0));
         table.Add($"**one {unit}, wall clock**", string.Empty, string.Empty, Stats.F(totalMicros, 0));
+        var sent = $"\n\nBytes sent to Redis per {unit} (every command and its arguments, `total_net_input_bytes`), each run: {string.Join(" / ", bytesPerOp.Select(b => Stats.F(b, 0)))}.";
         if (ticks)
         {
-            return $"### Where one health tick's time goes (OnTimerAsync(HealthEvaluation) on a healthy Canary release, 1 worker, median of {options.Runs} runs, {median.Ops:N0} ticks)\n\n{table}";
+            return $"### Where one health tick's time goes (OnTimerAsync(HealthEvaluation) on a healthy Canary release, 1 worker, median of {options.Runs} runs, {median.Ops:N0} ticks)\n\n{table}{sent}";
         }
 
         // In-process pieces, for scale: rendering the release card (done on every transition, even with a no-op notifier).
@@ -300,6 +320,6 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
         var writeMicros = write.Elapsed.TotalMicroseconds / parses;
         return $"### Where one transition's time goes (1 worker, median of {options.Runs} runs, {median.Ops:N0} transitions)\n\n{table}\n" +
             $"In-process pieces, one at a time: parsing one stored release (StoreJsonContext) {parseMicros:N1} µs, writing it {writeMicros:N1} µs " +
-            $"({raw.Length:N0} characters); rendering its card {renderMicros:N1} µs.\n";
+            $"({raw.Length:N0} characters); rendering its card {renderMicros:N1} µs.{sent}\n";
     }
 }

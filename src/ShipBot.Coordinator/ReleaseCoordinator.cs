@@ -428,7 +428,7 @@ public sealed partial class ReleaseCoordinator
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, "resume", [Role.Requester, Role.Approver, Role.OnCall]);
         var halted = await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is not null;
-        var change = await MutateAsync(release.Id, actor, "resume", ClickGuard.Wrap(basis, r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow())), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, release, actor, "resume", ClickGuard.Wrap(basis, r => r.Resume(PersonOf(actor), halted, _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -448,7 +448,7 @@ public sealed partial class ReleaseCoordinator
     {
         var release = await ResolveAsync(name, ct).ConfigureAwait(false);
         Require(actor, release.Id.Service, verb, roles);
-        var change = await MutateAsync(release.Id, actor, verb, ClickGuard.Wrap(basis, r => apply(r, PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, release, actor, verb, ClickGuard.Wrap(basis, r => apply(r, PersonOf(actor), _time.GetUtcNow())), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -774,7 +774,8 @@ public sealed partial class ReleaseCoordinator
             }
 
             // Production traffic, even while a stage's deployment call is in flight, and not rolling back already.
-            var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            // The release was just read to find it; the transition below re-reads it under its compare-and-set.
+            var release = activeRelease;
             if (release is null || release.StageIndex < 0 || release.State.IsTerminal() || release.State is ReleaseState.RollingBack)
             {
                 continue;
@@ -806,7 +807,7 @@ public sealed partial class ReleaseCoordinator
                 action,
                 alert.Source);
             var verdict = new HealthVerdict(HealthStatus.Breached, [check], _time.GetUtcNow());
-            await MutateAsync(id, Actor.System, "alert", r => r.IsUnderEvaluation
+            await MutateAsync(id, release, Actor.System, "alert", r => r.IsUnderEvaluation
                 ? r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow())
                 : r.BeginRollback($"automatic: {check.DescribeBreach()}", "shipbot", [check], _time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
             return new AlertResult(AlertOutcome.Acted, id);
@@ -1102,7 +1103,7 @@ public sealed partial class ReleaseCoordinator
 
         var (verdict, judged) = await EvaluateAsync(release, ct).ConfigureAwait(false);
         var policy = PolicyOf(release.Id.Service);
-        var change = await MutateAsync(release.Id, Actor.System, HealthEvaluation, r => judged is not null
+        var change = await MutateAsync(release.Id, release, Actor.System, HealthEvaluation, r => judged is not null
             ? r.ApplyJudgement(judged, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive)
             : r.ApplyHealth(verdict, policy.ConsultTimeout, _time.GetUtcNow(), policy.MaxInconclusive), ct).ConfigureAwait(false);
         var next = change.Next;
@@ -1237,16 +1238,35 @@ public sealed partial class ReleaseCoordinator
     /// Applies <paramref name="apply"/> to the stored release and stores the result with a
     /// compare-and-set, retrying on a conflict with the fresh release; then notifies and re-arms timers.
     /// </summary>
-    internal async Task<ReleaseChange> MutateAsync(ReleaseId id, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct)
+    internal Task<ReleaseChange> MutateAsync(ReleaseId id, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct) =>
+        MutateAsync(id, null, actor, action, apply, ct);
+
+    /// <param name="known">
+    /// The release as the caller has just read it: the first attempt starts from it instead of reading
+    /// it again (one round trip less); if it is no longer current, the compare-and-set fails and the
+    /// next attempt reads it fresh.
+    /// </param>
+    private async Task<ReleaseChange> MutateAsync(ReleaseId id, Release? known, Actor actor, string action, Func<Release, ReleaseChange> apply, CancellationToken ct)
     {
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var current = await _store.GetAsync(id, ct).ConfigureAwait(false)
+            var current = (attempt == 0 ? known : null) ?? await _store.GetAsync(id, ct).ConfigureAwait(false)
                 ?? throw new ReleaseRuleException($"There is no release {id}.");
             var change = apply(current);
             if (!change.Modified)
             {
                 return change;
+            }
+
+            if (action == HealthEvaluation && LatestHealth.IsReadingsOnly(current, change))
+            {
+                if (await _store.SetLatestHealthAsync(id, current.Version, change.Next.LastHealth!, ct).ConfigureAwait(false))
+                {
+                    return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
+                }
+
+                // The release moved on since it was read: judge the readings against it as it is now.
+                continue;
             }
 
             var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
@@ -1262,6 +1282,19 @@ public sealed partial class ReleaseCoordinator
         }
 
         throw new ReleaseRuleException($"{id} is changing too fast to apply '{action}'; try again.");
+    }
+
+    /// <summary>
+    /// An evaluation that changed only the readings, now kept beside the release: no new revision, no
+    /// audit, no timers to move. The card (and any open decision's card) shows them; the release
+    /// document is not written.
+    /// </summary>
+    private async Task<ReleaseChange> KeepReadingsAsync(Release current, ReleaseChange change, CancellationToken ct)
+    {
+        var shown = current with { LastHealth = change.Next.LastHealth };
+        await PublishCardAsync(shown, ct).ConfigureAwait(false);
+        await PublishDecisionCardsAsync(current, shown, PolicyOf(current.Id.Service), _time.GetUtcNow(), ct).ConfigureAwait(false);
+        return new ReleaseChange(shown, [], change.Message) { Modified = false };
     }
 
     private async Task AfterTransitionAsync(Release previous, ReleaseChange change, CancellationToken ct)
@@ -1603,11 +1636,11 @@ public sealed partial class ReleaseCoordinator
             $"Active: {(all.Count == 0 ? "none" : string.Join(", ", all.Take(20)))}.");
     }
 
-    /// <summary>The service's active release (<see cref="ActiveRelease"/>), read from the active index.</summary>
+    /// <summary>The service's active release (<see cref="ActiveRelease"/>), read from the service's own active index.</summary>
     private async Task<Release?> ActiveReleaseOfAsync(string service, CancellationToken ct)
     {
         var releases = new List<Release>();
-        foreach (var id in (await _store.ListActiveIdsAsync(ct).ConfigureAwait(false)).Where(i => i.Service == service))
+        foreach (var id in await _store.ListActiveIdsOfServiceAsync(service, ct).ConfigureAwait(false))
         {
             if (await _store.GetAsync(id, ct).ConfigureAwait(false) is { } release)
             {

@@ -64,54 +64,74 @@ public static partial class AlertmanagerEndpoints
             }
 
             var severities = options.EffectiveSeverities;
-            var acted = new List<object>();
-            var ignored = new List<object>();
+            var alertList = alerts.ToList();
+            var outcomes = new (object? Acted, object? Ignored)[alertList.Count];
+            var toJudge = new List<(int Index, string Service, string Severity, string? Version)>();
+            for (var i = 0; i < alertList.Count; i++)
+            {
+                var alert = alertList[i];
+                alert.Labels.TryGetValue(options.ServiceLabel, out var service);
+                alert.Labels.TryGetValue(options.SeverityLabel, out var severity);
+                alert.Labels.TryGetValue(options.VersionLabel, out var version);
+                string? reason = null;
+                if (!alert.IsFiring)
+                {
+                    reason = "resolved";
+                }
+                else if (severity is null || !severities.Contains(severity, StringComparer.OrdinalIgnoreCase))
+                {
+                    reason = $"severity '{severity}' does not roll back (configured: {string.Join(", ", severities)})";
+                }
+                else if (string.IsNullOrWhiteSpace(service) || !coordinator.Access.Services.ContainsKey(service))
+                {
+                    reason = $"label '{options.ServiceLabel}' = '{service}' is not a configured service";
+                }
+                else
+                {
+                    toJudge.Add((i, service, severity, version));
+                    continue;
+                }
+
+                outcomes[i] = (null, new { alert = alert.Name, fingerprint = alert.Fingerprint, reason });
+            }
+
+            // The services of one grouped notification are judged in parallel, so the last alert does
+            // not wait for every other service's rollback; the alerts of one service stay in order,
+            // so a service's release is rolled back once (the later alerts find it rolling back).
+            async Task JudgeServiceAsync(IEnumerable<(int Index, string Service, string Severity, string? Version)> group)
+            {
+                foreach (var (index, service, severity, version) in group)
+                {
+                    var alert = alertList[index];
+                    var result = await coordinator.OnAlertAsync(new ExternalAlert(service, version, alert.Name, severity, alert.Summary, "Alertmanager", alert.StartsAt, alert.DedupKey), context.RequestAborted).ConfigureAwait(false);
+                    switch (result.Outcome)
+                    {
+                        case AlertOutcome.Acted:
+                            LogActed(log, alert.Name, result.Release.ToString()!);
+                            outcomes[index] = (new { alert = alert.Name, fingerprint = alert.Fingerprint, release = result.Release.ToString() }, null);
+                            break;
+                        case AlertOutcome.AlreadyActed:
+                            outcomes[index] = (null, new { alert = alert.Name, fingerprint = alert.Fingerprint, reason = $"already acted on {result.Release} (repeated notification)" });
+                            break;
+                        default:
+                            outcomes[index] = (null, new { alert = alert.Name, fingerprint = alert.Fingerprint, reason = $"{service} has no release with production traffic" });
+                            break;
+                    }
+                }
+            }
+
             try
             {
-                foreach (var alert in alerts)
-                {
-                    alert.Labels.TryGetValue(options.ServiceLabel, out var service);
-                    alert.Labels.TryGetValue(options.SeverityLabel, out var severity);
-                    alert.Labels.TryGetValue(options.VersionLabel, out var version);
-                    string? reason = null;
-                    if (!alert.IsFiring)
-                    {
-                        reason = "resolved";
-                    }
-                    else if (severity is null || !severities.Contains(severity, StringComparer.OrdinalIgnoreCase))
-                    {
-                        reason = $"severity '{severity}' does not roll back (configured: {string.Join(", ", severities)})";
-                    }
-                    else if (string.IsNullOrWhiteSpace(service) || !coordinator.Access.Services.ContainsKey(service))
-                    {
-                        reason = $"label '{options.ServiceLabel}' = '{service}' is not a configured service";
-                    }
-                    else
-                    {
-                        var result = await coordinator.OnAlertAsync(new ExternalAlert(service, version, alert.Name, severity, alert.Summary, "Alertmanager", alert.StartsAt, alert.DedupKey), context.RequestAborted).ConfigureAwait(false);
-                        switch (result.Outcome)
-                        {
-                            case AlertOutcome.Acted:
-                                LogActed(log, alert.Name, result.Release.ToString()!);
-                                acted.Add(new { alert = alert.Name, fingerprint = alert.Fingerprint, release = result.Release.ToString() });
-                                continue;
-                            case AlertOutcome.AlreadyActed:
-                                reason = $"already acted on {result.Release} (repeated notification)";
-                                break;
-                            default:
-                                reason = $"{service} has no release with production traffic";
-                                break;
-                        }
-                    }
-
-                    ignored.Add(new { alert = alert.Name, fingerprint = alert.Fingerprint, reason });
-                }
+                var groups = toJudge.GroupBy(a => a.Service, StringComparer.OrdinalIgnoreCase).ToList();
+                await (groups.Count == 1 ? JudgeServiceAsync(groups[0]) : Task.WhenAll(groups.Select(g => Task.Run(() => JudgeServiceAsync(g))))).ConfigureAwait(false);
             }
             catch (StoreUnavailableException)
             {
                 return Results.Json(new { error = "State store unavailable — nothing was changed; Alertmanager will retry." }, statusCode: StatusCodes.Status503ServiceUnavailable);
             }
 
+            var acted = outcomes.Where(o => o.Acted is not null).Select(o => o.Acted!).ToList();
+            var ignored = outcomes.Where(o => o.Ignored is not null).Select(o => o.Ignored!).ToList();
             return Results.Json(new { acted, ignored });
         });
         return app;

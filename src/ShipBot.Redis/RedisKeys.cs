@@ -20,6 +20,15 @@ public sealed class RedisKeys(string prefix = "shipbot")
     /// <summary>Sorted set of active (non-terminal) release ids, scored by creation time.</summary>
     public string Active => $"{_p}active";
 
+    /// <summary>
+    /// Sorted set of one service's active (non-terminal) release ids, scored by creation time: the
+    /// per-service part of <see cref="Active"/>, changed in the same scripts.
+    /// </summary>
+    public string ActiveOf(string service) => $"{_p}active-of:{service}";
+
+    /// <summary>The prefix of <see cref="ActiveOf"/> (a script that rebuilds every service's index appends the service).</summary>
+    public string ActiveOfPrefix => $"{_p}active-of:";
+
     /// <summary>Sorted set of one service's release ids, scored by creation time.</summary>
     public string Service(string service) => $"{_p}service:{service}";
 

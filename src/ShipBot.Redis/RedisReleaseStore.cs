@@ -5,6 +5,7 @@ using System.Runtime.CompilerServices;
 using System.Text.Json;
 using Polly;
 using Polly.Retry;
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Telemetry;
@@ -64,7 +65,10 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         if holder then return {'busy', holder} end
         redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
         if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
-        if ARGV[6] == '0' then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1]) end
+        if ARGV[6] == '0' then
+          redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+          redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
+        end
         redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
         for i = 8, #ARGV do
           if ARGV[7] == '0' then redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[7], '*', 'e', ARGV[i]) end
@@ -77,13 +81,36 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         if v == ARGV[3] and redis.call('HGET', KEYS[1], 'json') == ARGV[2] then return 1 end
         if not v or v ~= ARGV[4] then return 0 end
         redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3])
+        redis.call('HDEL', KEYS[1], 'health', 'healthv')
         if ARGV[5] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
-        if ARGV[6] == '1' then redis.call('ZREM', KEYS[3], ARGV[1]) end
+        if ARGV[6] == '1' then
+          redis.call('ZREM', KEYS[3], ARGV[1])
+          redis.call('ZREM', KEYS[6], ARGV[1])
+        end
         if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8]) end
         for i = 10, #ARGV do
           if ARGV[9] == '0' then redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[9], '*', 'e', ARGV[i]) end
         end
         return 1
+        """;
+
+    // Readings beside the release, tagged with the version they were taken at: a save (which bumps
+    // the version and drops them) always wins over them.
+    private const string SetHealthScript = """
+        if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+        redis.call('HSET', KEYS[1], 'health', ARGV[2], 'healthv', ARGV[1])
+        return 1
+        """;
+
+    // Every service's active index from the active set, for releases written before the index
+    // existed. Keys are built from the shared hash tag, so they live in the same Cluster slot.
+    private const string IndexActiveScript = """
+        local ids = redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')
+        for i = 1, #ids, 2 do
+          local at = string.find(ids[i], '@', 1, true)
+          if at then redis.call('ZADD', ARGV[1] .. string.sub(ids[i], 1, at - 1), ids[i + 1], ids[i]) end
+        end
+        return #ids / 2
         """;
 
     private const string RemoveHaltScript = """
@@ -135,6 +162,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     private readonly ResiliencePipeline _retry;
     private readonly RedisStoreOptions _options;
     private readonly string _auditCap;
+    private Task? _activeIndexed;
 
     public RedisReleaseStore(IConnectionMultiplexer redis, RedisStoreOptions options, TimeProvider time)
     {
@@ -164,7 +192,24 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     private IDatabase Db => _redis.GetDatabase();
 
     public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
-        RunAsync(async db => Parse<Release>(await db.HashGetAsync(_keys.Release(id), "json").ConfigureAwait(false)), cancellationToken);
+        RunAsync(async db => ParseRelease(await db.HashGetAsync(_keys.Release(id), ReleaseFields).ConfigureAwait(false)), cancellationToken);
+
+    public async Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default)
+    {
+        await EnsureActiveIndexAsync(cancellationToken).ConfigureAwait(false);
+
+        // Intersected with the active set, so an id a terminal save (of any ShipBot version) took
+        // out of the active set is never listed; the weights keep each id's creation time as its score.
+        return await RunAsync<IReadOnlyList<ReleaseId>>(async db => Ids(await db.SortedSetCombineAsync(
+            SetOperation.Intersect, [_keys.ActiveOf(service), _keys.Active], [1, 0]).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
+    }
+
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(verdict);
+        var json = StoredDocument.Versioned(JsonSerializer.Serialize(verdict, StoreJsonContext.Default.HealthVerdict));
+        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(SetHealthScript, [_keys.Release(id)], [version, json]).ConfigureAwait(false)) == 1, cancellationToken);
+    }
 
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<ReleaseId>>(async db => Ids(await db.SortedSetRangeByRankAsync(_keys.Active).ConfigureAwait(false)), cancellationToken);
@@ -180,7 +225,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         ArgumentNullException.ThrowIfNull(release);
         ArgumentNullException.ThrowIfNull(audit);
         var id = release.Id;
-        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Service(id.Service), _keys.Audit(id)];
+        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Service(id.Service), _keys.Audit(id), _keys.ActiveOf(id.Service)];
         var args = new List<RedisValue>
         {
             id.ToString(),
@@ -209,7 +254,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         ArgumentNullException.ThrowIfNull(next);
         ArgumentNullException.ThrowIfNull(audit);
         var id = next.Id;
-        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Audit(id), _keys.Halts];
+        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Audit(id), _keys.Halts, _keys.ActiveOf(id.Service)];
         var args = new List<RedisValue>
         {
             id.ToString(),
@@ -316,11 +361,35 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         var releases = new List<Release>(ids.Count);
         foreach (var chunk in ids.Chunk(256))
         {
-            var values = await Task.WhenAll(chunk.Select(id => db.HashGetAsync(_keys.Release(id), "json"))).ConfigureAwait(false);
-            releases.AddRange(values.Select(Parse<Release>).OfType<Release>());
+            var values = await Task.WhenAll(chunk.Select(id => db.HashGetAsync(_keys.Release(id), ReleaseFields))).ConfigureAwait(false);
+            releases.AddRange(values.Select(ParseRelease).OfType<Release>());
         }
 
         return releases;
+    }
+
+    /// <summary>
+    /// Builds every service's active index from the active set once per store instance (ShipBot
+    /// versions before the index did not keep it). The first caller waits; a failure is retried by the next.
+    /// </summary>
+    private async Task EnsureActiveIndexAsync(CancellationToken cancellationToken)
+    {
+        var indexing = _activeIndexed;
+        if (indexing is null)
+        {
+            var fresh = RunDurableAsync(db => db.ScriptEvaluateAsync(IndexActiveScript, [_keys.Active], [_keys.ActiveOfPrefix]), CancellationToken.None, "index_active");
+            indexing = Interlocked.CompareExchange(ref _activeIndexed, fresh, null) ?? fresh;
+        }
+
+        try
+        {
+            await indexing.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception) when (indexing.IsFaulted)
+        {
+            _ = Interlocked.CompareExchange(ref _activeIndexed, null, indexing);
+            throw;
+        }
     }
 
     /// <summary>
@@ -438,6 +507,22 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     private static string Json(ServiceHalt value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.ServiceHalt));
 
     private static string Json(Signal value) => StoredDocument.Versioned(JsonSerializer.Serialize(value, StoreJsonContext.Default.Signal));
+
+    /// <summary>The release hash's fields a read takes: the document, and the latest readings with the version they belong to.</summary>
+    private static readonly RedisValue[] ReleaseFields = ["json", "health", "healthv"];
+
+    /// <summary>The release with its latest readings on top when they belong to its stored version.</summary>
+    private static Release? ParseRelease(RedisValue[] fields)
+    {
+        if (Parse<Release>(fields[0]) is not { } release)
+        {
+            return null;
+        }
+
+        return fields[1].IsNullOrEmpty || !fields[2].TryParse(out long version) || version != release.Version
+            ? release
+            : LatestHealth.Overlay(release, Parse<HealthVerdict>(fields[1]));
+    }
 
     private static T? Parse<T>(RedisValue value)
         where T : class =>

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
@@ -13,4 +14,5 @@ namespace ShipBot.Redis;
 [JsonSerializable(typeof(AuditEntry))]
 [JsonSerializable(typeof(ServiceHalt))]
 [JsonSerializable(typeof(Signal))]
+[JsonSerializable(typeof(HealthVerdict))]
 internal sealed partial class StoreJsonContext : JsonSerializerContext;

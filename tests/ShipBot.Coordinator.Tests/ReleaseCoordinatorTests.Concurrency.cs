@@ -1,5 +1,6 @@
 using NSubstitute;
 using ShipBot.Core.Cards;
+using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
@@ -196,6 +197,8 @@ public sealed partial class ReleaseCoordinatorTests
         store.GetAsync(Arg.Any<ReleaseId>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<Release?>(down));
         store.ListActiveAsync(Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<Release>>(down));
         store.ListByServiceAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<Release>>(down));
+        store.ListActiveIdsOfServiceAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ReleaseId>>(down));
+        store.SetLatestHealthAsync(Arg.Any<ReleaseId>(), Arg.Any<long>(), Arg.Any<HealthVerdict>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<bool>(down));
         store.GetHaltsAsync(Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ServiceHalt>>(down));
         store.TryCreateAsync(Arg.Any<Release>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<CreateResult>(down));
         store.TrySaveAsync(Arg.Any<Release>(), Arg.Any<long>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<CancellationToken>())
@@ -212,7 +215,7 @@ public sealed partial class ReleaseCoordinatorTests
     [
         nameof(IReleaseStore.TryCreateAsync), nameof(IReleaseStore.TrySaveAsync), nameof(IReleaseStore.AppendAuditAsync),
         nameof(IReleaseStore.TrySetHaltAsync), nameof(IReleaseStore.RemoveHaltAsync), nameof(IReleaseStore.AddSignalAsync),
-        nameof(IReleaseStore.UpdateSignalAsync),
+        nameof(IReleaseStore.UpdateSignalAsync), nameof(IReleaseStore.SetLatestHealthAsync),
     ];
 
     private static async Task AssertNothingWrittenAsync(CoordinatorHarness sut, IReleaseStore store, string requestId)

@@ -37,7 +37,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
 
         string[] expected =
         [
-            keys.Release(release.Id), keys.Audit(release.Id), keys.Lock("checkout"), keys.Active, keys.Service("checkout"),
+            keys.Release(release.Id), keys.Audit(release.Id), keys.Lock("checkout"), keys.Active, keys.Service("checkout"), keys.ActiveOf("checkout"),
             keys.Halts, keys.Signals, keys.Request("req-1"), keys.Request("req-2"), keys.Lease("tick:checkout@1.0.0"),
         ];
         var written = AllKeysMentioning(prefix);
@@ -58,10 +58,43 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.Equal("{shipbot}:lock:checkout", keys.Lock("checkout"));
         Assert.Equal("{shipbot}:active", keys.Active);
         Assert.Equal("{shipbot}:service:checkout", keys.Service("checkout"));
+        Assert.Equal("{shipbot}:active-of:checkout", keys.ActiveOf("checkout"));
         Assert.Equal("{shipbot}:halts", keys.Halts);
         Assert.Equal("{shipbot}:signals", keys.Signals);
         Assert.Equal("{shipbot}:request:r1", keys.Request("r1"));
         Assert.Equal("{shipbot}:lease:tick", keys.Lease("tick"));
+    }
+
+    [Fact]
+    public async Task ListActiveIdsOfServiceAsync_ReleasesWrittenBeforeTheIndex_FoundFromTheActiveSet()
+    {
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var old = NewRelease("checkout", "1.0.0");
+        var other = NewRelease("search", "2.0.0");
+        await store.TryCreateAsync(old, []);
+        await store.TryCreateAsync(other, []);
+        // As an earlier ShipBot left them: the active set, and no per-service index.
+        await Db.KeyDeleteAsync([keys.ActiveOf("checkout"), keys.ActiveOf("search")]);
+        var fresh = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
+
+        Assert.Equal([old.Id], await fresh.ListActiveIdsOfServiceAsync("checkout"));
+        Assert.Equal([other.Id], await fresh.ListActiveIdsOfServiceAsync("search"));
+    }
+
+    [Fact]
+    public async Task ListActiveIdsOfServiceAsync_TerminalSaveByAWriterWithoutTheIndex_NotListed()
+    {
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.Equal([release.Id], await store.ListActiveIdsOfServiceAsync("checkout"));
+
+        // An earlier ShipBot finishing the release takes it out of the active set only.
+        await Db.SortedSetRemoveAsync(keys.Active, release.Id.ToString());
+
+        Assert.Empty(await store.ListActiveIdsOfServiceAsync("checkout"));
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
@@ -36,6 +37,10 @@ internal sealed class ObservedReleaseStore(IReleaseStore inner) : IReleaseStore
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) => inner.ListActiveIdsAsync(cancellationToken);
 
     public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default) => inner.ListByServiceAsync(service, cancellationToken);
+
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default) => inner.ListActiveIdsOfServiceAsync(service, cancellationToken);
+
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) => inner.SetLatestHealthAsync(id, version, verdict, cancellationToken);
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         inner.TryCreateAsync(release, audit, cancellationToken);

@@ -283,6 +283,101 @@ public abstract class ReleaseStoreContract
     }
 
     [Fact]
+    public async Task ListActiveIdsOfServiceAsync_MixedServicesAndStates_ThatServicesNonTerminalOnlyOldestFirst()
+    {
+        var (store, _, _) = await CreateAsync();
+        var operating = NewRelease("checkout", "1.0.0", T0);
+        var aborted = NewRelease("checkout", "1.1.0", T0 + TimeSpan.FromMinutes(1));
+        var other = NewRelease("search", "1.0.0", T0 + TimeSpan.FromMinutes(2));
+        var rollout = NewRelease("checkout", "1.2.0", T0 + TimeSpan.FromMinutes(3));
+        await store.TryCreateAsync(operating, []);
+        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Version, []);
+        await store.TryCreateAsync(aborted, []);
+        await store.TrySaveAsync(Next(aborted, ReleaseState.Aborted), aborted.Version, []);
+        await store.TryCreateAsync(other, []);
+        await store.TryCreateAsync(rollout, []);
+
+        Assert.Equal([operating.Id, rollout.Id], await store.ListActiveIdsOfServiceAsync("checkout"));
+        Assert.Equal([other.Id], await store.ListActiveIdsOfServiceAsync("search"));
+        Assert.Empty(await store.ListActiveIdsOfServiceAsync("nosuch"));
+    }
+
+    [Fact]
+    public async Task ListActiveIdsOfServiceAsync_ReleaseFinishes_LeavesTheIndexInTheSameSave()
+    {
+        var (store, _, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.Equal([release.Id], await store.ListActiveIdsOfServiceAsync("checkout"));
+
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RolledBack), release.Version, [Entry("RolledBack")]));
+
+        Assert.Empty(await store.ListActiveIdsOfServiceAsync("checkout"));
+        Assert.Empty(await store.ListActiveIdsAsync());
+    }
+
+    // ================================================================ latest readings
+
+    private static HealthVerdict Healthy(double errorRate, int second) =>
+        new(HealthStatus.Healthy, [new CheckResult("error_rate", CheckStatus.Pass, errorRate, "≤ 5 %", null, BreachAction.Rollback, "test")], T0 + TimeSpan.FromSeconds(second));
+
+    [Fact]
+    public async Task SetLatestHealthAsync_SameVersion_ReadsShowTheReadingsWithoutANewVersionOrAudit()
+    {
+        var (store, _, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created")]);
+        var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
+        await store.TrySaveAsync(stored, release.Version, []);
+
+        Assert.True(await store.SetLatestHealthAsync(release.Id, stored.Version, Healthy(0.02, 40)));
+
+        var read = await store.GetAsync(release.Id);
+        Assert.NotNull(read);
+        Assert.Equal(stored.Version, read.Version);
+        Assert.Equal(0.02, Assert.Single(read.LastHealth!.Checks).Value);
+        Assert.Equal(T0 + TimeSpan.FromSeconds(40), read.LastHealth.At);
+        Assert.Equal(0.02, Assert.Single(Assert.Single(await store.ListActiveAsync()).LastHealth!.Checks).Value);
+        Assert.Equal(0.02, Assert.Single(Assert.Single(await store.ListByServiceAsync("checkout")).LastHealth!.Checks).Value);
+        Assert.Single(await store.GetAuditAsync(release.Id));
+    }
+
+    [Fact]
+    public async Task SetLatestHealthAsync_StaleVersionOrNoRelease_Ignored()
+    {
+        var (store, _, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
+        await store.TrySaveAsync(stored, release.Version, []);
+
+        Assert.False(await store.SetLatestHealthAsync(release.Id, release.Version, Healthy(0.03, 40)));
+        Assert.False(await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40)));
+
+        Assert.Equal(0.01, Assert.Single((await store.GetAsync(release.Id))!.LastHealth!.Checks).Value);
+        Assert.Null(await store.GetAsync(new ReleaseId("nosuch", "1.0.0")));
+    }
+
+    [Fact]
+    public async Task SetLatestHealthAsync_ThenASave_TheSavedReleaseWinsAndOldReadingsNeverReturn()
+    {
+        var (store, _, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var canary = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
+        await store.TrySaveAsync(canary, release.Version, []);
+        await store.SetLatestHealthAsync(release.Id, canary.Version, Healthy(0.02, 40));
+
+        // A save whose own verdict is older than the readings (a pause, say) still replaces them.
+        var paused = Next(canary, ReleaseState.Paused);
+        Assert.True(await store.TrySaveAsync(paused, canary.Version, [Entry("Paused")]));
+
+        var read = await store.GetAsync(release.Id);
+        Assert.Equal(paused.Version, read!.Version);
+        Assert.Equal(0.01, Assert.Single(read.LastHealth!.Checks).Value);
+    }
+
+    [Fact]
     public async Task ListByServiceAsync_SeveralReleases_NewestFirstOnlyThatService()
     {
         var (store, _, _) = await CreateAsync();

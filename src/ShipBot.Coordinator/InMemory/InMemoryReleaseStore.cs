@@ -1,3 +1,4 @@
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
@@ -21,6 +22,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Value, DateTimeOffset Expires)> _chat = new(StringComparer.Ordinal);
     private readonly Dictionary<ReleaseId, long> _auditDropped = [];
+    private readonly Dictionary<ReleaseId, (long Version, HealthVerdict Verdict)> _latestHealth = [];
     private readonly TimeProvider _time;
     private readonly int _maxAuditEntries;
 
@@ -36,7 +38,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            return Task.FromResult(_releases.GetValueOrDefault(id));
+            return Task.FromResult(_releases.TryGetValue(id, out var release) ? WithLatestHealth(release) : null);
         }
     }
 
@@ -44,7 +46,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            IReadOnlyList<Release> list = _releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).ToList();
+            IReadOnlyList<Release> list = _releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).Select(WithLatestHealth).ToList();
             return Task.FromResult(list);
         }
     }
@@ -58,14 +60,42 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         }
     }
 
+    public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            IReadOnlyList<ReleaseId> list = _releases.Values.Where(r => r.Id.Service == service && !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).Select(r => r.Id).ToList();
+            return Task.FromResult(list);
+        }
+    }
+
+    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(verdict);
+        lock (_gate)
+        {
+            if (!_releases.TryGetValue(id, out var current) || current.Version != version)
+            {
+                return Task.FromResult(false);
+            }
+
+            _latestHealth[id] = (version, verdict);
+            return Task.FromResult(true);
+        }
+    }
+
     public Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default)
     {
         lock (_gate)
         {
-            IReadOnlyList<Release> list = _releases.Values.Where(r => r.Id.Service == service).OrderByDescending(r => r.CreatedAt).ToList();
+            IReadOnlyList<Release> list = _releases.Values.Where(r => r.Id.Service == service).OrderByDescending(r => r.CreatedAt).Select(WithLatestHealth).ToList();
             return Task.FromResult(list);
         }
     }
+
+    /// <summary>The stored release with its latest readings on top, if they belong to its current version (call under the lock).</summary>
+    private Release WithLatestHealth(Release release) =>
+        _latestHealth.TryGetValue(release.Id, out var latest) && latest.Version == release.Version ? LatestHealth.Overlay(release, latest.Verdict) : release;
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default)
     {
@@ -105,6 +135,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
             }
 
             _releases[next.Id] = next;
+            _latestHealth.Remove(next.Id);
             AddAudit(next.Id, audit);
             if (!next.State.HoldsServiceLock() && _locks.TryGetValue(next.Id.Service, out var holder) && holder == next.Id)
             {

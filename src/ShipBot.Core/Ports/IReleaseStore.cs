@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using ShipBot.Core.Commands;
+using ShipBot.Core.Health;
 using ShipBot.Core.Releases;
 
 namespace ShipBot.Core.Ports;
@@ -48,6 +49,23 @@ public interface IReleaseStore
 
     /// <summary>The ids of releases that are not terminal (cheap: no release bodies are read).</summary>
     Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// The ids of one service's releases that are not terminal (its rolling-out release and older
+    /// ones still operating), oldest first. Cheap at any scale: a per-service index kept in the same
+    /// atomic write that changes the active set, so no other service's release is read.
+    /// </summary>
+    Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Keeps the latest readings of a release whose verdict did not change, without a new revision:
+    /// nothing is audited and <see cref="Release.Version"/> stays. Reads of the release then show
+    /// them as <see cref="Release.LastHealth"/> while it is still at <paramref name="version"/> and
+    /// they are newer than the stored verdict; the next save drops them. Ignored when the release
+    /// is gone or no longer at <paramref name="version"/>: then it returns false. Not replicated
+    /// with <c>WAIT</c>: readings are re-taken on the next evaluation.
+    /// </summary>
+    Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default);
 
     /// <summary>Every release of a service, newest first.</summary>
     Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default);

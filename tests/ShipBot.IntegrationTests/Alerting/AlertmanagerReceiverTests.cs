@@ -222,6 +222,27 @@ public sealed class AlertmanagerReceiverTests
     }
 
     [Fact]
+    public async Task GroupedNotification_TwoFiringAlertsForOneRelease_RollsItBackOnceAndAnswersInOrder()
+    {
+        await using var host = await ShipBotHost.StartAsync(Settings());
+        await CanaryAsync(host);
+        var payload = Notification();
+        var alerts = payload["alerts"]!.AsArray();
+        alerts.Add(Notification(alertname: "HighLatency", fingerprint: "3333333333333333")["alerts"]![0]!.DeepClone());
+        alerts.Add(Notification(service: "search", alertname: "SearchDown", fingerprint: "4444444444444444")["alerts"]![0]!.DeepClone());
+
+        var (status, body, _) = await PostAsync(host, payload);
+
+        Assert.Equal(200, status);
+        Assert.Equal("HighErrorRate", (string?)Assert.Single(body["acted"]!.AsArray())!["alert"]);
+        var ignored = body["ignored"]!.AsArray();
+        Assert.Equal(["HighLatency", "SearchDown"], ignored.Select(i => (string?)i!["alert"]));
+        Assert.Contains("no release with production traffic", (string)ignored[0]!["reason"]!, StringComparison.Ordinal);
+        var rolledBack = await host.WaitForStateAsync(Release, "RolledBack");
+        Assert.Single(Audit(rolledBack), a => (string?)a["action"] == "RollbackStarted");
+    }
+
+    [Fact]
     public async Task NoReleaseInProduction_FiringAlertIsIgnored()
     {
         await using var host = await ShipBotHost.StartAsync(Settings());
