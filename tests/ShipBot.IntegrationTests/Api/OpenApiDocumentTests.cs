@@ -59,6 +59,12 @@ public sealed partial class OpenApiDocumentTests
         Assert.Contains("POST /api/releases", documented);
         Assert.Contains("POST /api/releases/{name}/actions/{verb}", documented);
         Assert.Contains("GET /api/releases/{name}", documented);
+        Assert.Contains(configuration == "demo console" ? "POST /api/console/messages" : "POST /slack/commands", mapped);
+        if (configuration != "demo console")
+        {
+            Assert.Contains("POST /api/messages", mapped);
+            Assert.Contains("POST /hooks/alertmanager", mapped);
+        }
     }
 
     /// <summary>Health and metrics probes (management endpoints), which are not HTTP API operations.</summary>
