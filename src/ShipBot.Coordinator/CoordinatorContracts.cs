@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using ShipBot.Core.Cards;
+using ShipBot.Core.Commands;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 
@@ -26,6 +27,12 @@ public sealed record InboundCommand(string RequestId, Actor Actor, Conversation 
     public string? Basis { get; init; }
 
     /// <summary>A click on a button with a basis.</summary>
+    /// <summary>
+    /// A command already parsed by its surface (the pipeline API builds it from typed JSON fields);
+    /// when set, <see cref="Text"/> is only what the audit and traces show. Null: <see cref="Text"/> is parsed.
+    /// </summary>
+    public ShipCommand? Command { get; init; }
+
     public static InboundCommand Click(string requestId, Actor actor, Conversation conversation, string text, string? basis) =>
         new(requestId, actor, conversation, text) { IsClick = true, Basis = string.IsNullOrWhiteSpace(basis) ? null : basis };
 }
@@ -81,6 +88,12 @@ public sealed record CommandReply(ReplyVisibility Visibility, string Text, Card?
     /// something needs no further reply on platforms where the updated card is the answer.
     /// </summary>
     public bool Changed { get; init; }
+
+    /// <summary>Why the command was refused (nothing changed), or null when it was carried out or changed nothing because it was done already.</summary>
+    public RefusalKind? Refusal { get; init; }
+
+    /// <summary>The release a start created (service@version), or null.</summary>
+    public string? Release { get; init; }
 
     public static CommandReply Private(string text) => new(ReplyVisibility.Ephemeral, text);
 

@@ -52,7 +52,7 @@ public sealed partial class ReleaseCoordinator
         {
             var conversation = new Conversation(FlaggerPlatform(canary), policy.Channel);
             var reply = await StartAsync(FlaggerPrincipal, conversation, policy.Name, version, Core.Plans.ReleaseKind.Standard, null,
-                [$"Flagger canary {hook.Namespace}/{hook.Name} revision {hook.Checksum ?? version}"], [], null, cancellationToken).ConfigureAwait(false);
+                [$"Flagger canary {hook.Namespace}/{hook.Name} revision {hook.Checksum ?? version}"], [], null, null, cancellationToken).ConfigureAwait(false);
             release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (release is null)
             {

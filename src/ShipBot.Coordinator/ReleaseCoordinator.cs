@@ -117,12 +117,12 @@ public sealed partial class ReleaseCoordinator
                 return first;
             }
 
-            var parsed = CommandParser.Parse(inbound.Text);
+            var parsed = inbound.Command is { } command ? ParseResult.Ok(command) : CommandParser.Parse(inbound.Text);
             span.TagCommand(parsed.Command);
             CommandReply reply;
             if (!parsed.Success)
             {
-                reply = CommandReply.Private($"{parsed.Error} Usage: `{parsed.Usage}` — `/ship help` lists every verb.");
+                reply = CommandReply.Private($"{parsed.Error} Usage: `{parsed.Usage}` — `/ship help` lists every verb.") with { Refusal = RefusalKind.Rule };
             }
             else if (inbound.Basis is not null && !ClickBasis.TryParse(inbound.Basis, out _))
             {
@@ -139,7 +139,7 @@ public sealed partial class ReleaseCoordinator
                 }
                 catch (ReleaseRuleException ex)
                 {
-                    reply = CommandReply.Private(ex.Message);
+                    reply = CommandReply.Private(ex.Message) with { Refusal = ex.Kind };
                     await AuditRefusalAsync(parsed.Command!, inbound.Actor, ex.Message, cancellationToken).ConfigureAwait(false);
                 }
             }
@@ -157,9 +157,9 @@ public sealed partial class ReleaseCoordinator
         catch (StoreUnavailableException ex)
         {
             LogStoreUnavailable(ex.Message);
-            return _written.Value?.Value == true
+            return (_written.Value?.Value == true
                 ? CommandReply.Private("State store unavailable part-way: some of this was saved — check `/ship status` before trying again.")
-                : CommandReply.Private("State store unavailable — nothing was changed, try again.");
+                : CommandReply.Private("State store unavailable — nothing was changed, try again.")) with { Refusal = RefusalKind.Unavailable };
         }
     }
 
@@ -216,7 +216,7 @@ public sealed partial class ReleaseCoordinator
         var actor = inbound.Actor;
         return command switch
         {
-            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, null, ct),
+            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, null, ct, c.Provenance),
             HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], c.Notes, c.BypassFreeze, ct),
             ListCommand => ListAsync(ct),
             StatusCommand c => StatusAsync(c, ct),
@@ -251,7 +251,7 @@ public sealed partial class ReleaseCoordinator
 
     private async Task<CommandReply> StartAsync(
         Actor actor, Conversation conversation, string service, string version, ReleaseKind kind, string? reason,
-        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, string? bypassFreeze, CancellationToken ct)
+        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, string? bypassFreeze, CancellationToken ct, ReleaseProvenance? provenance = null)
     {
         var policy = PolicyOf(service);
         var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
@@ -263,7 +263,7 @@ public sealed partial class ReleaseCoordinator
 
         if (await HaltOfAsync(service, ct).ConfigureAwait(false) is { } halt)
         {
-            return CommandReply.Private($"{service} is halted ({halt.Reason}, by @{halt.By}) — no new release until on-call unhalts it.");
+            return CommandReply.Private($"{service} is halted ({halt.Reason}, by @{halt.By}) — no new release until on-call unhalts it.") with { Refusal = RefusalKind.Rule };
         }
 
         var (frozen, bypass) = CheckStartFreeze(actor, service, kind, bypassFreeze);
@@ -282,6 +282,11 @@ public sealed partial class ReleaseCoordinator
             flags,
             OutcomeTargets.For(policy.Thresholds).Select(t => t.Text).ToList());
         var change = Release.Create(id, kind, new Person(actor.Id, actor.DisplayName), conversation, policy, contract, reason, now);
+        if (provenance is { IsEmpty: false })
+        {
+            change = change with { Next = change.Next with { Provenance = provenance } };
+        }
+
         var audit = Audit(change, actor.Id, verb);
         if (bypass is not null)
         {
@@ -294,10 +299,10 @@ public sealed partial class ReleaseCoordinator
         {
             case CreateOutcome.ServiceBusy:
                 var active = created.Existing is { } e ? await _store.GetAsync(e, ct).ConfigureAwait(false) : null;
-                return CommandReply.Private($"{service} already has an active release: {created.Existing} ({active?.Where ?? "active"}). One rollout per service — finish, roll back or abort it first.");
+                return CommandReply.Private($"{service} already has an active release: {created.Existing} ({active?.Where ?? "active"}). One rollout per service — finish, roll back or abort it first.") with { Refusal = RefusalKind.Rule };
             case CreateOutcome.AlreadyExists:
                 var existing = await _store.GetAsync(id, ct).ConfigureAwait(false);
-                return CommandReply.Private($"{id} already exists ({existing?.State.Display()}). Use a new version.");
+                return CommandReply.Private($"{id} already exists ({existing?.State.Display()}). Use a new version.") with { Refusal = RefusalKind.Rule };
         }
 
         _written.Value?.Value = true;
@@ -329,7 +334,7 @@ public sealed partial class ReleaseCoordinator
         var notesHint = kind != ReleaseKind.Standard && notes is null
             ? $" Customer-facing notes: \"{release.Contract.ReleaseNotes}\" — to word them yourself, start it with `--notes <text>`."
             : string.Empty;
-        return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.{notesHint}");
+        return CommandReply.Private($"Started {id}. Settle the checklist ({blocking}) with the buttons or `/ship check {id} <item>…`, then an approver approves.{notesHint}") with { Release = id.ToString() };
     }
 
     private async Task<CommandReply> CheckAsync(CheckCommand c, Actor actor, ClickBasis? basis, CancellationToken ct)
@@ -341,7 +346,7 @@ public sealed partial class ReleaseCoordinator
             Require(actor, release.Id.Service, "tick checklist items", [Role.Requester, Role.Approver]);
         }
 
-        var change = await MutateAsync(release.Id, actor, "check", ClickGuard.Wrap(basis, r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow())), ct).ConfigureAwait(false);
+        var change = await MutateAsync(release.Id, actor, "check", ClickGuard.Wrap(basis, r => r.Confirm(PersonOf(actor), c.Items, _time.GetUtcNow(), c.Evidence)), ct).ConfigureAwait(false);
         return Outcome(change);
     }
 
@@ -351,7 +356,7 @@ public sealed partial class ReleaseCoordinator
         if (IsRequester(release, actor))
         {
             // Said before the role check: a requester who is also an approver still may not waive on their own release.
-            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot waive its checklist items (separation of duties): another approver must.");
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot waive its checklist items (separation of duties): another approver must.") { Kind = RefusalKind.Forbidden };
         }
 
         Require(actor, release.Id.Service, "waive", [Role.Approver]);
@@ -386,7 +391,7 @@ public sealed partial class ReleaseCoordinator
         if (string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase))
         {
             // Said before the role check: even a requester who is also an approver may not approve their own release.
-            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot approve it (separation of duties).");
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot approve it (separation of duties).") { Kind = RefusalKind.Forbidden };
         }
 
         Require(actor, release.Id.Service, "approve", [Role.Approver]);
@@ -400,13 +405,13 @@ public sealed partial class ReleaseCoordinator
         if (IsRequester(release, actor))
         {
             var what = release.AwaitingPromotionApproval ? "approve a stage of it" : "promote it early";
-            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot {what} (separation of duties): another approver must.");
+            throw new ReleaseRuleException($"{actor.Mention} requested {release.Id} and cannot {what} (separation of duties): another approver must.") { Kind = RefusalKind.Forbidden };
         }
 
         Require(actor, release.Id.Service, "promote", [Role.Approver]);
         if (await HaltOfAsync(release.Id.Service, ct).ConfigureAwait(false) is { } halt)
         {
-            return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).");
+            return CommandReply.Private($"Cannot promote {release.Id}: {release.Id.Service} is halted ({halt.Reason}).") with { Refusal = RefusalKind.Rule };
         }
 
         if (FreezeHolding(release) is { } freeze)
@@ -1598,10 +1603,10 @@ public sealed partial class ReleaseCoordinator
             var known = await _store.ListByServiceAsync(id.Value.Service, ct).ConfigureAwait(false);
             if (known.Count == 0 && !_access.Services.ContainsKey(id.Value.Service))
             {
-                throw new ReleaseRuleException($"There is no release {id}: unknown service '{id.Value.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+                throw new ReleaseRuleException($"There is no release {id}: unknown service '{id.Value.Service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.") { Kind = RefusalKind.NotFound };
             }
 
-            throw new ReleaseRuleException($"There is no release {id}." + (known.Count > 0 ? $" Releases of {id.Value.Service}: {string.Join(", ", known.Take(10).Select(r => r.Id))}." : string.Empty));
+            throw new ReleaseRuleException($"There is no release {id}." + (known.Count > 0 ? $" Releases of {id.Value.Service}: {string.Join(", ", known.Take(10).Select(r => r.Id))}." : string.Empty)) { Kind = RefusalKind.NotFound };
         }
 
         var service = name.ToLowerInvariant();
@@ -1652,7 +1657,7 @@ public sealed partial class ReleaseCoordinator
     }
 
     private ReleaseRuleException UnknownService(string service) =>
-        new($"Unknown service '{service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.");
+        new($"Unknown service '{service}'. Configured services: {string.Join(", ", _access.Services.Keys)}.") { Kind = RefusalKind.NotFound };
 
     private static bool IsRequester(Release release, Actor actor) => string.Equals(release.Requester.Id, actor.Id, StringComparison.OrdinalIgnoreCase);
 
@@ -1667,7 +1672,7 @@ public sealed partial class ReleaseCoordinator
         }
 
         var needed = string.Join(" or ", roles.Select(AccessPolicy.Describe));
-        throw new ReleaseRuleException($"{actor.Mention} cannot {verb} for {service}: that needs the {needed} role.");
+        throw new ReleaseRuleException($"{actor.Mention} cannot {verb} for {service}: that needs the {needed} role.") { Kind = RefusalKind.Forbidden };
     }
 
     private static Person PersonOf(Actor actor) => new(actor.Id, actor.DisplayName);

@@ -44,6 +44,12 @@ public sealed record ReleaseView(
 
     public string? AbortReason { get; init; }
 
+    /// <summary>Where the release came from (commit, pull requests, pipeline run), or null.</summary>
+    public ReleaseProvenance? Provenance { get; init; }
+
+    /// <summary>What ShipBot said about the command that produced this view (write API answers only); null otherwise.</summary>
+    public string? Message { get; init; }
+
     public static ReleaseView From(Release r, IReadOnlyList<AuditEntry>? audit) => new(
         r.Id.ToString(), r.Id.Service, r.Id.Version, r.Kind.ToString(), r.State.ToString(), r.Where, r.StageIndex, r.Version,
         r.Requester.Id, r.Approvals.Select(a => a.By.Id).ToList(), r.RequiredApprovals,
@@ -54,6 +60,7 @@ public sealed record ReleaseView(
         DecisionHistory = r.DecisionHistory,
         CardRevision = r.CardRevision,
         AbortReason = r.AbortReason,
+        Provenance = r.Provenance,
     };
 }
 
@@ -73,23 +80,7 @@ public static class ReleaseApiEndpoints
             return Results.Json(releases.Select(r => ReleaseView.From(r, null)), ShipBotJson.Options);
         }).RequireCaller(TokenScopes.ReleasesRead);
 
-        app.MapGet("/api/releases/{name}", async (string name, IReleaseStore store, CancellationToken ct) =>
-        {
-            if (!ReleaseId.TryParse(name, out var id))
-            {
-                return Results.Json(new { error = $"'{name}' is not a release name (service@version)." }, ShipBotJson.Options, statusCode: 400);
-            }
-
-            var release = await store.GetAsync(id.Value, ct).ConfigureAwait(false);
-            if (release is null)
-            {
-                return Results.Json(new { error = $"There is no release {id}." }, ShipBotJson.Options, statusCode: 404);
-            }
-
-            var audit = await store.GetAuditAsync(id.Value, ct).ConfigureAwait(false);
-            return Results.Json(ReleaseView.From(release, audit), ShipBotJson.Options);
-        }).RequireCaller(TokenScopes.ReleasesRead);
-
+        // GET /api/releases/{name} (with its long poll) is mapped by Api/ReleaseWriteApi.cs.
         app.MapGet("/api/releases/{name}/audit", async (string name, IReleaseStore store, CancellationToken ct) =>
         {
             if (!ReleaseId.TryParse(name, out var id) || await store.GetAsync(id.Value, ct).ConfigureAwait(false) is null)

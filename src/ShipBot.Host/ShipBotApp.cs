@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Diagnostics;
 using ShipBot.Charts.Images;
 using ShipBot.Console;
+using ShipBot.Host.Api;
 using ShipBot.Host.Telemetry;
 using ShipBot.Slack;
 using ShipBot.Teams;
@@ -39,6 +40,7 @@ public static class ShipBotApp
         var slack = builder.Services.AddShipBotSlack(builder.Configuration);
         var teams = builder.Services.AddShipBotTeams(builder.Configuration);
         builder.AddShipBotTelemetry();
+        builder.Services.AddShipBotOpenApi();
         var consoleMode = builder.AddShipBotIdentityAndLimits(slack || teams, redis);
 
         // Malformed requests get a JSON error like every other refusal, never an empty 400 or a stack trace.
@@ -75,6 +77,7 @@ public static class ShipBotApp
         app.MapReleaseApi();
         app.MapChartImages();
         app.MapShipBotDelivery();
+        app.MapReleaseWriteApi();
         var users = app.Services.GetRequiredService<IReadOnlyList<ConsoleUser>>();
         var hub = app.Services.GetRequiredService<ConsoleChannelHub>();
         foreach (var channel in app.Services.GetRequiredService<Core.Settings.AccessPolicy>().Services.Values.Select(s => s.Channel).Distinct())

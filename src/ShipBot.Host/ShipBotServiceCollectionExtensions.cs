@@ -143,6 +143,9 @@ public static class ShipBotServiceCollectionExtensions
             .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(2) })
             .SetHandlerLifetime(Timeout.InfiniteTimeSpan);
         services.AddShipBotGitHub();
+
+        // Deployments and statuses on GitHub for the services that link a repository (a no-op for the others).
+        services.AddGitHubDeployments(sp => sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Services.Select(s => KeyValuePair.Create(s.Key, s.Value.GitHub)));
         services.AddSingleton(sp => new SimulatedDeploymentTarget(
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<IOptions<ShipBotOptions>>().Value.Deployment.SimulatedLatency));

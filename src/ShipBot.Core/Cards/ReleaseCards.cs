@@ -42,6 +42,29 @@ public static class ReleaseCards
 
     public static string CardKey(ReleaseId id) => $"card:{id}";
 
+    /// <summary>Where a release came from, on one line: "commit 0123456789ab · PRs … · run …".</summary>
+    public static string Source(ReleaseProvenance source)
+    {
+        ArgumentNullException.ThrowIfNull(source);
+        var parts = new List<string>();
+        if (source.ShortCommit is { } commit)
+        {
+            parts.Add($"commit {commit}");
+        }
+
+        if (source.PullRequests.Count > 0)
+        {
+            parts.Add($"{(source.PullRequests.Count == 1 ? "PR" : "PRs")} {string.Join(", ", source.PullRequests)}");
+        }
+
+        if (source.PipelineRun is { } run)
+        {
+            parts.Add($"run {run}");
+        }
+
+        return string.Join(" · ", parts);
+    }
+
     public static string AlertKey(ReleaseId id, string kind) => $"alert:{id}:{kind}";
 
     public static Card Release(Release release, ServiceHalt? halt, DateTimeOffset now, ReleaseCardContext? context = null)
@@ -88,6 +111,11 @@ public static class ReleaseCards
         }
 
         facts.Add(new CardFact("Changes", Changes(release)));
+        if (release.Provenance is { IsEmpty: false } source)
+        {
+            facts.Add(new CardFact("Source", Source(source)));
+        }
+
         if (release.Contract.Flags.Count > 0)
         {
             facts.Add(new CardFact("Feature flags", string.Join(", ", release.Contract.Flags.Select(f =>

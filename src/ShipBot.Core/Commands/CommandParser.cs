@@ -24,7 +24,7 @@ public static class CommandParser
     /// <summary>Every verb with its usage line, in the order <c>help</c> shows them.</summary>
     public static IReadOnlyList<(string Verb, string Usage, string What)> Verbs { get; } =
     [
-        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
+        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--commit <sha>] [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
         ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--bypass-freeze \"<why it cannot wait>\"] [--notes <customer-facing notes>]", "emergency release on the expedited path (on-call or an admin may take it through a change freeze)"),
         ("status", "status [release] [--audit]", "one release in detail (with its audit trail), or all active ones"),
         ("list", "list", "all active releases"),
@@ -144,9 +144,19 @@ public static class CommandParser
 
         var changes = new List<string>();
         var flags = new List<string>();
+        string? commit = null;
         for (var i = 2; i < args.Count; i++)
         {
-            if (args[i] is "--flag" or "-f")
+            if (args[i] is "--commit")
+            {
+                if (i + 1 >= args.Count || !ReleaseProvenance.IsCommit(args[i + 1]))
+                {
+                    return Fail("--commit needs the commit SHA (7 to 64 hexadecimal digits).", "start");
+                }
+
+                commit = args[++i].ToLowerInvariant();
+            }
+            else if (args[i] is "--flag" or "-f")
             {
                 if (i + 1 >= args.Count)
                 {
@@ -163,7 +173,11 @@ public static class CommandParser
 
         var changeText = string.Join(' ', changes);
         var changeList = changeText.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
-        return ParseResult.Ok(new StartCommand(args[0].ToLowerInvariant(), args[1], changeList, flags) { Notes = notes });
+        return ParseResult.Ok(new StartCommand(args[0].ToLowerInvariant(), args[1], changeList, flags)
+        {
+            Notes = notes,
+            Provenance = commit is null ? null : new ReleaseProvenance(commit, [], null),
+        });
     }
 
     private static ParseResult ParseHotfix(List<string> args)

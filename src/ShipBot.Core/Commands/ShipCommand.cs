@@ -22,6 +22,9 @@ public sealed record StartCommand(string Service, string Version, IReadOnlyList<
 
     /// <summary>Customer-facing release notes (<c>--notes …</c>); null: written from the changes.</summary>
     public string? Notes { get; init; }
+
+    /// <summary>Where the release comes from (<c>--commit &lt;sha&gt;</c> in chat; commit, pull requests and pipeline run from the API); null: unknown.</summary>
+    public ReleaseProvenance? Provenance { get; init; }
 }
 
 public sealed record HotfixCommand(string Service, string Version, ReleaseKind Priority, string Reason) : ShipCommand
@@ -76,6 +79,9 @@ public sealed record RejectCommand(string Release, string Reason) : ShipCommand,
 public sealed record CheckCommand(string Release, IReadOnlyList<string> Items) : ShipCommand, IReleaseCommand
 {
     public override string Verb => "check";
+
+    /// <summary>What shows the items are done (from the API); null: none given.</summary>
+    public string? Evidence { get; init; }
 }
 
 public sealed record WaiveCommand(string Release, string Item, string Reason) : ShipCommand, IReleaseCommand

@@ -29,6 +29,24 @@ public static class ContractDocument
         md.AppendLine(CultureInfo.InvariantCulture, $"- Requested by: {E(release.Requester.Mention)} on {release.CreatedAt:yyyy-MM-dd HH:mm} UTC");
         md.AppendLine(CultureInfo.InvariantCulture, $"- Kind: {release.Kind}{(release.HotfixReason is null ? string.Empty : $" — {E(release.HotfixReason)}")}");
         md.AppendLine(CultureInfo.InvariantCulture, $"- State: {release.State.Display()}");
+        if (release.Provenance is { IsEmpty: false } source)
+        {
+            if (source.Commit is not null)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- Commit: `{source.Commit}`");
+            }
+
+            foreach (var pr in source.PullRequests)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- Pull request: <{pr}>");
+            }
+
+            if (source.PipelineRun is not null)
+            {
+                md.AppendLine(CultureInfo.InvariantCulture, $"- Pipeline run: <{source.PipelineRun}>");
+            }
+        }
+
         md.AppendLine(CultureInfo.InvariantCulture, $"- Approvers: {string.Join(", ", policy.Approvers.Select(a => E("@" + a)))} ({release.RequiredApprovals} required); approved by: {(release.Approvals.Count == 0 ? "nobody yet" : string.Join(", ", release.Approvals.Select(a => E(a.By.Mention))))}");
         md.AppendLine();
         md.AppendLine("## Changes");

@@ -32,6 +32,9 @@ public sealed record Release
 
     public required ReleaseContract Contract { get; init; }
 
+    /// <summary>The commit, pull requests and pipeline run the release came from; null when none was given (and in documents stored before it existed).</summary>
+    public ReleaseProvenance? Provenance { get; init; }
+
     public required StagePlan Plan { get; init; }
 
     public required IReadOnlyList<ChecklistItem> Checklist { get; init; }
@@ -218,7 +221,8 @@ public sealed record Release
     // ---------------------------------------------------------------- checklist and approval
 
     /// <summary>A person ticks items. Release items: Draft / AwaitingApproval; the validation item: Validating.</summary>
-    public ReleaseChange Confirm(Person by, IReadOnlyList<string> itemIds, DateTimeOffset now)
+    /// <param name="evidence">What shows the items are done (a test report's link, a pipeline's summary), kept in each item's detail; null: none given.</param>
+    public ReleaseChange Confirm(Person by, IReadOnlyList<string> itemIds, DateTimeOffset now, string? evidence = null)
     {
         ArgumentNullException.ThrowIfNull(itemIds);
         if (itemIds.Count == 0)
@@ -254,6 +258,11 @@ public sealed record Release
             }
 
             var detail = item.State == ChecklistItemState.Failed ? $"confirmed by {by.Mention} over a failed check: {item.Detail}" : $"by {by.Mention}";
+            if (!string.IsNullOrWhiteSpace(evidence))
+            {
+                detail += $" — evidence: {evidence.Trim()}";
+            }
+
             items[index] = item with { State = ChecklistItemState.Confirmed, By = by.Name, Detail = detail, At = now };
             events.Add(new ReleaseEvent(ReleaseEventKind.ItemSettled, $"{by.Mention} confirmed {item.Id} ({item.Label})"));
             notes.Add($"{item.Id} confirmed");

@@ -25,6 +25,31 @@ public sealed record ReleaseContract(
     IReadOnlyList<string> Flags,
     IReadOnlyList<string> OutcomeTargets);
 
+/// <summary>
+/// Where a release came from: the commit it ships, the pull requests in it and the pipeline run that
+/// asked for it. Every part is optional; a release started in chat usually has none, or only a commit.
+/// </summary>
+/// <param name="Commit">The commit SHA (7 to 64 hexadecimal digits), or null.</param>
+/// <param name="PullRequests">Links to the pull requests in the release (absolute http(s) URLs); empty when none.</param>
+/// <param name="PipelineRun">A link to the pipeline run that started the release, or null.</param>
+public sealed record ReleaseProvenance(string? Commit, IReadOnlyList<string> PullRequests, string? PipelineRun)
+{
+    /// <summary>Whether nothing is known.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public bool IsEmpty => Commit is null && PullRequests.Count == 0 && PipelineRun is null;
+
+    /// <summary>Whether <paramref name="value"/> is a commit SHA (7 to 64 hexadecimal digits; a full SHA-1 has 40, SHA-256 64).</summary>
+    public static bool IsCommit(string? value) =>
+        value is { Length: >= 7 and <= 64 } && value.All(char.IsAsciiHexDigit);
+
+    /// <summary>Whether <paramref name="value"/> is an absolute http(s) URL, as links on the card must be.</summary>
+    public static bool IsLink(string? value) =>
+        value is { Length: <= 2048 } && !value.Any(c => char.IsWhiteSpace(c) || c is '<' or '>' or '"' or '`') && Uri.TryCreate(value, UriKind.Absolute, out var uri) && (uri.Scheme == Uri.UriSchemeHttps || uri.Scheme == Uri.UriSchemeHttp);
+
+    /// <summary>The commit's first 12 digits, as people quote it.</summary>
+    public string? ShortCommit => Commit is null ? null : Commit[..Math.Min(12, Commit.Length)];
+}
+
 /// <summary>A traffic change that has been decided but not yet confirmed by the deployment target.</summary>
 /// <param name="Environment">"staging" or "production".</param>
 /// <param name="Percent">Traffic share of the new version; 0 with <paramref name="IsRollback"/>.</param>
