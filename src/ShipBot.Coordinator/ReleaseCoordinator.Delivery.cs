@@ -57,7 +57,8 @@ public sealed partial class ReleaseCoordinator
         var blocks = new List<CardBlock> { new TextBlock(string.Join("\n", lines.Skip(1))) };
         if (chart is not null)
         {
-            blocks.Add(new FactsBlock([new CardFact("Chart", chart)]));
+            // The console shows it inline; Slack and Teams fetch it when the link is absolute (ShipBot:Charts:PublicBaseUrl), else show the text.
+            blocks.Add(new ImageBlock(chart, $"Weekly deployments and change failure rate, and the lead-time trend: {lines.FirstOrDefault()}"));
         }
 
         blocks.Add(new ContextBlock("Deployments: releases that reached 100 %. Lead time: from the commit when known, else from start. Failures: rollbacks and hotfixes that followed a release. `/ship stats <service> --days N` narrows it."));
@@ -79,7 +80,7 @@ public sealed partial class ReleaseCoordinator
         }
         catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IOException or StoreUnavailableException)
         {
-            LogChartFailed(report.Scope.Describe(), ex.Message);
+            LogDeliveryChartFailed(report.Scope.Describe(), ex.Message);
             return null;
         }
     }
@@ -101,5 +102,5 @@ public sealed partial class ReleaseCoordinator
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not publish the delivery chart of {Scope}: {Reason}")]
-    private partial void LogChartFailed(string scope, string reason);
+    private partial void LogDeliveryChartFailed(string scope, string reason);
 }

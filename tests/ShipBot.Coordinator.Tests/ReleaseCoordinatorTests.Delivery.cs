@@ -80,8 +80,9 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Contains("Delivery of demo, 7 days", plain.Card!.Title, StringComparison.Ordinal);
         Assert.Contains("Change failure rate: 0 % (0 of 1 change(s)", plain.Text, StringComparison.Ordinal);
         Assert.DoesNotContain("Chart", plain.Text, StringComparison.Ordinal);
-        Assert.Contains("Chart: https://shipbot.example/charts/abc.png", charted.Text, StringComparison.Ordinal);
-        Assert.Contains(charted.Card!.Blocks.OfType<FactsBlock>().SelectMany(b => b.Facts), f => f.Label == "Chart");
+        var image = Assert.Single(charted.Card!.Blocks.OfType<ImageBlock>());
+        Assert.Equal("https://shipbot.example/charts/abc.png", image.Url);
+        Assert.Contains("Deployment frequency", image.AltText + charted.Text, StringComparison.Ordinal);
         Assert.Contains("Unknown service 'nope'", unknown.Text, StringComparison.Ordinal);
     }
 }
