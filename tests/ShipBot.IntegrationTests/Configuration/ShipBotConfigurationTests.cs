@@ -112,9 +112,9 @@ public sealed class ShipBotConfigurationTests
     }
 
     [Theory]
-    [InlineData("ShipBot:Services:checkout:Deployment:Target", "Kubernetes", "ShipBot:Services:checkout:Deployment:Target 'Kubernetes' is unknown: use Webhook, Command or Simulated.")]
-    [InlineData("ShipBot:Services:checkout:Deployment:Target", "1", "ShipBot:Services:checkout:Deployment:Target '1' is unknown: use Webhook, Command or Simulated.")]
-    [InlineData("ShipBot:Deployment:Target", "Helm", "ShipBot:Deployment:Target 'Helm' is unknown: the default target is Simulated; give a service its own Deployment:Webhook or Deployment:Command.")]
+    [InlineData("ShipBot:Services:checkout:Deployment:Target", "Kubernetes", "ShipBot:Services:checkout:Deployment:Target 'Kubernetes' is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.")]
+    [InlineData("ShipBot:Services:checkout:Deployment:Target", "1", "ShipBot:Services:checkout:Deployment:Target '1' is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.")]
+    [InlineData("ShipBot:Deployment:Target", "Helm", "ShipBot:Deployment:Target 'Helm' is unknown: use Webhook, Command, GitHubActions, ArgoRollouts, GatewayApi, HAProxy or Simulated.")]
     [InlineData("ShipBot:Health:Source", "Datadog", "ShipBot:Health:Source 'Datadog' is unknown: use Simulated, or None and give every service its own Health:Prometheus or Health:Probes.")]
     public void Bind_ValueThatNamesNothing_IsAConfigurationErrorNamingTheKeyAndBindingGoesOn(string key, string value, string error)
     {
