@@ -104,6 +104,12 @@ public sealed partial class ReleaseCoordinator
             return new FlaggerAnswer(false, $"{id} is halted: {release.HaltReason}");
         }
 
+        // A calendar freeze holds Flagger's traffic exactly as it holds ShipBot's own promotions (a bypassing hotfix goes on).
+        if (gate != FlaggerGate.ConfirmRollout && FreezeHolding(release) is { } freeze)
+        {
+            return new FlaggerAnswer(false, $"{id}: {freeze.Explain()}");
+        }
+
         if (release.State == ReleaseState.Paused)
         {
             return new FlaggerAnswer(false, $"{id} is paused in ShipBot");
