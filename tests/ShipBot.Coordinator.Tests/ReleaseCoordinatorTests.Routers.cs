@@ -195,6 +195,28 @@ public sealed partial class ReleaseCoordinatorTests
     }
 
     [Fact]
+    public async Task OnFlaggerHookAsync_CalendarFreezeWindow_TrafficIncreaseAndPromotionRefusedUntilItEnds()
+    {
+        var calendar = new FakeFreezeCalendar();
+        var sut = new CoordinatorHarness(freezes: calendar, settings: s => s with { FlaggerCanaries = [new FlaggerCanary("demo", "test", "podinfo", "console")] });
+        await sut.Coordinator.OnFlaggerHookAsync(Hook(FlaggerGate.ConfirmRollout));
+        await sut.FireAsync(FlaggerRelease, TimerKind.Work);
+        await sut.SettleChecklistAsync(FlaggerRelease);
+        await sut.SendAsync(Bob, $"/ship approve {FlaggerRelease}");
+        Assert.True((await sut.Coordinator.OnFlaggerHookAsync(Hook(FlaggerGate.ConfirmTrafficIncrease))).Allowed);
+
+        calendar.Add(Window("Friday freeze", sut.Time.GetUtcNow() - TimeSpan.FromMinutes(1), TimeSpan.FromHours(1)));
+        var increase = await sut.Coordinator.OnFlaggerHookAsync(Hook(FlaggerGate.ConfirmTrafficIncrease));
+        var promotion = await sut.Coordinator.OnFlaggerHookAsync(Hook(FlaggerGate.ConfirmPromotion));
+
+        Assert.False(increase.Allowed);
+        Assert.Contains("Friday freeze", increase.Reason, StringComparison.Ordinal);
+        Assert.False(promotion.Allowed);
+        sut.Time.Advance(TimeSpan.FromHours(1));
+        Assert.True((await sut.Coordinator.OnFlaggerHookAsync(Hook(FlaggerGate.ConfirmTrafficIncrease))).Allowed);
+    }
+
+    [Fact]
     public async Task OnFlaggerHookAsync_StageWaitsForApproval_TrafficIncreaseAndPromotionRefusedUntilPromoted()
     {
         var sut = FlaggerSut(p => p with { Plan = p.Plan with { Stages = [.. p.Plan.Stages.Select(s => s.Kind == StageKind.EarlyAdopters ? s with { NeedsApproval = true } : s)] } });
