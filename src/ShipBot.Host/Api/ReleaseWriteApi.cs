@@ -120,8 +120,16 @@ public static partial class ReleaseWriteApi
         TypedResults.Problem(detail, statusCode: status, title: title, extensions: new Dictionary<string, object?> { ["error"] = detail });
 
     /// <summary>A 400 naming each field that is wrong.</summary>
-    public static IResult Invalid(IDictionary<string, string[]> errors) =>
-        TypedResults.ValidationProblem(errors, detail: "The request is invalid: see errors, by field. Nothing was changed.", title: "Invalid request");
+    public static IResult Invalid(IDictionary<string, string[]> errors)
+    {
+        ArgumentNullException.ThrowIfNull(errors);
+        var first = errors.First();
+        return TypedResults.ValidationProblem(
+            errors,
+            detail: "The request is invalid: see errors, by field. Nothing was changed.",
+            title: "Invalid request",
+            extensions: new Dictionary<string, object?> { ["error"] = $"{first.Key}: {string.Join(" ", first.Value)}" });
+    }
 
     private static async Task<IResult> CreateAsync(HttpContext context, ReleaseCoordinator coordinator, IReleaseStore store, IEnumerable<IChatNotifier> notifiers, CancellationToken cancellationToken)
     {
