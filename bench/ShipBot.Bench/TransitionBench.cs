@@ -119,10 +119,14 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
             return true;
         }));
 
+    private ConnectionMultiplexer? _admin;
+
     /// <summary>Bytes Redis has received from every client so far (<c>INFO stats</c>, <c>total_net_input_bytes</c>).</summary>
     private async Task<long> NetInputBytesAsync()
     {
-        var server = redis.GetServer(redis.GetEndPoints()[0]);
+        // INFO is an admin command: a second connection that allows it, made once.
+        _admin ??= await ConnectionMultiplexer.ConnectAsync(redis.Configuration + ",allowAdmin=true");
+        var server = _admin.GetServer(_admin.GetEndPoints()[0]);
         var stats = await server.InfoAsync("stats").ConfigureAwait(false);
         return long.Parse(stats.SelectMany(g => g).First(p => p.Key == "total_net_input_bytes").Value, System.Globalization.CultureInfo.InvariantCulture);
     }

@@ -779,7 +779,7 @@ public sealed partial class ReleaseCoordinator
             }
 
             // Production traffic, even while a stage's deployment call is in flight, and not rolling back already.
-            // The release was just read to find it; the transition below re-reads it under its compare-and-set.
+            // The release was just read to find it: the transition below starts from it and re-reads only after a conflict.
             var release = activeRelease;
             if (release is null || release.StageIndex < 0 || release.State.IsTerminal() || release.State is ReleaseState.RollingBack)
             {
