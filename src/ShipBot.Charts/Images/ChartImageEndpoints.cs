@@ -19,8 +19,11 @@ public static class ChartImageEndpoints
     public static IEndpointConventionBuilder MapChartImages(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
+        // Public (chat services fetch it), so it is in the OpenAPI document like every public endpoint.
         return endpoints.MapMethods(ChartImageStore.PathPrefix + "{token}.png", [HttpMethods.Get, HttpMethods.Head], ServeAsync)
-            .ExcludeFromDescription();
+            .WithSummary("A chart image (PNG) behind its unguessable, expiring link; 404 once expired or unknown.")
+            .Produces(StatusCodes.Status200OK, contentType: "image/png")
+            .Produces(StatusCodes.Status404NotFound);
     }
 
     private static async Task ServeAsync(HttpContext context, string token, ChartImageStore images, TimeProvider time)
