@@ -657,7 +657,7 @@ public sealed class BreachBench(
         }
 
         var lists = string.Concat(rows.Where(r => !double.IsNaN(r.ListActiveIdsMs)).Select(r =>
-            $"\nWith {options.Releases:N0} other rollouts, `ListActiveIdsAsync` — which `OnAlertAsync` calls for every alert, to find the service's release among all active ids — takes {r.ListActiveIdsMs:N1} ms alone (median of 30, measured from the benchmark process before ShipBot starts).\n"));
+            $"\nWith {options.Releases:N0} other rollouts, listing every active id (`ListActiveIdsAsync`, what alert intake did per alert before it read the service's own index) takes {r.ListActiveIdsMs:N1} ms alone (median of 30, measured from the benchmark process before ShipBot starts).\n"));
         return $"### Pushed breach: Alertmanager notification → rollback call and chat post\n\n{table}{lists}\n" +
             $"Cold start and warm-up (not in the table above):\n\n{cold}\n" +
             $"How busy the machine was during the measurement (CPU in cores over the window; \"other work\" is everything else on this shared machine):\n\n{machine}\n" +
