@@ -216,7 +216,7 @@ public sealed partial class ReleaseCoordinator
         var actor = inbound.Actor;
         return command switch
         {
-            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, null, ct, c.Provenance),
+            StartCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, ReleaseKind.Standard, null, c.Changes, c.Flags, c.Notes, null, ct, c.Provenance, c.Outcomes),
             HotfixCommand c => StartAsync(actor, inbound.Conversation, c.Service, c.Version, c.Priority, c.Reason, [c.Reason], [], c.Notes, c.BypassFreeze, ct),
             ListCommand => ListAsync(ct),
             StatusCommand c => StatusAsync(c, ct),
@@ -251,7 +251,7 @@ public sealed partial class ReleaseCoordinator
 
     private async Task<CommandReply> StartAsync(
         Actor actor, Conversation conversation, string service, string version, ReleaseKind kind, string? reason,
-        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, string? bypassFreeze, CancellationToken ct, ReleaseProvenance? provenance = null)
+        IReadOnlyList<string> changes, IReadOnlyList<string> flags, string? notes, string? bypassFreeze, CancellationToken ct, ReleaseProvenance? provenance = null, IReadOnlyList<string>? outcomes = null)
     {
         var policy = PolicyOf(service);
         var verb = kind == ReleaseKind.Standard ? "start" : "hotfix";
@@ -272,6 +272,14 @@ public sealed partial class ReleaseCoordinator
             return CommandReply.Private(frozen);
         }
 
+        var (requestedOutcomes, outcomeError) = ResolveRequestedOutcomes(policy, outcomes);
+        if (outcomeError is not null)
+        {
+            return CommandReply.Private(outcomeError) with { Refusal = RefusalKind.Rule };
+        }
+
+        policy.Outcomes.TryResolve(requestedOutcomes, out var measuredTargets, out _);
+
         var id = new ReleaseId(service, version);
         var now = _time.GetUtcNow();
         // A hotfix's reason describes an incident; customers get their own words, or a neutral line.
@@ -280,8 +288,13 @@ public sealed partial class ReleaseCoordinator
             notes ?? (kind == ReleaseKind.Standard ? ContractDocument.DefaultNotes(id, changes) : ContractDocument.HotfixNotes(id)),
             $"ShipBot sets {id.Service}'s traffic back to the previous version through the '{_deployment.NameFor(id.Service)}' deployment target and halts {id.Service}; on-call reviews and unhalts.",
             flags,
-            OutcomeTargets.For(policy.Thresholds).Select(t => t.Text).ToList());
+            [.. OutcomeTargets.For(policy.Thresholds).Select(t => t.Text), .. measuredTargets.Select(t => t.Describe())]);
         var change = Release.Create(id, kind, new Person(actor.Id, actor.DisplayName), conversation, policy, contract, reason, now);
+        if (requestedOutcomes.Count > 0)
+        {
+            change = change with { Next = change.Next with { RequestedOutcomes = requestedOutcomes } };
+        }
+
         if (provenance is { IsEmpty: false })
         {
             change = change with { Next = change.Next with { Provenance = provenance } };
@@ -693,6 +706,13 @@ public sealed partial class ReleaseCoordinator
         {
             _simulator.Reset(c.Service);
             return CommandReply.Public($"🧪 {actor.Mention} reset the simulated metrics of {c.Service}.");
+        }
+
+        if (c.Metric.StartsWith("outcome:", StringComparison.Ordinal))
+        {
+            // The simulated value of an outcome target, read as it is (before the rollout it is the baseline).
+            _simulator.Set(c.Service, c.Metric, c.Value.Value);
+            return CommandReply.Public($"🧪 {actor.Mention} set the simulated outcome '{c.Metric["outcome:".Length..]}' of {c.Service} to {Core.Outcomes.OutcomeTarget.Number(c.Value.Value)}.");
         }
 
         if (!_simulator.KnownMetrics.Contains(c.Metric))
@@ -1175,13 +1195,23 @@ public sealed partial class ReleaseCoordinator
 
             // Judged against the targets the contract states, never against the looser rollback limits.
             var sample = await ReadHealthAsync(new HealthQuery(release.Id.Service, release.Id.Version, "operating", 100, OutcomeTargets.MeasuredMetrics), ct).ConfigureAwait(false);
-            var lines = OutcomeTargets.Judge(sample, release.Baseline, policy.Thresholds);
+            var measured = await MeasureOutcomesAsync(release, ct).ConfigureAwait(false);
+            var lines = measured.Count == 0
+                ? OutcomeTargets.Judge(sample, release.Baseline, policy.Thresholds)
+                : [.. OutcomeTargets.Judge(sample, release.Baseline, policy.Thresholds), .. Core.Outcomes.OutcomeEvaluation.Report(index + 1, now, measured).Lines];
             var report = new OutcomeReport(index + 1, now, lines);
-            var last = index + 1 >= policy.OutcomeCheckpoints.Count && !await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
+            var missed = measured.Where(m => m.IsMiss).ToList();
+            // A missed target opens a signal, which keeps the release operating until the team fills it in.
+            var last = index + 1 >= policy.OutcomeCheckpoints.Count && missed.Count == 0 && !await HasOpenSignalAsync(release.Id, ct).ConfigureAwait(false);
             var change = await MutateAsync(release.Id, Actor.System, "outcome checkpoint", r => r.RecordOutcome(report, last, _time.GetUtcNow()), ct).ConfigureAwait(false);
+            if (change.Modified && missed.Count > 0)
+            {
+                await OpenOutcomeSignalAsync(change.Next, report, missed, ct).ConfigureAwait(false);
+            }
+
             if (change.Modified)
             {
-                var card = new Card($"📈 Outcome report #{report.Checkpoint} — {release.Id}", $"+{policy.OutcomeCheckpoints[index]} after handoff", CardTone.Info,
+                var card = new Card($"📈 Outcome report #{report.Checkpoint} — {release.Id}", $"+{policy.OutcomeCheckpoints[index]} after handoff", missed.Count > 0 ? CardTone.Warning : CardTone.Info,
                     [new TextBlock(string.Join("\n", lines.Select(l => "• " + l)))], [], $"Outcome report #{report.Checkpoint} for {release.Id}");
                 await PublishAsync(change.Next, $"outcome:{release.Id}:{report.Checkpoint}", card, ct).ConfigureAwait(false);
             }
@@ -1568,7 +1598,13 @@ public sealed partial class ReleaseCoordinator
             LogBaselineFailed(release.Id.ToString(), sample.Error);
         }
 
-        return sample.Readings.Where(r => double.IsFinite(r.Value)).GroupBy(r => r.Metric).ToDictionary(g => g.Key, g => g.Last().Value);
+        var baseline = sample.Readings.Where(r => double.IsFinite(r.Value)).GroupBy(r => r.Metric).ToDictionary(g => g.Key, g => g.Last().Value);
+        foreach (var (key, value) in await CaptureOutcomeBaselineAsync(release, ct).ConfigureAwait(false))
+        {
+            baseline[key] = value;
+        }
+
+        return baseline;
     }
 
     /// <summary>Reads a health source; a source that throws or times out gives a failed sample, which is never taken as healthy.</summary>

@@ -239,6 +239,9 @@ public sealed class ServiceOptions
 
     public List<TimeSpan>? OutcomeCheckpoints { get; set; }
 
+    /// <summary>Measured outcome targets by name (docs/operate.md); none by default.</summary>
+    public Dictionary<string, ShipBot.Core.Outcomes.OutcomeTargetOptions> Outcomes { get; set; } = new(StringComparer.OrdinalIgnoreCase);
+
     public TimeSpan? HotfixMaxBake { get; set; }
 
     /// <summary>How the partial stages are judged: the threshold rule (default) or the sequential judge (docs/judge.md).</summary>
@@ -269,6 +272,7 @@ public sealed class ServiceOptions
         {
             ConsultTimeout = ConsultTimeout ?? policy.ConsultTimeout,
             OutcomeCheckpoints = OutcomeCheckpoints is { Count: > 0 } ? OutcomeCheckpoints : policy.OutcomeCheckpoints,
+            Outcomes = Outcomes.Count == 0 || Outcomes.Any(o => o.Value.Validate(o.Key).Count > 0) ? policy.Outcomes : new ShipBot.Core.Outcomes.OutcomeTargetCatalog(Outcomes),
             HotfixMaxBake = HotfixMaxBake ?? policy.HotfixMaxBake,
             Judge = Judge.ToSettings(),
         };

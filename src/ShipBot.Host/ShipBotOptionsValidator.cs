@@ -60,6 +60,11 @@ public sealed partial class ShipBotOptionsValidator : IValidateOptions<ShipBotOp
                 errors.Add($"{key}:Requesters is empty: nobody could start a release.");
             }
 
+            foreach (var (target, outcome) in settings.Outcomes)
+            {
+                errors.AddRange(outcome is null ? [$"{key}:Outcomes:{target} is empty: give its Query and Value."] : outcome.Validate($"{key}:Outcomes:{target}"));
+            }
+
             if (settings.Approvers.Count < settings.RequiredApprovals)
             {
                 errors.Add($"{key}: {settings.RequiredApprovals} approvals are required but only {settings.Approvers.Count} approver(s) are configured.");

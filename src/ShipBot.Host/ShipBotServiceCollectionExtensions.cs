@@ -73,6 +73,7 @@ public static class ShipBotServiceCollectionExtensions
             Records = sp.GetService<IReleaseRecordsStatus>(),
             SignalObservers = sp.GetServices<ISignalObserver>().ToList(),
             DeliveryCharts = sp.GetService<IDeliveryCharts>(),
+            OutcomeSource = sp.GetService<IOutcomeSource>(),
         });
 
         // The sequential judge's evidence charts, served at GET /charts/{token}.png (ShipBot:Charts); one store for
@@ -183,6 +184,18 @@ public static class ShipBotServiceCollectionExtensions
 
             var simulated = options.Health.Source == HealthSourceKind.Simulated;
             return new ServiceHealthSources(byService, simulated ? sp.GetRequiredService<SimulatedHealthSource>() : null);
+        });
+        // Measured outcome targets are read from the service's Prometheus, else (in demos) from the simulated source.
+        services.AddSingleton<IOutcomeSource>(sp =>
+        {
+            var options = sp.GetRequiredService<IOptions<ShipBotOptions>>().Value;
+            var time = sp.GetRequiredService<TimeProvider>();
+            var http = sp.GetRequiredService<IHttpClientFactory>();
+            var byService = options.Services
+                .Where(s => s.Value.Health.Prometheus is not null)
+                .ToDictionary(s => s.Key.ToLowerInvariant(), s => (IOutcomeSource)new PrometheusHealthSource(http.CreateClient("health"), s.Value.Health.Prometheus!, time), StringComparer.OrdinalIgnoreCase);
+            var simulated = options.Health.Source == HealthSourceKind.Simulated;
+            return new ServiceOutcomeSources(byService, simulated ? sp.GetRequiredService<SimulatedHealthSource>() : null);
         });
         services.AddSingleton<IDeploymentTarget>(sp =>
         {

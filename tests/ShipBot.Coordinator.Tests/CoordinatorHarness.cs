@@ -56,7 +56,8 @@ internal sealed class CoordinatorHarness
         IFreezeCalendar? freezes = null,
         IReleaseRecordsStatus? records = null,
         IReadOnlyList<ISignalObserver>? signalObservers = null,
-        Func<CoordinatorSettings, CoordinatorSettings>? settings = null)
+        Func<CoordinatorSettings, CoordinatorSettings>? settings = null,
+        IOutcomeSource? outcomes = null)
     {
         Time = new FakeTimeProvider(Start);
         Store = new InMemoryReleaseStore(Time);
@@ -123,10 +124,14 @@ internal sealed class CoordinatorHarness
             Freezes = freezes,
             Records = records,
             SignalObservers = signalObservers ?? [],
+            OutcomeSource = outcomes,
         };
     }
 
     public FakeTimeProvider Time { get; }
+
+    /// <summary>Appended to the <c>/ship start</c> of <see cref="StartAsync"/>, e.g. <c> --outcome "refund rate"</c>. Default none.</summary>
+    public string StartOptions { get; set; } = string.Empty;
 
     public InMemoryReleaseStore Store { get; }
 
@@ -283,7 +288,7 @@ internal sealed class CoordinatorHarness
 
     public async Task<ReleaseId> StartAsync(string version = "1.0.0", Actor? by = null)
     {
-        var reply = await SendAsync(by ?? Alice, $"/ship start demo {version} new checkout flow; faster search");
+        var reply = await SendAsync(by ?? Alice, $"/ship start demo {version} new checkout flow; faster search{StartOptions}");
         Assert.StartsWith($"Started demo@{version}", reply.Text, StringComparison.Ordinal);
         return Id(version);
     }

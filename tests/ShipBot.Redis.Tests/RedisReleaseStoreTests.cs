@@ -241,6 +241,34 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.Null(await store.GetAsync(new ReleaseId("checkout", "1.0.0")));
     }
 
+    [Fact]
+    public async Task GetAsync_ReleaseWithMeasuredOutcomes_ReadBackByAnotherStoreAfterARestart()
+    {
+        var (store, prefix) = CreateStore();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var reports = new List<OutcomeReport>
+        {
+            new(1, T0 + TimeSpan.FromDays(1), ["checkout conversion: 2.3 % vs target ≥ 2.1 % — pass (Δ +0.3 % since baseline 2 %, +15 %)", "1 of 1 target(s) met."]),
+            new(2, T0 + TimeSpan.FromDays(7), ["checkout conversion: 1.9 % vs target ≥ 2.1 % — miss (Δ −0.1 % since baseline 2 %, −5 %)", "0 of 1 target(s) met; missed: checkout conversion."]),
+        };
+        var measured = Next(release, ReleaseState.Operating) with
+        {
+            RequestedOutcomes = ["refund rate"],
+            Baseline = new Dictionary<string, double> { ["error_rate"] = 0.003, ["outcome:checkout conversion"] = 2 },
+            Outcomes = reports,
+        };
+        Assert.True(await store.TrySaveAsync(measured, release.Version, []));
+
+        var restarted = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
+        var read = await restarted.GetAsync(release.Id);
+
+        Assert.NotNull(read);
+        Assert.Equal(["refund rate"], read.RequestedOutcomes);
+        Assert.Equal(2, read.Baseline["outcome:checkout conversion"]);
+        Assert.Equal(reports.Select(r => (r.Checkpoint, r.At, string.Join("\n", r.Lines))), read.Outcomes.Select(r => (r.Checkpoint, r.At, string.Join("\n", r.Lines))));
+    }
+
     // ================================================================ helpers
 
     private (RedisReleaseStore Store, string Prefix) CreateStore()

@@ -24,7 +24,7 @@ public static class CommandParser
     /// <summary>Every verb with its usage line, in the order <c>help</c> shows them.</summary>
     public static IReadOnlyList<(string Verb, string Usage, string What)> Verbs { get; } =
     [
-        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--commit <sha>] [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
+        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--commit <sha>] [--outcome <target>]… [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
         ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--bypass-freeze \"<why it cannot wait>\"] [--notes <customer-facing notes>]", "emergency release on the expedited path (on-call or an admin may take it through a change freeze)"),
         ("status", "status [release] [--audit]", "one release in detail (with its audit trail), or all active ones"),
         ("list", "list", "all active releases"),
@@ -48,7 +48,7 @@ public static class CommandParser
         ("freezes", "freezes [service]", "the change-freeze windows in force now and the next ones"),
         ("stats", "stats [service] [--days N]", "deployment frequency, lead time, change failure rate and time to restore, with a chart"),
         ("signals", "signals", "the open signals (a hotfix's post-incident signal until it is filled in) and the latest ones"),
-        ("simulate", "simulate <service> <metric> <value>|reset", "change the simulated health source"),
+        ("simulate", "simulate <service> <metric> <value>|outcome <target> <value>|reset", "change the simulated health source"),
         ("token", "token create <name> <scope>… | token revoke <name> | token list", "API tokens for pipelines (admins; the token is shown once, privately)"),
         ("help", "help [verb]", "verbs and usage"),
     ];
@@ -145,9 +145,19 @@ public static class CommandParser
         var changes = new List<string>();
         var flags = new List<string>();
         string? commit = null;
+        var outcomes = new List<string>();
         for (var i = 2; i < args.Count; i++)
         {
-            if (args[i] is "--commit")
+            if (args[i] is "--outcome")
+            {
+                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                {
+                    return Fail("--outcome needs the name of a configured outcome target (in quotes when it has spaces).", "start");
+                }
+
+                outcomes.Add(args[++i].Trim());
+            }
+            else if (args[i] is "--commit")
             {
                 if (i + 1 >= args.Count || !ReleaseProvenance.IsCommit(args[i + 1]))
                 {
@@ -177,6 +187,7 @@ public static class CommandParser
         {
             Notes = notes,
             Provenance = commit is null ? null : new ReleaseProvenance(commit, [], null),
+            Outcomes = outcomes,
         });
     }
 
@@ -380,6 +391,14 @@ public static class CommandParser
         if (args.Count == 2 && args[1].Equals("reset", StringComparison.OrdinalIgnoreCase))
         {
             return ParseResult.Ok(new SimulateCommand(args[0].ToLowerInvariant(), "reset", null));
+        }
+
+        if (args.Count == 4 && args[1].Equals("outcome", StringComparison.OrdinalIgnoreCase) && ReleaseId.IsValidService(args[0].ToLowerInvariant()))
+        {
+            // An outcome target's value is taken as written: its unit is the target's, so "%" is only shown, never a ratio.
+            return double.TryParse(args[3].TrimEnd('%').Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var measured) && double.IsFinite(measured)
+                ? ParseResult.Ok(new SimulateCommand(args[0].ToLowerInvariant(), Outcomes.OutcomeTarget.BaselineKeyOf(args[2].Trim().ToLowerInvariant()), measured))
+                : Fail($"'{Shorten(args[3])}' is not a number.", "simulate");
         }
 
         if (args.Count != 3 || !ReleaseId.IsValidService(args[0].ToLowerInvariant()))

@@ -25,6 +25,9 @@ public sealed record StartCommand(string Service, string Version, IReadOnlyList<
 
     /// <summary>Where the release comes from (<c>--commit &lt;sha&gt;</c> in chat; commit, pull requests and pipeline run from the API); null: unknown.</summary>
     public ReleaseProvenance? Provenance { get; init; }
+
+    /// <summary>Outcome targets measured only on request (<c>--outcome &lt;name&gt;</c>, repeatable). Default none.</summary>
+    public IReadOnlyList<string> Outcomes { get; init; } = [];
 }
 
 public sealed record HotfixCommand(string Service, string Version, ReleaseKind Priority, string Reason) : ShipCommand

@@ -114,6 +114,9 @@ public sealed record Release
 
     public IReadOnlyList<OutcomeReport> Outcomes { get; init; } = [];
 
+    /// <summary>Outcome targets measured on request (<c>start … --outcome &lt;name&gt;</c>) on top of the service's always-measured ones. Default none.</summary>
+    public IReadOnlyList<string> RequestedOutcomes { get; init; } = [];
+
     public IReadOnlyList<string> FlagsRemoved { get; init; } = [];
 
     public DateTimeOffset? OperatingSince { get; init; }

@@ -64,6 +64,9 @@ public sealed record ServicePolicy
     public IReadOnlyList<TimeSpan> OutcomeCheckpoints { get; init; } =
         [TimeSpan.FromDays(1), TimeSpan.FromDays(7), TimeSpan.FromDays(30)];
 
+    /// <summary>The service's measured outcome targets (<c>ShipBot:Services:&lt;name&gt;:Outcomes</c>). Default none.</summary>
+    public Outcomes.OutcomeTargetCatalog Outcomes { get; init; } = ShipBot.Core.Outcomes.OutcomeTargetCatalog.Empty;
+
     /// <summary>Cap on every bake time of a hotfix plan. Default 10 minutes.</summary>
     public TimeSpan HotfixMaxBake { get; init; } = TimeSpan.FromMinutes(10);
 

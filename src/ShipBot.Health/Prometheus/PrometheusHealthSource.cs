@@ -97,7 +97,7 @@ public sealed class PrometheusOptions
 /// sample failed (inconclusive, never healthy) while the other readings are kept, so a breach seen
 /// by one query still acts. An empty result is "no reading" for that metric.
 /// </summary>
-public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions options, TimeProvider time) : IHealthSource
+public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions options, TimeProvider time) : IHealthSource, IOutcomeSource
 {
     public string Name => "Prometheus";
 
@@ -162,8 +162,22 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
         return (new MetricCounts(metric, Math.Max(0, values[0]), Math.Max(0, values[1]), Math.Max(0, values[2]), Math.Max(0, values[3]), since, now, Name), null);
     }
 
-    /// <summary>One instant query whose answer is a number: a scalar, or the sum of a vector's samples (an empty vector is 0: no series means nothing was counted).</summary>
-    private async Task<(double Value, string? Error)> QueryNumberAsync(string promql, CancellationToken ct)
+    /// <summary>
+    /// An outcome target's value: its query as an instant query (<c>{{service}}</c> replaced), a
+    /// scalar or the sum of a vector's samples, bounded by <see cref="PrometheusOptions.Timeout"/>.
+    /// An empty vector is "no series", never 0: a target is not met by missing data.
+    /// </summary>
+    public async Task<OutcomeReading> ReadAsync(string service, Core.Outcomes.OutcomeTarget target, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(target);
+        var promql = target.Query.Replace("{{service}}", Escape(service), StringComparison.Ordinal);
+        var (value, error) = await QueryNumberAsync(promql, cancellationToken, emptyIsNoValue: true).ConfigureAwait(false);
+        return error is null && double.IsFinite(value) ? new OutcomeReading(value) : OutcomeReading.Failed(error ?? $"the query returned {value.ToString(CultureInfo.InvariantCulture)}");
+    }
+
+    /// <summary>One instant query whose answer is a number: a scalar, or the sum of a vector's samples (an empty vector is 0: no series means nothing was counted; with <paramref name="emptyIsNoValue"/>, an error).</summary>
+    private async Task<(double Value, string? Error)> QueryNumberAsync(string promql, CancellationToken ct, bool emptyIsNoValue = false)
     {
         using var deadline = new CancellationTokenSource(options.Timeout, time);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, deadline.Token);
@@ -197,6 +211,7 @@ public sealed class PrometheusHealthSource(HttpClient http, PrometheusOptions op
             return (string?)data?["resultType"] switch
             {
                 "scalar" => (Parse(data?["result"]?[1]) ?? double.NaN, null),
+                "vector" when data?["result"] is JsonArray { Count: 0 } && emptyIsNoValue => (double.NaN, "no series"),
                 "vector" when data?["result"] is JsonArray series => (series.Sum(s => Parse(s?["value"]?[1]) ?? double.NaN), null),
                 var type => (double.NaN, $"the query returns {type ?? "nothing"}; use an instant query that sums to a number"),
             };

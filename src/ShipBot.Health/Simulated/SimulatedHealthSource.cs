@@ -13,7 +13,7 @@ namespace ShipBot.Health.Simulated;
 /// minute) and the error rate and p99 latency in force, for the canary and the baseline.
 /// </summary>
 /// <param name="seed">Seed of the simulated traffic, for reproducible tests; null draws a random one.</param>
-public sealed class SimulatedHealthSource(TimeProvider time, int? seed = null) : IHealthSource
+public sealed class SimulatedHealthSource(TimeProvider time, int? seed = null) : IHealthSource, IOutcomeSource
 {
     /// <summary>Set with <c>/ship simulate &lt;service&gt; traffic_rpm &lt;n&gt;</c>: the service's requests a minute (both versions).</summary>
     public const string TrafficMetric = "traffic_rpm";
@@ -81,6 +81,25 @@ public sealed class SimulatedHealthSource(TimeProvider time, int? seed = null) :
                 now))
             .ToList();
         return Task.FromResult(new HealthSample(readings) { Counts = Counts(query, overrides, now) });
+    }
+
+    /// <summary>
+    /// An outcome target's simulated value, set with <c>/ship simulate &lt;service&gt; outcome "&lt;target&gt;" &lt;value&gt;</c>;
+    /// a target never set is "not measured" (the simulated source invents no business numbers).
+    /// </summary>
+    public Task<OutcomeReading> ReadAsync(string service, Core.Outcomes.OutcomeTarget target, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(service);
+        ArgumentNullException.ThrowIfNull(target);
+        if (_down.TryGetValue(service, out var down) && down)
+        {
+            return Task.FromResult(OutcomeReading.Failed("simulated source is down"));
+        }
+
+        return Task.FromResult(_overrides.TryGetValue(service, out var overrides)
+            && overrides.TryGetValue(Core.Outcomes.OutcomeTarget.BaselineKeyOf(target.Name.ToLowerInvariant()), out var value)
+            ? new OutcomeReading(value)
+            : OutcomeReading.Failed($"no simulated value: /ship simulate {service} outcome \"{target.Name}\" <value>"));
     }
 
     private List<MetricCounts> Counts(HealthQuery query, ConcurrentDictionary<string, double>? overrides, DateTimeOffset now)

@@ -188,6 +188,33 @@ public sealed class CommandParserTests
     }
 
     [Fact]
+    public void Parse_StartWithOutcomes_ReadsEachQuotedTargetName()
+    {
+        var start = Assert.IsType<StartCommand>(ParseOk("/ship start checkout 1.4.2 faster cart --outcome \"refund rate\" --outcome nps"));
+
+        Assert.Equal(["refund rate", "nps"], start.Outcomes);
+        Assert.Equal(["faster cart"], start.Changes);
+    }
+
+    [Fact]
+    public void Parse_StartOutcomeWithoutName_FailsSayingWhatIsNeeded()
+    {
+        var result = CommandParser.Parse("/ship start checkout 1.4.2 --outcome");
+
+        Assert.False(result.Success);
+        Assert.Contains("--outcome needs the name", result.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Parse_SimulateOutcome_KeepsTheValueAsWritten()
+    {
+        var simulate = Assert.IsType<SimulateCommand>(ParseOk("/ship simulate checkout outcome \"Checkout Conversion\" 2.3%"));
+
+        Assert.Equal("outcome:checkout conversion", simulate.Metric);
+        Assert.Equal(2.3, simulate.Value);
+    }
+
+    [Fact]
     public void Parse_StartWithoutChanges_HasEmptyLists()
     {
         var start = Assert.IsType<StartCommand>(ParseOk("start checkout 2.0.0-rc.1"));
