@@ -117,6 +117,10 @@ public sealed class SignInBrowserTests
             await page.Locator("input[name='login']").FillAsync(subject);
             await page.Locator("input[name='password']").FillAsync("any password will do");
             await page.Locator("button[type='submit']").ClickAsync();
+
+            // The login page is itself at /interaction/…: wait until it has gone, so the consent check below
+            // never sees the login page still loaded and clicks its button a second time.
+            await page.Locator("input[name='login']").WaitForAsync(new LocatorWaitForOptions { State = WaitForSelectorState.Detached });
             var consent = page.Locator("button[type='submit']");
             await page.WaitForURLAsync(url => url.StartsWith(shipBot.ToString(), StringComparison.Ordinal) || url.Contains("/interaction/", StringComparison.Ordinal));
             if (page.Url.Contains("/interaction/", StringComparison.Ordinal))
