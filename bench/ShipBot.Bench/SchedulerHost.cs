@@ -65,6 +65,7 @@ public sealed class SchedulerHost : IAsyncDisposable
         s.AddSingleton(sp => new ReleaseCoordinator(
             sp.GetRequiredService<IReleaseStore>(),
             sp.GetRequiredService<IIdempotencyStore>(),
+            sp.GetRequiredService<ILeaseStore>(),
             sp.GetRequiredService<TimedScheduler>(),
             deployment ?? new NoOpDeploymentTarget(),
             health ?? new HealthyHealthSource(TimeProvider.System),
@@ -73,9 +74,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             sp.GetRequiredService<AccessPolicy>(),
             new CoordinatorSettings { EvaluationInterval = evaluationInterval },
             sp.GetRequiredService<TimeProvider>(),
-            sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
-            null,
-            sp.GetRequiredService<ILeaseStore>()));
+            sp.GetRequiredService<ILogger<ReleaseCoordinator>>()));
         s.AddQuartzScheduling();
         foreach (var d in s.Where(d => d.ServiceType == typeof(IHostedService)
             && (d.ImplementationType == typeof(ReleaseRecoveryService) || d.ImplementationType == typeof(ReleaseSweepService))).ToList())

@@ -31,8 +31,8 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
     private const string StorePrefix = "st";
 
     public static ReleaseCoordinator Coordinator(IReleaseStore store, IIdempotencyStore idempotency, ILeaseStore leases, AccessPolicy access) =>
-        new(store, idempotency, new NoOpScheduler(), new NoOpDeploymentTarget(), new HealthyHealthSource(TimeProvider.System), new NoOpReadinessVerifier(),
-            [new NoOpNotifier()], access, new CoordinatorSettings(), TimeProvider.System, NullLogger<ReleaseCoordinator>.Instance, null, leases);
+        new(store, idempotency, leases, new NoOpScheduler(), new NoOpDeploymentTarget(), new HealthyHealthSource(TimeProvider.System), new NoOpReadinessVerifier(),
+            [new NoOpNotifier()], access, new CoordinatorSettings(), TimeProvider.System, NullLogger<ReleaseCoordinator>.Instance);
 
     /// <summary>Starts one release per worker through the coordinator (/ship start) and takes it to Canary.</summary>
     public async Task<IReadOnlyList<ReleaseId>> PrepareCoordinatorReleasesAsync(ReleaseCoordinator coordinator, RedisReleaseStore store, int count)

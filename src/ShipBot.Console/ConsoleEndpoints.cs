@@ -54,13 +54,13 @@ public static class ConsoleEndpoints
         // Outside Demo mode every call needs a session (with the antiforgery token to change anything) or an API token.
         var api = app.MapGroup("/api/console").RequireConsoleCaller();
         api.MapConsoleSession(users);
-        api.MapGet("/users", (ReleaseCoordinator coordinator, HttpContext context) => ConsoleSession.Visible(users, context).Select(u => new ConsoleUserView(
+        api.MapGet("/users", (IReleaseCommands coordinator, HttpContext context) => ConsoleSession.Visible(users, context).Select(u => new ConsoleUserView(
             u.Id, u.Name, coordinator.Access.RolesOf(ToActor(u)).Select(r => AccessPolicy.Describe(r).Replace("-", string.Empty, StringComparison.Ordinal)).ToList())));
         api.MapGet("/channels", (ConsoleChannelHub hub) => hub.Channels);
         api.MapGet("/messages", (string? channel, string? user, ConsoleChannelHub hub, HttpContext context) =>
             Results.Json(hub.List(string.IsNullOrWhiteSpace(channel) ? "releases" : channel, context.Caller()?.Id ?? user), ShipBotJson.Options));
 
-        api.MapPost("/messages", async (ConsolePostMessage body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, HttpContext context, CancellationToken ct) =>
+        api.MapPost("/messages", async (ConsolePostMessage body, ConsoleChannelHub hub, IReleaseCommands coordinator, HttpContext context, CancellationToken ct) =>
         {
             if (ConsoleSession.Acting(users, body.User, context, out var refusal) is not { } user)
             {
@@ -85,7 +85,7 @@ public static class ConsoleEndpoints
             return Results.Json(Deliver(hub, channel, user, reply), ShipBotJson.Options);
         });
 
-        api.MapPost("/actions", async (ConsolePostAction body, ConsoleChannelHub hub, ReleaseCoordinator coordinator, HttpContext context, CancellationToken ct) =>
+        api.MapPost("/actions", async (ConsolePostAction body, ConsoleChannelHub hub, IReleaseCommands coordinator, HttpContext context, CancellationToken ct) =>
         {
             if (ConsoleSession.Acting(users, body.User, context, out var refusal) is not { } user)
             {

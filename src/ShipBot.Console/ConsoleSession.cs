@@ -89,7 +89,7 @@ public static class ConsoleSession
     public static RouteGroupBuilder MapConsoleSession(this RouteGroupBuilder api, IReadOnlyList<ConsoleUser> users)
     {
         ArgumentNullException.ThrowIfNull(api);
-        api.MapGet("/me", (HttpContext context, CallerPolicy policy, IAntiforgery antiforgery, ReleaseCoordinator coordinator) =>
+        api.MapGet("/me", (HttpContext context, CallerPolicy policy, IAntiforgery antiforgery, IReleaseCommands coordinator) =>
         {
             if (context.Caller() is not { } caller)
             {
@@ -111,7 +111,7 @@ public static class ConsoleSession
             return Results.Json(new { signedOut = true });
         });
 
-        api.MapGet("/releases", async (IReleaseStore store, ReleaseCoordinator coordinator, ConsoleChannelHub hub, CancellationToken ct) =>
+        api.MapGet("/releases", async (IReleaseStore store, IReleaseCommands coordinator, ConsoleChannelHub hub, CancellationToken ct) =>
         {
             var releases = new Dictionary<ReleaseId, Release>();
             foreach (var release in await store.ListActiveAsync(ct).ConfigureAwait(false))

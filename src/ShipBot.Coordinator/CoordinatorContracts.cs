@@ -117,6 +117,13 @@ public sealed record CoordinatorSettings
     /// </summary>
     public TimeSpan DoubleClickWindow { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// How long the answer to a read-only verb (status, list, contract, notes, outcome, signals, freezes, stats, help)
+    /// is kept for its request id: long enough for a platform's duplicate delivery to get the same answer, without
+    /// keeping every query's answer for <see cref="IdempotencyWindow"/>. Default 10 min.
+    /// </summary>
+    public TimeSpan ReadAnswerWindow { get; init; } = TimeSpan.FromMinutes(10);
+
     /// <summary>How often flag-cleanup and post-incident reminders repeat after the last checkpoint. Default 1 day.</summary>
     public TimeSpan ReminderInterval { get; init; } = TimeSpan.FromDays(1);
 

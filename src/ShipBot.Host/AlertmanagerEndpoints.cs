@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Extensions.Options;
 using ShipBot.Coordinator;
 using ShipBot.Core.Ports;
+using ShipBot.Core.Settings;
 using ShipBot.Health.Alertmanager;
 using ShipBot.Http;
 
@@ -24,7 +25,7 @@ public static partial class AlertmanagerEndpoints
     public static IEndpointRouteBuilder MapAlertmanager(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/hooks/alertmanager", async (HttpContext context, ReleaseCoordinator coordinator, InboundGuard guard, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
+        app.MapPost("/hooks/alertmanager", async (HttpContext context, IAlertIntake coordinator, AccessPolicy access, InboundGuard guard, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
         {
             var options = settings.Value.Alertmanager;
             var log = loggers.CreateLogger("ShipBot.Alertmanager");
@@ -82,7 +83,7 @@ public static partial class AlertmanagerEndpoints
                 {
                     reason = $"severity '{severity}' does not roll back (configured: {string.Join(", ", severities)})";
                 }
-                else if (string.IsNullOrWhiteSpace(service) || !coordinator.Access.Services.ContainsKey(service))
+                else if (string.IsNullOrWhiteSpace(service) || !access.Services.ContainsKey(service))
                 {
                     reason = $"label '{options.ServiceLabel}' = '{service}' is not a configured service";
                 }

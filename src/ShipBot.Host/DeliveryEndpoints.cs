@@ -74,7 +74,7 @@ public static class DeliveryEndpoints
     /// </summary>
     public static IEndpointRouteBuilder MapShipBotDelivery(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/api/stats", async (ReleaseCoordinator coordinator, string? service, string? channel, int? days, CancellationToken ct) =>
+        app.MapGet("/api/stats", async (IDeliveryReports coordinator, string? service, string? channel, int? days, CancellationToken ct) =>
         {
             var period = days ?? StatsCommand.DefaultDays;
             if (period is < 1 or > StatsCommand.MaxDays)

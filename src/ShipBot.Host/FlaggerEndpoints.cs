@@ -27,7 +27,7 @@ public static partial class FlaggerEndpoints
     public static IEndpointRouteBuilder MapFlagger(this IEndpointRouteBuilder app)
     {
         ArgumentNullException.ThrowIfNull(app);
-        app.MapPost("/hooks/flagger/{gate}", async (string gate, HttpContext context, ReleaseCoordinator coordinator, InboundGuard guard, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
+        app.MapPost("/hooks/flagger/{gate}", async (string gate, HttpContext context, IFlaggerGate coordinator, InboundGuard guard, IOptions<ShipBotOptions> settings, ILoggerFactory loggers) =>
         {
             var log = loggers.CreateLogger("ShipBot.Flagger");
             if (!IsAuthorized(settings.Value.Flagger, context.Request.Headers.Authorization))

@@ -3,7 +3,7 @@ using ShipBot.Coordinator;
 namespace ShipBot.Host;
 
 /// <summary>At start-up, after the scheduler is running, re-arms the timers of every active release from the store.</summary>
-public sealed partial class ReleaseRecoveryService(ReleaseCoordinator coordinator, ILogger<ReleaseRecoveryService> log) : IHostedService
+public sealed partial class ReleaseRecoveryService(IReleaseTimers coordinator, ILogger<ReleaseRecoveryService> log) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
     {

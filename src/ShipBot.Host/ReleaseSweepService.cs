@@ -9,7 +9,7 @@ namespace ShipBot.Host;
 /// replica does not know yet: those started on another replica, or left by a replica that went
 /// away. With one replica and the in-memory store it finds nothing to do.
 /// </summary>
-public sealed partial class ReleaseSweepService(ReleaseCoordinator coordinator, IOptions<ShipBotOptions> options, TimeProvider time, ILogger<ReleaseSweepService> log) : BackgroundService
+public sealed partial class ReleaseSweepService(IReleaseTimers coordinator, IOptions<ShipBotOptions> options, TimeProvider time, ILogger<ReleaseSweepService> log) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {

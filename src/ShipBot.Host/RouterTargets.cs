@@ -86,7 +86,7 @@ public static class RouterTargetsServiceCollectionExtensions
             sp.GetRequiredService<IDeploymentTarget>();
             var argo = sp.GetRequiredService<RouterTargets>().ArgoRollouts;
             var interval = argo.Count == 0 ? TimeSpan.FromSeconds(10) : argo.Values.Min(t => t.Options.WatchInterval);
-            var coordinator = sp.GetRequiredService<ReleaseCoordinator>();
+            var coordinator = sp.GetRequiredService<IAlertIntake>();
             return new ArgoRolloutsWatcher(
                 argo,
                 sp.GetRequiredService<IReleaseStore>(),

@@ -6,11 +6,11 @@ using Microsoft.AspNetCore.DataProtection.StackExchangeRedis;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.Options;
 using ShipBot.Coordinator.Identity;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
 using ShipBot.Http;
 using ShipBot.Identity;
+using ShipBot.InMemory;
 using ShipBot.Redis;
 using StackExchange.Redis;
 

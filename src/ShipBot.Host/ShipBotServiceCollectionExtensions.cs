@@ -1,9 +1,9 @@
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using Quartz;
 using ShipBot.Charts.Images;
 using ShipBot.Console;
 using ShipBot.Coordinator;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
 using ShipBot.Deploy;
@@ -17,6 +17,7 @@ using ShipBot.Health.Probes;
 using ShipBot.Health.Prometheus;
 using ShipBot.Health.Readiness;
 using ShipBot.Health.Simulated;
+using ShipBot.InMemory;
 using ShipBot.Redis;
 using ShipBot.Scheduling;
 using StackExchange.Redis;
@@ -54,6 +55,7 @@ public static class ShipBotServiceCollectionExtensions
         services.AddSingleton(sp => new ReleaseCoordinator(
             sp.GetRequiredService<IReleaseStore>(),
             sp.GetRequiredService<IIdempotencyStore>(),
+            sp.GetRequiredService<ILeaseStore>(),
             sp.GetRequiredService<IReleaseScheduler>(),
             sp.GetRequiredService<IDeploymentTarget>(),
             sp.GetRequiredService<IHealthSource>(),
@@ -64,7 +66,6 @@ public static class ShipBotServiceCollectionExtensions
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>(),
             sp.GetService<IHealthSimulator>(),
-            sp.GetRequiredService<ILeaseStore>(),
             sp.GetServices<IReleaseObserver>())
         {
             Tokens = sp.GetService<Coordinator.Identity.ApiTokenService>(),
@@ -75,6 +76,13 @@ public static class ShipBotServiceCollectionExtensions
             DeliveryCharts = sp.GetService<IDeliveryCharts>(),
             OutcomeSource = sp.GetService<IOutcomeSource>(),
         });
+
+        // Adapters depend on the small interfaces, never on the coordinator itself.
+        services.TryAddSingleton<IReleaseCommands>(sp => sp.GetRequiredService<ReleaseCoordinator>());
+        services.TryAddSingleton<IAlertIntake>(sp => sp.GetRequiredService<ReleaseCoordinator>());
+        services.TryAddSingleton<IReleaseTimers>(sp => sp.GetRequiredService<ReleaseCoordinator>());
+        services.TryAddSingleton<IFlaggerGate>(sp => sp.GetRequiredService<ReleaseCoordinator>());
+        services.TryAddSingleton<IDeliveryReports>(sp => sp.GetRequiredService<ReleaseCoordinator>());
 
         // The sequential judge's evidence charts, served at GET /charts/{token}.png (ShipBot:Charts); one store for
         // every chart (the delivery charts register it too when they come first).
@@ -256,6 +264,7 @@ public static class ShipBotServiceCollectionExtensions
         });
         services.AddQuartzHostedService(o => o.WaitForJobsToComplete = true);
         services.AddSingleton<IReleaseScheduler, QuartzReleaseScheduler>();
+        services.TryAddSingleton<IReleaseTimers>(sp => sp.GetRequiredService<ReleaseCoordinator>());
         services.AddHostedService<ReleaseRecoveryService>();
         services.AddHostedService<ReleaseSweepService>();
         return services;

@@ -11,7 +11,7 @@ namespace ShipBot.Scheduling;
 /// still due. When the store is unreachable a one-shot timer is re-armed a few seconds later, so
 /// scheduled work resumes when the store comes back.
 /// </summary>
-public sealed partial class ReleaseTimerJob(ReleaseCoordinator coordinator, IReleaseScheduler scheduler, TimeProvider time, ILogger<ReleaseTimerJob> log) : IJob
+public sealed partial class ReleaseTimerJob(IReleaseTimers coordinator, IReleaseScheduler scheduler, TimeProvider time, ILogger<ReleaseTimerJob> log) : IJob
 {
     public const string ReleaseKey = "release";
     public const string KindKey = "kind";

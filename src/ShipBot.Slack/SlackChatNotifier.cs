@@ -2,10 +2,10 @@ using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ShipBot.Coordinator.Chat;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Http.Chat;
 
 namespace ShipBot.Slack;
 

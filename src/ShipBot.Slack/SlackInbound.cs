@@ -33,7 +33,7 @@ public sealed record SlashCommand(string Command, string Text, string UserId, st
 /// <c>chat.postEphemeral</c>).
 /// </summary>
 public sealed partial class SlackInbound(
-    ReleaseCoordinator coordinator,
+    IReleaseCommands coordinator,
     SlackWebApi api,
     SlackUserDirectory directory,
     IIdempotencyStore idempotency,

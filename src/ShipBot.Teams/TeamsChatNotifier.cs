@@ -3,10 +3,10 @@ using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging;
-using ShipBot.Coordinator.Chat;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.Http.Chat;
 
 namespace ShipBot.Teams;
 

@@ -17,7 +17,7 @@ namespace ShipBot.Teams;
 /// activities, and nothing more.
 /// </summary>
 public sealed partial class TeamsInbound(
-    ReleaseCoordinator coordinator,
+    IReleaseCommands coordinator,
     BotConnectorClient connector,
     TeamsConversations conversations,
     TeamsChatNotifier notifier,

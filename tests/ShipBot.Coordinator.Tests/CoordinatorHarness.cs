@@ -1,13 +1,13 @@
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.InMemory;
 
 namespace ShipBot.Coordinator.Tests;
 
@@ -109,6 +109,7 @@ internal sealed class CoordinatorHarness
         ReleaseStore = storeOverride ?? Store;
         Coordinator = new ReleaseCoordinator(
             ReleaseStore,
+            Store,
             Store,
             Scheduler,
             Deployment,

@@ -64,7 +64,7 @@ public sealed partial class ReleaseCoordinatorTests
         charts.LinkAsync(Arg.Any<DoraReport>(), Arg.Any<CancellationToken>()).Returns("https://shipbot.example/charts/abc.png");
         var sut = new CoordinatorHarness();
         var withChart = new CoordinatorHarness();
-        var coordinator = new ReleaseCoordinator(withChart.ReleaseStore, withChart.Store, withChart.Scheduler, withChart.Deployment, withChart.Health, withChart.Readiness,
+        var coordinator = new ReleaseCoordinator(withChart.ReleaseStore, withChart.Store, withChart.Store, withChart.Scheduler, withChart.Deployment, withChart.Health, withChart.Readiness,
             [withChart.Notifier], withChart.Access, withChart.Settings, withChart.Time, Microsoft.Extensions.Logging.Abstractions.NullLogger<ReleaseCoordinator>.Instance)
         { DeliveryCharts = charts };
         await sut.ToCanaryBakeAsync();

@@ -224,7 +224,7 @@ public sealed partial class ReleaseCoordinatorTests
         var charts = Substitute.For<IJudgeCharts>();
         charts.LinkAsync(Arg.Any<ReleaseId>(), Arg.Any<JudgeState>(), Arg.Any<CancellationToken>()).Returns("/charts/abc.png");
         var sut = CreateJudged();
-        var coordinator = new ReleaseCoordinator(sut.ReleaseStore, sut.Store, sut.Scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier], sut.Access, sut.Settings, sut.Time,
+        var coordinator = new ReleaseCoordinator(sut.ReleaseStore, sut.Store, sut.Store, sut.Scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier], sut.Access, sut.Settings, sut.Time,
             Microsoft.Extensions.Logging.Abstractions.NullLogger<ReleaseCoordinator>.Instance)
         { JudgeCharts = charts };
         var id = await sut.ToCanaryBakeAsync();

@@ -584,7 +584,7 @@ public sealed partial class ReleaseCoordinatorTests
 
         // a restarted instance: same store, a fresh scheduler
         var scheduler = Substitute.For<IReleaseScheduler>();
-        var restarted = new ReleaseCoordinator(sut.Store, sut.Store, scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier],
+        var restarted = new ReleaseCoordinator(sut.Store, sut.Store, sut.Store, scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier],
             sut.Access, sut.Settings, sut.Time, NullLogger<ReleaseCoordinator>.Instance);
 
         var count = await restarted.RecoverAsync();
@@ -608,7 +608,7 @@ public sealed partial class ReleaseCoordinatorTests
         await sut.FireAsync(id, TimerKind.HealthEvaluation);
         var decision = (await sut.GetAsync(id)).Decision!;
         var scheduler = Substitute.For<IReleaseScheduler>();
-        var restarted = new ReleaseCoordinator(sut.Store, sut.Store, scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier],
+        var restarted = new ReleaseCoordinator(sut.Store, sut.Store, sut.Store, scheduler, sut.Deployment, sut.Health, sut.Readiness, [sut.Notifier],
             sut.Access, sut.Settings, sut.Time, NullLogger<ReleaseCoordinator>.Instance);
 
         Assert.Equal(1, await restarted.RecoverAsync());

@@ -3,13 +3,13 @@ using LibGit2Sharp;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.InMemory;
 
 namespace ShipBot.Records.Tests;
 

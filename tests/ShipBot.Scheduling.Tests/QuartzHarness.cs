@@ -3,11 +3,11 @@ using Microsoft.Extensions.Logging;
 using NSubstitute;
 using Quartz;
 using ShipBot.Coordinator;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
+using ShipBot.InMemory;
 
 namespace ShipBot.Scheduling.Tests;
 
@@ -70,6 +70,7 @@ internal sealed class QuartzHarness : IAsyncDisposable
         services.AddSingleton(sp => new ReleaseCoordinator(
             sp.GetRequiredService<ObservedReleaseStore>(),
             sp.GetRequiredService<InMemoryReleaseStore>(),
+            sp.GetRequiredService<InMemoryReleaseStore>(),
             sp.GetRequiredService<IReleaseScheduler>(),
             deployment,
             health,
@@ -79,6 +80,7 @@ internal sealed class QuartzHarness : IAsyncDisposable
             new CoordinatorSettings(),
             sp.GetRequiredService<TimeProvider>(),
             sp.GetRequiredService<ILogger<ReleaseCoordinator>>()));
+        services.AddSingleton<IReleaseTimers>(sp => sp.GetRequiredService<ReleaseCoordinator>());
 
         var provider = services.BuildServiceProvider();
         var quartz = await provider.GetRequiredService<ISchedulerFactory>().GetScheduler();

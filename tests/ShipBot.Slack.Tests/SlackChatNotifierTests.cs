@@ -3,10 +3,10 @@ using System.Globalization;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using Microsoft.Extensions.Time.Testing;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
+using ShipBot.InMemory;
 using ShipBot.Slack.Tests.TestSupport;
 using ShipBot.Testing;
 

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
+using ShipBot.InMemory;
 using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests;

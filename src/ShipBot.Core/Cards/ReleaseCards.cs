@@ -35,7 +35,7 @@ public sealed record ReleaseCardContext(IReadOnlyList<string> Approvers, bool Ow
 /// and separate alert and decision cards that mention on-call. Pure: time comes in as a value.
 /// Every button carries its <see cref="ClickBasis"/>, so a click acts only on what the card showed.
 /// </summary>
-public static class ReleaseCards
+public static partial class ReleaseCards
 {
     /// <summary>How many changes the card lists before "and N more" (the contract keeps them all).</summary>
     public const int MaxChangesShown = 5;

@@ -21,37 +21,9 @@ public sealed record ParseResult(ShipCommand? Command, string? Error, string? Us
 /// </summary>
 public static class CommandParser
 {
-    /// <summary>Every verb with its usage line, in the order <c>help</c> shows them.</summary>
+    /// <summary>Every verb with its usage line, in the order <c>help</c> shows them (declared once, in <see cref="CommandVerbs"/>).</summary>
     public static IReadOnlyList<(string Verb, string Usage, string What)> Verbs { get; } =
-    [
-        ("start", "start <service> <version> [changes; …] [--flag <name>]… [--commit <sha>] [--outcome <target>]… [--notes <customer-facing notes>]", "create a release and post its contract + checklist card"),
-        ("hotfix", "hotfix <service> <version> p0|p1 <reason> [--bypass-freeze \"<why it cannot wait>\"] [--notes <customer-facing notes>]", "emergency release on the expedited path (on-call or an admin may take it through a change freeze)"),
-        ("status", "status [release] [--audit]", "one release in detail (with its audit trail), or all active ones"),
-        ("list", "list", "all active releases"),
-        ("approve", "approve <release>", "approve a release contract"),
-        ("reject", "reject <release> <reason>", "reject a release contract"),
-        ("check", "check <release> <item> [<item>…]", "tick checklist items"),
-        ("waive", "waive <release> <item> <reason>", "waive a checklist item (never the production floor)"),
-        ("promote", "promote <release> [reason]", "promote now, skipping the rest of the bake time, or approve a promotion that waits for an approver"),
-        ("pause", "pause <release>", "stop the promotion clock"),
-        ("resume", "resume <release>", "restart the promotion clock"),
-        ("rollback", "rollback <release> <reason>", "roll back now"),
-        ("abort", "abort <release> <reason>", "abandon a release before production traffic"),
-        ("decide", "decide <release> rollback|hold|continue [decision id]", "answer a consult card"),
-        ("halt", "halt <service>|all <reason>", "stop the line for a service, or `all` for a change freeze of every service"),
-        ("unhalt", "unhalt <service>|all <reason>", "lift a halt or a change freeze"),
-        ("contract", "contract <release>", "the release contract as Markdown"),
-        ("notes", "notes <release>", "the customer-facing release notes"),
-        ("outcome", "outcome <release>", "the latest outcome report"),
-        ("flag-removed", "flag-removed <release> <flag>", "mark a feature flag removed from the code"),
-        ("signal", "signal performance|customer|friction|unexpected|incident [release] <text>", "record a feedback signal"),
-        ("freezes", "freezes [service]", "the change-freeze windows in force now and the next ones"),
-        ("stats", "stats [service] [--days N]", "deployment frequency, lead time, change failure rate and time to restore, with a chart"),
-        ("signals", "signals", "the open signals (a hotfix's post-incident signal until it is filled in) and the latest ones"),
-        ("simulate", "simulate <service> <metric> <value>|outcome <target> <value>|reset", "change the simulated health source"),
-        ("token", "token create <name> <scope>… | token revoke <name> | token list", "API tokens for pipelines (admins; the token is shown once, privately)"),
-        ("help", "help [verb]", "verbs and usage"),
-    ];
+        [.. CommandVerbs.All.Select(v => (v.Verb, v.Usage, v.What))];
 
     public static string UsageOf(string verb) =>
         "/ship " + (Verbs.FirstOrDefault(v => v.Verb == verb).Usage ?? "help");

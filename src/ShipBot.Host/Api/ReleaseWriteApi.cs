@@ -131,7 +131,7 @@ public static partial class ReleaseWriteApi
             extensions: new Dictionary<string, object?> { ["error"] = $"{first.Key}: {string.Join(" ", first.Value)}" });
     }
 
-    private static async Task<IResult> CreateAsync(HttpContext context, ReleaseCoordinator coordinator, IReleaseStore store, IEnumerable<IChatNotifier> notifiers, CancellationToken cancellationToken)
+    private static async Task<IResult> CreateAsync(HttpContext context, IReleaseCommands coordinator, IReleaseStore store, IEnumerable<IChatNotifier> notifiers, CancellationToken cancellationToken)
     {
         var (body, bodyError) = await ReadAsync<CreateReleaseRequest>(context, required: true, cancellationToken).ConfigureAwait(false);
         if (bodyError is not null)
@@ -219,7 +219,7 @@ public static partial class ReleaseWriteApi
         return Refused(reply);
     }
 
-    private static async Task<IResult> ActAsync(string name, string verb, HttpContext context, ReleaseCoordinator coordinator, IReleaseStore store, IEnumerable<IChatNotifier> notifiers, CancellationToken cancellationToken)
+    private static async Task<IResult> ActAsync(string name, string verb, HttpContext context, IReleaseCommands coordinator, IReleaseStore store, IEnumerable<IChatNotifier> notifiers, CancellationToken cancellationToken)
     {
         var (body, bodyError) = await ReadAsync<ReleaseActionRequest>(context, required: false, cancellationToken).ConfigureAwait(false);
         if (bodyError is not null)
@@ -444,7 +444,7 @@ public static partial class ReleaseWriteApi
         return Problem(status, title, detail);
     }
 
-    private static Task<CommandReply> SendAsync(HttpContext context, ReleaseCoordinator coordinator, IEnumerable<IChatNotifier> notifiers, string channel, ShipCommand command, string text, CancellationToken cancellationToken)
+    private static Task<CommandReply> SendAsync(HttpContext context, IReleaseCommands coordinator, IEnumerable<IChatNotifier> notifiers, string channel, ShipCommand command, string text, CancellationToken cancellationToken)
     {
         // The release is announced where people decide: Slack when it is on, else Teams, else the console.
         var platforms = notifiers.Select(n => n.Platform).ToList();

@@ -2,10 +2,10 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using NSubstitute;
 using ShipBot.Coordinator.Identity;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Commands;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
+using ShipBot.InMemory;
 
 namespace ShipBot.Coordinator.Tests.Identity;
 

@@ -1,9 +1,9 @@
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.Logging.Abstractions;
 using ShipBot.Coordinator.Identity;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Settings;
+using ShipBot.InMemory;
 
 namespace ShipBot.Coordinator.Tests.Identity;
 
@@ -14,7 +14,7 @@ public sealed class ReleaseCoordinatorTokenTests
     private readonly InMemoryTokenStore _tokens = new();
 
     private ReleaseCoordinator CreateSut() => new(
-        _harness.Store, _harness.Store, _harness.Scheduler, _harness.Deployment, _harness.Health, _harness.Readiness,
+        _harness.Store, _harness.Store, _harness.Store, _harness.Scheduler, _harness.Deployment, _harness.Health, _harness.Readiness,
         [_harness.Notifier], _harness.Access, _harness.Settings, _harness.Time, NullLogger<ReleaseCoordinator>.Instance)
     {
         Tokens = new ApiTokenService(_tokens, _harness.Access, _harness.Time, NullLogger<ApiTokenService>.Instance),

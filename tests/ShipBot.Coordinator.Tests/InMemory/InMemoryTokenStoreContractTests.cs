@@ -1,5 +1,5 @@
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
+using ShipBot.InMemory;
 using ShipBot.Testing;
 
 namespace ShipBot.Coordinator.Tests.InMemory;

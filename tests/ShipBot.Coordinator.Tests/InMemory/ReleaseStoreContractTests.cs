@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Time.Testing;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
+using ShipBot.InMemory;
 using ShipBot.Testing;
 
 namespace ShipBot.Coordinator.Tests.InMemory;

@@ -163,7 +163,7 @@ public sealed class GitHubActionsDeploymentTargetTests
         var first = await host.Clock.RunAsync(host.Target(process).ApplyAsync(Canary()));
         var again = await host.Clock.RunAsync(host.Target(process).ApplyAsync(Canary()));
         var afterRestart = await host.Clock.RunAsync(host.Target().ApplyAsync(Canary()));
-        var withLostMemory = await host.Clock.RunAsync(host.Target(host.NewProcess(new Coordinator.InMemory.InMemoryReleaseStore(host.Clock))).ApplyAsync(Canary()));
+        var withLostMemory = await host.Clock.RunAsync(host.Target(host.NewProcess(new ShipBot.InMemory.InMemoryReleaseStore(host.Clock))).ApplyAsync(Canary()));
 
         Assert.All(new[] { first, again, afterRestart, withLostMemory }, r => Assert.True(r.Succeeded, r.Detail));
         var run = Assert.Single(host.GitHub.RunsOf("acme", "checkout"));

@@ -175,7 +175,7 @@ public sealed class GitHubDeploymentsObserverTests
         observer.Enqueue(walk.Release);
         await using var restarted = host.Observer();
         restarted.Enqueue(walk.Release);
-        await using var forgetful = host.Observer(new Coordinator.InMemory.InMemoryReleaseStore(host.Clock));
+        await using var forgetful = host.Observer(new ShipBot.InMemory.InMemoryReleaseStore(host.Clock));
         forgetful.Enqueue(walk.Release);
         await Settle(host, observer, restarted, forgetful);
 

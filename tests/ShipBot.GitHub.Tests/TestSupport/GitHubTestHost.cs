@@ -1,11 +1,11 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Ports;
 using ShipBot.GitHub.Actions;
 using ShipBot.GitHub.Deployments;
 using ShipBot.GitHub.Tests.Emulation;
+using ShipBot.InMemory;
 
 namespace ShipBot.GitHub.Tests.TestSupport;
 

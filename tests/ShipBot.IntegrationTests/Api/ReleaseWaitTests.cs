@@ -1,9 +1,9 @@
 using Microsoft.Extensions.Time.Testing;
-using ShipBot.Coordinator.InMemory;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 using ShipBot.Host.Api;
+using ShipBot.InMemory;
 using ShipBot.Testing;
 
 namespace ShipBot.IntegrationTests.Api;

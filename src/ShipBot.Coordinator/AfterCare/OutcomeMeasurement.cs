@@ -1,32 +1,23 @@
 using Microsoft.Extensions.Logging;
+using ShipBot.Coordinator.Access;
+using ShipBot.Coordinator.Signals;
 using ShipBot.Core.Commands;
 using ShipBot.Core.Outcomes;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 
-namespace ShipBot.Coordinator;
+namespace ShipBot.Coordinator.AfterCare;
 
 /// <summary>
 /// Measured outcome targets: their values before the rollout (kept in the release's baseline under
 /// <see cref="OutcomeTarget.BaselineKey"/>), their measurement at each outcome checkpoint, and the
 /// signal a missed target opens.
 /// </summary>
-public sealed partial class ReleaseCoordinator
+internal sealed partial class OutcomeMeasurement(Integrations integrations, ReleaseAccess access, IReleaseStore store, SignalRelay signals, TimeProvider time, ILogger log)
 {
-    /// <summary>Reads outcome targets from the services' health sources. Without it, configured targets are reported "not measured".</summary>
-    public IOutcomeSource? OutcomeSource { get; init; }
-
-    /// <summary>The targets <paramref name="release"/> measures: the service's always-measured ones plus those named at start that are still configured.</summary>
-    private IReadOnlyList<OutcomeTarget> OutcomeTargetsOf(Release release)
-    {
-        var catalog = PolicyOf(release.Id.Service).Outcomes;
-        var known = release.RequestedOutcomes.Where(n => catalog.All.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase))).ToList();
-        return catalog.TryResolve(known, out var targets, out _) ? targets : [];
-    }
-
     /// <summary>Checks the <c>--outcome</c> names against the service's targets; returns their configured spelling, or the refusal.</summary>
-    private static (IReadOnlyList<string> Names, string? Error) ResolveRequestedOutcomes(ServicePolicy policy, IReadOnlyList<string>? requested)
+    public static (IReadOnlyList<string> Names, string? Error) ResolveRequested(ServicePolicy policy, IReadOnlyList<string>? requested)
     {
         if (requested is not { Count: > 0 })
         {
@@ -46,10 +37,10 @@ public sealed partial class ReleaseCoordinator
     }
 
     /// <summary>Each target's value before the rollout, keyed by <see cref="OutcomeTarget.BaselineKey"/>; a target that cannot be read has no baseline.</summary>
-    private async Task<IReadOnlyDictionary<string, double>> CaptureOutcomeBaselineAsync(Release release, CancellationToken ct)
+    public async Task<IReadOnlyDictionary<string, double>> CaptureBaselineAsync(Release release, CancellationToken ct)
     {
         var baseline = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var result in await MeasureOutcomesAsync(release, ct).ConfigureAwait(false))
+        foreach (var result in await MeasureAsync(release, ct).ConfigureAwait(false))
         {
             if (result.Actual is { } value)
             {
@@ -65,13 +56,13 @@ public sealed partial class ReleaseCoordinator
     }
 
     /// <summary>Reads every target of the release, one after the other (each read is bounded by its source's timeout).</summary>
-    private async Task<IReadOnlyList<OutcomeResult>> MeasureOutcomesAsync(Release release, CancellationToken ct)
+    public async Task<IReadOnlyList<OutcomeResult>> MeasureAsync(Release release, CancellationToken ct)
     {
-        var targets = OutcomeTargetsOf(release);
+        var targets = TargetsOf(release);
         var results = new List<OutcomeResult>(targets.Count);
         foreach (var target in targets)
         {
-            var reading = await ReadOutcomeAsync(release.Id.Service, target, ct).ConfigureAwait(false);
+            var reading = await ReadAsync(release.Id.Service, target, ct).ConfigureAwait(false);
             double? baseline = release.Baseline.TryGetValue(target.BaselineKey, out var b) ? b : null;
             results.Add(OutcomeEvaluation.Evaluate(target, reading.Value, baseline, reading.Error));
         }
@@ -79,35 +70,43 @@ public sealed partial class ReleaseCoordinator
         return results;
     }
 
-    private async Task<OutcomeReading> ReadOutcomeAsync(string service, OutcomeTarget target, CancellationToken ct)
+    /// <summary>
+    /// Opens the signal of a checkpoint's missed targets, audited, as <c>/ship signal unexpected</c>
+    /// would: the team fills it in with what they learned (<c>/ship signal unexpected &lt;release&gt; …</c>).
+    /// </summary>
+    public async Task OpenSignalAsync(Release release, OutcomeReport report, IReadOnlyList<OutcomeResult> missed, CancellationToken ct)
     {
-        if (OutcomeSource is null)
+        var now = time.GetUtcNow();
+        var text = $"Outcome report #{report.Checkpoint} missed {string.Join("; ", missed.Select(m => m.Line))}";
+        var signal = new Signal($"outcome:{release.Id}:{report.Checkpoint}", SignalKind.Unexpected, release.Id.ToString(), text, Actor.System.Id, now, Open: true);
+        await store.AddSignalAsync(signal, ct).ConfigureAwait(false);
+        await signals.NotifyAsync(signal, ct).ConfigureAwait(false);
+        await store.AppendAuditAsync(release.Id, new AuditEntry(now, Actor.System.Id, "signal", $"{SignalKind.Unexpected}: {text}"), ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The targets <paramref name="release"/> measures: the service's always-measured ones plus those named at start that are still configured.</summary>
+    private IReadOnlyList<OutcomeTarget> TargetsOf(Release release)
+    {
+        var catalog = access.PolicyOf(release.Id.Service).Outcomes;
+        var known = release.RequestedOutcomes.Where(n => catalog.All.Any(t => string.Equals(t.Name, n, StringComparison.OrdinalIgnoreCase))).ToList();
+        return catalog.TryResolve(known, out var targets, out _) ? targets : [];
+    }
+
+    private async Task<OutcomeReading> ReadAsync(string service, OutcomeTarget target, CancellationToken ct)
+    {
+        if (integrations.OutcomeSource is not { } source)
         {
             return OutcomeReading.Failed("no outcome source is configured");
         }
 
         try
         {
-            return await OutcomeSource.ReadAsync(service, target, ct).ConfigureAwait(false);
+            return await source.ReadAsync(service, target, ct).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is HttpRequestException or TimeoutException or IOException or InvalidOperationException or TaskCanceledException && !ct.IsCancellationRequested)
         {
             return OutcomeReading.Failed(ex.Message);
         }
-    }
-
-    /// <summary>
-    /// Opens the signal of a checkpoint's missed targets, audited, as <c>/ship signal unexpected</c>
-    /// would: the team fills it in with what they learned (<c>/ship signal unexpected &lt;release&gt; …</c>).
-    /// </summary>
-    private async Task OpenOutcomeSignalAsync(Release release, OutcomeReport report, IReadOnlyList<OutcomeResult> missed, CancellationToken ct)
-    {
-        var now = _time.GetUtcNow();
-        var text = $"Outcome report #{report.Checkpoint} missed {string.Join("; ", missed.Select(m => m.Line))}";
-        var signal = new Signal($"outcome:{release.Id}:{report.Checkpoint}", SignalKind.Unexpected, release.Id.ToString(), text, Actor.System.Id, now, Open: true);
-        await _store.AddSignalAsync(signal, ct).ConfigureAwait(false);
-        await NotifySignalObserversAsync(signal, ct).ConfigureAwait(false);
-        await _store.AppendAuditAsync(release.Id, new AuditEntry(now, Actor.System.Id, "signal", $"{SignalKind.Unexpected}: {text}"), ct).ConfigureAwait(false);
     }
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Could not capture the outcome baseline of {Release}'s target '{Target}': {Reason}")]

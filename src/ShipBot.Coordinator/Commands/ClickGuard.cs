@@ -1,7 +1,7 @@
 using ShipBot.Core.Commands;
 using ShipBot.Core.Releases;
 
-namespace ShipBot.Coordinator;
+namespace ShipBot.Coordinator.Commands;
 
 /// <summary>
 /// Makes a click act only on what its card showed. Checked twice: once before anything else (a quick,

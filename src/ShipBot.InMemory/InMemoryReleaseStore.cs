@@ -2,7 +2,7 @@ using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
-namespace ShipBot.Coordinator.InMemory;
+namespace ShipBot.InMemory;
 
 /// <summary>
 /// The embedded default store: the same contract as the Redis store (atomic compare-and-set with

@@ -1,11 +1,16 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text.RegularExpressions;
+using ShipBot.Coordinator.Access;
+using ShipBot.Coordinator.Chat;
+using ShipBot.Coordinator.Freezes;
+using ShipBot.Coordinator.Handlers.Approval;
+using ShipBot.Coordinator.Routers;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 
-namespace ShipBot.Coordinator;
+namespace ShipBot.Coordinator.Flagger;
 
 /// <summary>
 /// ShipBot as Flagger's gate. A Flagger canary mapped to a service becomes a ShipBot release on its
@@ -16,44 +21,53 @@ namespace ShipBot.Coordinator;
 /// alert's). The gate never moves traffic itself: Flagger does, and its phase, weight and failed
 /// checks (from the webhook's metadata) are shown on the card.
 /// </summary>
-public sealed partial class ReleaseCoordinator
+internal sealed partial class FlaggerGatekeeper(
+    CoordinatorSettings settings,
+    ReleaseAccess access,
+    IReleaseStore store,
+    StartHandler starter,
+    ReleaseLookup lookup,
+    FreezeGate freezes,
+    RouterStatusBoard routers,
+    CardPublisher cards,
+    TimeProvider time)
 {
     /// <summary>Metadata key whose value, when set and a valid version, names the release's version instead of the checksum.</summary>
-    public const string FlaggerVersionKey = "version";
+    public const string VersionKey = "version";
 
     /// <summary>Who requests a release that Flagger's confirm-rollout started (never a chat user: the instance is private).</summary>
-    private static readonly Actor FlaggerPrincipal = new("flagger", "Flagger", []);
+    private static readonly Actor Principal = new("flagger", "Flagger", []);
 
     /// <summary>The last answer per release and gate, so only a changed answer is audited (Flagger asks every analysis interval).</summary>
-    private readonly ConcurrentDictionary<(ReleaseId, FlaggerGate), string> _flaggerAnswers = new();
+    private readonly ConcurrentDictionary<(ReleaseId, FlaggerGate), string> _answers = new();
 
     /// <summary>
     /// Answers one call of a Flagger webhook. Never throws for a refused rule: the answer says why.
     /// A canary that is not mapped to a service is refused (so Flagger waits), naming the mapping key.
     /// </summary>
-    public async Task<FlaggerAnswer> OnFlaggerHookAsync(FlaggerHook hook, CancellationToken cancellationToken = default)
+    public async Task<FlaggerAnswer> OnFlaggerHookAsync(FlaggerHook hook, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(hook);
-        var canary = _settings.FlaggerCanaries.FirstOrDefault(c =>
+        var canary = settings.FlaggerCanaries.FirstOrDefault(c =>
             string.Equals(c.Namespace, hook.Namespace, StringComparison.Ordinal) && string.Equals(c.Canary, hook.Name, StringComparison.Ordinal));
-        if (canary is null || !_access.Services.TryGetValue(canary.Service, out var policy))
+        if (canary is null || !access.Services.TryGetValue(canary.Service, out var policy))
         {
             return new FlaggerAnswer(false, $"canary {hook.Namespace}/{hook.Name} is not mapped to a ShipBot service (ShipBot:Services:<name>:Flagger:Namespace and :Canary)");
         }
 
         if (FlaggerVersion(hook) is not { } version)
         {
-            return new FlaggerAnswer(false, $"no version: the payload has no valid checksum nor metadata '{FlaggerVersionKey}'");
+            return new FlaggerAnswer(false, $"no version: the payload has no valid checksum nor metadata '{VersionKey}'");
         }
 
         var id = new ReleaseId(policy.Name, version);
-        var release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        var release = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
         if (release is null && hook.Gate == FlaggerGate.ConfirmRollout)
         {
             var conversation = new Conversation(FlaggerPlatform(canary), policy.Channel);
-            var reply = await StartAsync(FlaggerPrincipal, conversation, policy.Name, version, Core.Plans.ReleaseKind.Standard, null,
-                [$"Flagger canary {hook.Namespace}/{hook.Name} revision {hook.Checksum ?? version}"], [], null, null, cancellationToken).ConfigureAwait(false);
-            release = await _store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+            var reply = await starter.StartAsync(Principal, conversation, policy.Name, version, Core.Plans.ReleaseKind.Standard, null,
+                [$"Flagger canary {hook.Namespace}/{hook.Name} revision {hook.Checksum ?? version}"], [], null, null, null, cancellationToken).ConfigureAwait(false);
+            release = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
             if (release is null)
             {
                 // Halted, or another release of the service is active: StartAsync said why.
@@ -94,7 +108,7 @@ public sealed partial class ReleaseCoordinator
             return new FlaggerAnswer(false, $"{id} is {release.State.Display()}: it will not progress");
         }
 
-        if (await HaltOfAsync(id.Service, ct).ConfigureAwait(false) is { } halt)
+        if (await lookup.HaltOfAsync(id.Service, ct).ConfigureAwait(false) is { } halt)
         {
             return new FlaggerAnswer(false, $"{id.Service} is halted{(halt.IsFreeze ? " (change freeze)" : string.Empty)}: {halt.Reason}");
         }
@@ -105,7 +119,7 @@ public sealed partial class ReleaseCoordinator
         }
 
         // A calendar freeze holds Flagger's traffic exactly as it holds ShipBot's own promotions (a bypassing hotfix goes on).
-        if (gate != FlaggerGate.ConfirmRollout && FreezeHolding(release) is { } freeze)
+        if (gate != FlaggerGate.ConfirmRollout && freezes.FreezeHolding(release) is { } freeze)
         {
             return new FlaggerAnswer(false, $"{id}: {freeze.Explain()}");
         }
@@ -150,28 +164,28 @@ public sealed partial class ReleaseCoordinator
         facts.Add(new TargetFact($"gate {hook.Gate.Name()}", $"{(answer.Allowed ? "allowed" : "not yet")}: {answer.Reason}"));
 
         // Keep the other gates' last answers on the card: together they say where Flagger waits.
-        var previous = RouterStatusOf(release.Id);
+        var previous = routers.Of(release.Id);
         if (previous is { Router: "Flagger" })
         {
             facts.AddRange(previous.Facts.Where(f => f.Label.StartsWith("gate ", StringComparison.Ordinal) && f.Label != $"gate {hook.Gate.Name()}"));
         }
 
-        var status = new TargetStatus("Flagger", $"{hook.Namespace}/{hook.Name}", facts, _time.GetUtcNow());
-        RememberRouterStatus(release.Id, status);
+        var status = new TargetStatus("Flagger", $"{hook.Namespace}/{hook.Name}", facts, time.GetUtcNow());
+        routers.Remember(release.Id, status);
 
         var said = $"{answer.Allowed}:{answer.Reason}";
-        var changedAnswer = !_flaggerAnswers.TryGetValue((release.Id, hook.Gate), out var before) || before != said;
-        _flaggerAnswers[(release.Id, hook.Gate)] = said;
+        var changedAnswer = !_answers.TryGetValue((release.Id, hook.Gate), out var before) || before != said;
+        _answers[(release.Id, hook.Gate)] = said;
         if (changedAnswer)
         {
-            await _store.AppendAuditAsync(release.Id, new AuditEntry(_time.GetUtcNow(), FlaggerPrincipal.Id, $"flagger {hook.Gate.Name()}",
+            await store.AppendAuditAsync(release.Id, new AuditEntry(time.GetUtcNow(), Principal.Id, $"flagger {hook.Gate.Name()}",
                 $"{(answer.Allowed ? "allowed" : "refused")}: {answer.Reason} (phase {hook.Phase ?? "?"})"), ct).ConfigureAwait(false);
         }
 
         if (changedAnswer || previous is null || !previous.Facts.Where(f => !f.Label.StartsWith("gate ", StringComparison.Ordinal))
                 .SequenceEqual(facts.Where(f => !f.Label.StartsWith("gate ", StringComparison.Ordinal))))
         {
-            await PublishCardAsync(release, ct).ConfigureAwait(false);
+            await cards.PublishCardAsync(release, ct).ConfigureAwait(false);
         }
     }
 
@@ -181,7 +195,7 @@ public sealed partial class ReleaseCoordinator
     /// <summary>The release's version: metadata <c>version</c> when it is a valid version, else the checksum.</summary>
     private static string? FlaggerVersion(FlaggerHook hook)
     {
-        if (hook.Metadata.TryGetValue(FlaggerVersionKey, out var v) && ReleaseId.IsValidVersion(v))
+        if (hook.Metadata.TryGetValue(VersionKey, out var v) && ReleaseId.IsValidVersion(v))
         {
             return v;
         }
@@ -191,7 +205,7 @@ public sealed partial class ReleaseCoordinator
     }
 
     private string FlaggerPlatform(FlaggerCanary canary) =>
-        canary.Platform ?? new[] { "slack", "teams", "console" }.FirstOrDefault(p => _notifiers.ContainsKey(p)) ?? _notifiers.Keys.FirstOrDefault() ?? "console";
+        canary.Platform ?? new[] { "slack", "teams", "console" }.FirstOrDefault(cards.HasPlatform) ?? cards.Platforms.FirstOrDefault() ?? "console";
 
     [GeneratedRegex("[^A-Za-z0-9.+_-]+", RegexOptions.CultureInvariant)]
     private static partial Regex InvalidVersionChars();

@@ -1,6 +1,6 @@
 using ShipBot.Core.Ports;
 
-namespace ShipBot.Coordinator.InMemory;
+namespace ShipBot.InMemory;
 
 /// <summary>
 /// The embedded default token store: one process only, lost when it stops. With Redis configured

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace ShipBot.Coordinator.Chat;
+namespace ShipBot.Http.Chat;
 
 /// <summary>
 /// One lane per chat message, for notifiers of platforms with rate limits: the updates of one
