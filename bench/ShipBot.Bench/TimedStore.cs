@@ -36,8 +36,8 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         Time("TryCreateAsync (EVAL)", () => store.TryCreateAsync(release, audit, cancellationToken));
 
-    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default) =>
-        Time("TrySaveAsync (EVAL, CAS + audit)", () => store.TrySaveAsync(next, expectedVersion, audit, halt, cancellationToken));
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default) =>
+        Time("TrySaveAsync (EVAL, CAS + audit + answer)", () => store.TrySaveAsync(next, expectedVersion, audit, halt, answer, cancellationToken));
 
     public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) => Time("AppendAuditAsync (XADD)", () => Wrap(store.AppendAuditAsync(id, entry, cancellationToken)));
 

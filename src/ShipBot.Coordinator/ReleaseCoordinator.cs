@@ -38,6 +38,9 @@ public sealed partial class ReleaseCoordinator
 
     /// <summary>Set once the current command has stored something, so a later store failure is not reported as "nothing was changed".</summary>
     private static readonly AsyncLocal<StrongBox<bool>?> _written = new();
+
+    /// <summary>The request being handled, so each save it causes keeps its answer in the same write (one round trip less).</summary>
+    private static readonly AsyncLocal<AnswerSlot?> _answering = new();
     private readonly IReleaseStore _store;
     private readonly IIdempotencyStore _idempotency;
     private readonly IReleaseScheduler _scheduler;
@@ -107,6 +110,7 @@ public sealed partial class ReleaseCoordinator
         ArgumentNullException.ThrowIfNull(inbound);
         using var span = ReleaseTelemetry.StartInbound(inbound.Conversation.Platform, inbound.Text);
         _written.Value = new StrongBox<bool>(false);
+        _answering.Value = null;
         try
         {
             // Scoped to the sender: someone else's request id is a different request.
@@ -116,6 +120,12 @@ public sealed partial class ReleaseCoordinator
             {
                 return first;
             }
+
+            // A click's answer serves a double click, then is forgotten: a later click on the same button is judged
+            // against its basis again (it says what changed), and a refused button works once the reason is gone.
+            var keep = inbound.IsClick ? _settings.DoubleClickWindow : _settings.IdempotencyWindow;
+            var answering = requestKey is null ? null : new AnswerSlot(requestKey, keep);
+            _answering.Value = answering;
 
             var parsed = inbound.Command is { } command ? ParseResult.Ok(command) : CommandParser.Parse(inbound.Text);
             span.TagCommand(parsed.Command);
@@ -144,12 +154,16 @@ public sealed partial class ReleaseCoordinator
                 }
             }
 
-            if (requestKey is not null)
+            if (answering is not null)
             {
-                // A click's answer serves a double click, then is forgotten: a later click on the same button is judged
-                // against its basis again (it says what changed), and a refused button works once the reason is gone.
-                var keep = inbound.IsClick ? _settings.DoubleClickWindow : _settings.IdempotencyWindow;
-                await _idempotency.SetAsync(requestKey, JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options), keep, cancellationToken).ConfigureAwait(false);
+                // Saves made from here on (effects still running) no longer speak for this request.
+                answering.Closed = true;
+                var answer = ReplayJson(reply);
+                if (!string.Equals(answer, answering.Kept, StringComparison.Ordinal))
+                {
+                    // The last save kept another answer (or none was saved): this one is final.
+                    await _idempotency.SetAsync(answering.RequestKey, answer, answering.Keep, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             return reply;
@@ -186,6 +200,23 @@ public sealed partial class ReleaseCoordinator
         }
 
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
+    }
+
+    private static string ReplayJson(CommandReply reply) => JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options);
+
+    /// <summary>
+    /// The request a command is handling: its id, how long its answer is kept, and the answer the latest save kept
+    /// for it (the reply a one-step command gives, so its duplicate is answered without another write).
+    /// </summary>
+    private sealed class AnswerSlot(string requestKey, TimeSpan keep)
+    {
+        public string RequestKey { get; } = requestKey;
+
+        public TimeSpan Keep { get; } = keep;
+
+        public string? Kept { get; set; }
+
+        public bool Closed { get; set; }
     }
 
     private static string ScopedRequestId(InboundCommand inbound) => $"{inbound.Conversation.Platform}:{inbound.Actor.Id}:{inbound.RequestId}";
@@ -1307,8 +1338,11 @@ public sealed partial class ReleaseCoordinator
             var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
                 ? new ServiceHalt(id.Service, $"{stop.Summary}", actor.Id, _time.GetUtcNow())
                 : null;
-            if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, ct).ConfigureAwait(false))
+            var answering = _answering.Value is { Closed: false } slot ? slot : null;
+            var answer = answering is null ? null : new RequestAnswer(answering.RequestKey, ReplayJson(Outcome(change)), answering.Keep);
+            if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
             {
+                answering?.Kept = answer!.Answer;
                 _written.Value?.Value = true;
                 ReleaseTelemetry.RecordTransition(change);
                 await AfterTransitionAsync(current, change, ct).ConfigureAwait(false);

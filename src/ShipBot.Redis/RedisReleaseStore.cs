@@ -95,7 +95,11 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
           redis.call('ZREM', KEYS[6], ARGV[1])
         end
         if ARGV[7] ~= '' then redis.call('HSETNX', KEYS[5], ARGV[7], ARGV[8]) end
-        for i = 11, #ARGV do
+        if ARGV[11] ~= '' then
+          local a = redis.call('GET', KEYS[7])
+          if not a or string.sub(a, 1, 7) == 'claim:\0' or string.sub(a, 1, 6) == 'fold:\0' then redis.call('SET', KEYS[7], ARGV[11], 'PX', ARGV[12]) end
+        end
+        for i = 13, #ARGV do
           if ARGV[9] == '0' then redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[9], '*', 'e', ARGV[i]) end
         end
         return 1
@@ -151,7 +155,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private const string SetAnswerScript = """
         local v = redis.call('GET', KEYS[1])
-        if v and string.sub(v, 1, 7) ~= 'claim:\0' then return 0 end
+        if v and string.sub(v, 1, 7) ~= 'claim:\0' and string.sub(v, 1, 6) ~= 'fold:\0' then return 0 end
         redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
         return 1
         """;
@@ -170,6 +174,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     /// <summary>Marks a claimed request id whose answer is not stored yet ("claim:" and a NUL, which no JSON answer starts with).</summary>
     private const string ClaimPrefix = "claim:\0";
+
+    /// <summary>Marks a provisional answer kept by a save, which the request's final answer replaces ("fold:" and a NUL).</summary>
+    private const string FoldPrefix = "fold:\0";
 
     /// <summary>Operation names for metrics (<c>TrySaveAsync</c> → <c>try_save</c>), computed once per method.</summary>
     private static readonly ConcurrentDictionary<string, string> _operationNames = new(StringComparer.Ordinal);
@@ -298,12 +305,16 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         }, cancellationToken);
     }
 
-    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default)
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(next);
         ArgumentNullException.ThrowIfNull(audit);
         var id = next.Id;
-        RedisKey[] keys = [_keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Audit(id), _keys.Halts, _keys.ActiveOf(id.Service)];
+        RedisKey[] keys =
+        [
+            _keys.Release(id), _keys.Lock(id.Service), _keys.Active, _keys.Audit(id), _keys.Halts, _keys.ActiveOf(id.Service),
+            answer is null ? _keys.Release(id) : _keys.Request(answer.RequestId),
+        ];
         var args = new List<RedisValue>
         {
             id.ToString(),
@@ -316,6 +327,8 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             halt is null ? string.Empty : Json(halt),
             _auditCap,
             NextTag(),
+            answer is null ? string.Empty : FoldPrefix + StoredDocument.Versioned(answer.Answer),
+            answer is null ? "0" : Millis(answer.Keep),
         };
         args.AddRange(audit.Select(a => (RedisValue)Json(a)));
         return RunDurableAsync(async db =>
@@ -385,7 +398,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         RunAsync(async db =>
         {
             var value = await db.StringGetAsync(_keys.Request(requestId)).ConfigureAwait(false);
-            return value.IsNullOrEmpty || ((string)value!).StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null : StoredDocument.Unversioned((string)value!);
+            var text = (string?)value;
+            return string.IsNullOrEmpty(text) || text.StartsWith(ClaimPrefix, StringComparison.Ordinal) ? null
+                : StoredDocument.Unversioned(text.StartsWith(FoldPrefix, StringComparison.Ordinal) ? text[FoldPrefix.Length..] : text);
         }, cancellationToken, "request.get");
 
     Task<bool> IIdempotencyStore.TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken)
