@@ -41,6 +41,12 @@ public sealed partial class ReleaseCoordinator
 
     /// <summary>The request being handled, so each save it causes keeps its answer in the same write (one round trip less).</summary>
     private static readonly AsyncLocal<AnswerSlot?> _answering = new();
+
+    /// <summary>
+    /// The halts as a command has read them: read once per command (a resume checks them, then its card shows
+    /// them), and read again after anything the command did to a halt.
+    /// </summary>
+    private static readonly AsyncLocal<StrongBox<IReadOnlyList<ServiceHalt>?>?> _haltsRead = new();
     private readonly IReleaseStore _store;
     private readonly IIdempotencyStore _idempotency;
     private readonly IReleaseScheduler _scheduler;
@@ -111,6 +117,7 @@ public sealed partial class ReleaseCoordinator
         using var span = ReleaseTelemetry.StartInbound(inbound.Conversation.Platform, inbound.Text);
         _written.Value = new StrongBox<bool>(false);
         _answering.Value = null;
+        _haltsRead.Value = new StrongBox<IReadOnlyList<ServiceHalt>?>(null);
         try
         {
             // Scoped to the sender: someone else's request id is a different request.
@@ -201,6 +208,8 @@ public sealed partial class ReleaseCoordinator
 
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
     }
+
+    private static void ForgetHaltsRead() => _haltsRead.Value?.Value = null;
 
     private static string ReplayJson(CommandReply reply) => JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options);
 
@@ -527,6 +536,7 @@ public sealed partial class ReleaseCoordinator
 
         var now = _time.GetUtcNow();
         var halt = new ServiceHalt(scope, c.Reason, actor.Id, now);
+        ForgetHaltsRead();
         if (!await _store.TrySetHaltAsync(halt, ct).ConfigureAwait(false))
         {
             var existing = (await _store.GetHaltsAsync(ct).ConfigureAwait(false)).FirstOrDefault(h => h.Service == scope);
@@ -578,6 +588,7 @@ public sealed partial class ReleaseCoordinator
             throw new ReleaseRuleException($"{actor.Mention} cannot lift a change freeze: that needs the on-call or admin role.");
         }
 
+        ForgetHaltsRead();
         var lifted = await _store.RemoveHaltAsync(scope, ct).ConfigureAwait(false);
         if (lifted is null)
         {
@@ -1029,6 +1040,9 @@ public sealed partial class ReleaseCoordinator
 
     private async Task RollBackNowAsync(ReleaseId id)
     {
+        // Runs beside the command that started the rollback, and outlives it: it speaks for no request, and reads halts afresh.
+        _answering.Value = null;
+        _haltsRead.Value = null;
         try
         {
             if (await _store.GetAsync(id).ConfigureAwait(false) is { PendingDeployment.IsRollback: true } release)
@@ -1340,6 +1354,11 @@ public sealed partial class ReleaseCoordinator
                 : null;
             var answering = _answering.Value is { Closed: false } slot ? slot : null;
             var answer = answering is null ? null : new RequestAnswer(answering.RequestKey, ReplayJson(Outcome(change)), answering.Keep);
+            if (halt is not null)
+            {
+                ForgetHaltsRead();
+            }
+
             if (await _store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
             {
                 answering?.Kept = answer!.Answer;
@@ -1656,7 +1675,9 @@ public sealed partial class ReleaseCoordinator
 
     private async Task<ServiceHalt?> HaltOfAsync(string service, CancellationToken ct)
     {
-        var halts = await _store.GetHaltsAsync(ct).ConfigureAwait(false);
+        var read = _haltsRead.Value;
+        var halts = read?.Value ?? await _store.GetHaltsAsync(ct).ConfigureAwait(false);
+        read?.Value = halts;
         return halts.FirstOrDefault(h => h.Service == service) ?? halts.FirstOrDefault(h => h.IsFreeze);
     }
 
