@@ -132,7 +132,7 @@ if (options.Only.Overlaps(["transitions", "breakdown", "ticks"]))
         }
 
         Section(await bench.LevelsAsync(
-            "1b. Health ticks through the coordinator (OnTimerAsync(HealthEvaluation): read, evaluation lease, healthy verdict stored with CAS, card)",
+            "1b. Health ticks through the coordinator (OnTimerAsync(HealthEvaluation): read, evaluation lease, healthy verdict: readings kept beside the release (a verdict that changes is stored with CAS), card)",
             "ticks",
             w => bench.TickRunAsync(coordinator, ids, w),
             [1, 16, 32]));

@@ -19,7 +19,7 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
 
     public void Reset() => _calls.Clear();
 
-    public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default) => Time("GetAsync (HGET)", () => store.GetAsync(id, cancellationToken));
+    public Task<Release?> GetAsync(ReleaseId id, CancellationToken cancellationToken = default) => Time("GetAsync (EVAL: revision and tag, the document only if changed)", () => store.GetAsync(id, cancellationToken));
 
     public Task<IReadOnlyList<Release>> ListActiveAsync(CancellationToken cancellationToken = default) => Time("ListActiveAsync", () => store.ListActiveAsync(cancellationToken));
 
@@ -36,8 +36,8 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         Time("TryCreateAsync (EVAL)", () => store.TryCreateAsync(release, audit, cancellationToken));
 
-    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default) =>
-        Time("TrySaveAsync (EVAL, CAS + audit)", () => store.TrySaveAsync(next, expectedVersion, audit, halt, cancellationToken));
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default) =>
+        Time("TrySaveAsync (EVAL, CAS + audit + answer)", () => store.TrySaveAsync(next, expectedVersion, audit, halt, answer, cancellationToken));
 
     public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) => Time("AppendAuditAsync (XADD)", () => Wrap(store.AppendAuditAsync(id, entry, cancellationToken)));
 
@@ -57,7 +57,7 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
 
     Task<string?> IIdempotencyStore.GetAsync(string requestId, CancellationToken cancellationToken) => Time("Idempotency GetAsync (GET)", () => idempotency.GetAsync(requestId, cancellationToken));
 
-    public Task<bool> TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency TryClaimAsync (SET NX)", () => idempotency.TryClaimAsync(requestId, ttl, cancellationToken));
+    public Task<bool> TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency TryClaimAsync (EVAL, SET NX)", () => idempotency.TryClaimAsync(requestId, ttl, cancellationToken));
 
     public Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency SetAsync (EVAL)", () => Wrap(idempotency.SetAsync(requestId, answer, ttl, cancellationToken)));
 

@@ -18,6 +18,9 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     private readonly Dictionary<string, ServiceHalt> _halts = new(StringComparer.Ordinal);
     private readonly List<Signal> _signals = [];
     private readonly Dictionary<string, (string? Answer, DateTimeOffset Expires)> _answers = new(StringComparer.Ordinal);
+
+    /// <summary>Request ids whose answer was kept by a save and may still be replaced by the request's final answer.</summary>
+    private readonly HashSet<string> _provisional = new(StringComparer.Ordinal);
     private DateTimeOffset _nextPrune;
     private readonly Dictionary<string, (string Owner, DateTimeOffset Expires)> _leases = new(StringComparer.Ordinal);
     private readonly Dictionary<string, (string Value, DateTimeOffset Expires)> _chat = new(StringComparer.Ordinal);
@@ -124,7 +127,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         }
     }
 
-    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default)
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(next);
         lock (_gate)
@@ -136,6 +139,11 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
 
             _releases[next.Id] = next;
             _latestHealth.Remove(next.Id);
+            if (answer is not null)
+            {
+                KeepAnswer(answer.RequestId, answer.Answer, answer.Keep, provisional: true);
+            }
+
             AddAudit(next.Id, audit);
             if (!next.State.HoldsServiceLock() && _locks.TryGetValue(next.Id.Service, out var holder) && holder == next.Id)
             {
@@ -279,6 +287,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
 
             PruneAnswers(now);
             _answers[requestId] = (null, now + ttl);
+            _provisional.Remove(requestId);
             return Task.FromResult(true);
         }
     }
@@ -295,6 +304,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         foreach (var expired in _answers.Where(a => a.Value.Expires <= now).Select(a => a.Key).ToList())
         {
             _answers.Remove(expired);
+            _provisional.Remove(expired);
         }
     }
 
@@ -330,13 +340,26 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            var now = _time.GetUtcNow();
-            if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now || existing.Answer is null)
-            {
-                _answers[requestId] = (answer, now + ttl);
-            }
-
+            KeepAnswer(requestId, answer, ttl, provisional: false);
             return Task.CompletedTask;
+        }
+    }
+
+    /// <summary>Keeps an answer unless the request already has a final one; a provisional answer (kept by a save) may be replaced.</summary>
+    private void KeepAnswer(string requestId, string answer, TimeSpan ttl, bool provisional)
+    {
+        var now = _time.GetUtcNow();
+        if (!_answers.TryGetValue(requestId, out var existing) || existing.Expires <= now || existing.Answer is null || _provisional.Contains(requestId))
+        {
+            _answers[requestId] = (answer, now + ttl);
+            if (provisional)
+            {
+                _provisional.Add(requestId);
+            }
+            else
+            {
+                _provisional.Remove(requestId);
+            }
         }
     }
 

@@ -57,7 +57,8 @@ internal sealed class CoordinatorHarness
         IReleaseRecordsStatus? records = null,
         IReadOnlyList<ISignalObserver>? signalObservers = null,
         Func<CoordinatorSettings, CoordinatorSettings>? settings = null,
-        IOutcomeSource? outcomes = null)
+        IOutcomeSource? outcomes = null,
+        Func<IReleaseStore, IReleaseStore>? decorateStore = null)
     {
         Time = new FakeTimeProvider(Start);
         Store = new InMemoryReleaseStore(Time);
@@ -106,7 +107,7 @@ internal sealed class CoordinatorHarness
         Access = new AccessPolicy(services, ["dave"]);
         Settings = (settings ?? (s => s))(new CoordinatorSettings { Admins = ["dave"] });
         Simulator = simulator;
-        ReleaseStore = storeOverride ?? Store;
+        ReleaseStore = storeOverride ?? decorateStore?.Invoke(Store) ?? Store;
         Coordinator = new ReleaseCoordinator(
             ReleaseStore,
             Store,

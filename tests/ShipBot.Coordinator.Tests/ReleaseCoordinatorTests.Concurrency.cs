@@ -201,7 +201,7 @@ public sealed partial class ReleaseCoordinatorTests
         store.SetLatestHealthAsync(Arg.Any<ReleaseId>(), Arg.Any<long>(), Arg.Any<HealthVerdict>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<bool>(down));
         store.GetHaltsAsync(Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ServiceHalt>>(down));
         store.TryCreateAsync(Arg.Any<Release>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<CreateResult>(down));
-        store.TrySaveAsync(Arg.Any<Release>(), Arg.Any<long>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<CancellationToken>())
+        store.TrySaveAsync(Arg.Any<Release>(), Arg.Any<long>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<RequestAnswer?>(), Arg.Any<CancellationToken>())
             .Returns(Task.FromException<bool>(down));
         store.TrySetHaltAsync(Arg.Any<ServiceHalt>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<bool>(down));
         store.RemoveHaltAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<ServiceHalt?>(down));
@@ -269,7 +269,7 @@ public sealed partial class ReleaseCoordinatorTests
         var reply = await sut.SendAsync(Bob, "/ship approve demo@1.0.0", "outage-2");
 
         Assert.Equal(StoreDown, reply.Text);
-        await store.Received(1).TrySaveAsync(Arg.Any<Release>(), awaiting.Version, Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<CancellationToken>());
+        await store.Received(1).TrySaveAsync(Arg.Any<Release>(), awaiting.Version, Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<RequestAnswer?>(), Arg.Any<CancellationToken>());
         await store.DidNotReceiveWithAnyArgs().AppendAuditAsync(default, default!, default);
         await store.DidNotReceiveWithAnyArgs().TrySetHaltAsync(default!, default);
         Assert.Empty(sut.Publications);

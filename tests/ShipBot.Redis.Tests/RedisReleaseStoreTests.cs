@@ -98,7 +98,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
     }
 
     [Fact]
-    public async Task ReleaseHash_AfterCreateAndSave_HasOnlyJsonAndVersionFields()
+    public async Task ReleaseHash_AfterCreateAndSave_HasOnlyJsonVersionAndTagFields()
     {
         var (store, prefix) = CreateStore();
         var keys = new RedisKeys(prefix);
@@ -110,7 +110,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
 
         Assert.Equal(RedisType.Hash, await Db.KeyTypeAsync(keys.Release(release.Id)));
         var fields = (await Db.HashGetAllAsync(keys.Release(release.Id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
-        Assert.Equal(["json", "version"], fields.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["json", "tag", "version"], fields.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(next.Version.ToString(CultureInfo.InvariantCulture), fields["version"]);
         using var json = JsonDocument.Parse(fields["json"]);
         Assert.Equal(next.Version, json.RootElement.GetProperty("version").GetInt64());
@@ -267,6 +267,100 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.Equal(["refund rate"], read.RequestedOutcomes);
         Assert.Equal(2, read.Baseline["outcome:checkout conversion"]);
         Assert.Equal(reports.Select(r => (r.Checkpoint, r.At, string.Join("\n", r.Lines))), read.Outcomes.Select(r => (r.Checkpoint, r.At, string.Join("\n", r.Lines))));
+    }
+
+    // ================================================================ releases kept parsed by the instance that read or wrote them
+
+    [Fact]
+    public async Task GetAsync_SavedSinceByAnotherInstance_ReturnsTheNewRevision()
+    {
+        var (store, prefix) = CreateStore();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.Equal(release.Version, (await store.GetAsync(release.Id))!.Version);
+        var other = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
+
+        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+
+        var read = await store.GetAsync(release.Id);
+        Assert.Equal(ReleaseState.AwaitingApproval, read!.State);
+        Assert.Equal(release.Version + 1, read.Version);
+    }
+
+    [Fact]
+    public async Task GetAsync_SameRevisionWrittenAgainAfterAWriteWasLost_ReturnsTheStoredDocument()
+    {
+        // A failover can lose an acknowledged write; the same revision is then written again with other content.
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var beforeLoss = await Db.HashGetAllAsync(keys.Release(release.Id));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+        await Db.HashSetAsync(keys.Release(release.Id), beforeLoss);
+        var other = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
+
+        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Version, []));
+
+        Assert.Equal(ReleaseState.Aborted, (await store.GetAsync(release.Id))!.State);
+    }
+
+    [Fact]
+    public async Task GetAsync_SavedByAWriterThatKeepsNoTag_ReturnsTheNewRevision()
+    {
+        // A ShipBot from before the tag (rolled back, or mid-upgrade) saves json and version only.
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var saved = Next(release, ReleaseState.AwaitingApproval);
+        Assert.True(await store.TrySaveAsync(saved, release.Version, []));
+        var written = (string)(await Db.HashGetAsync(keys.Release(release.Id), "json"))!;
+        var older = written.Replace("\"AwaitingApproval\"", "\"Aborted\"", StringComparison.Ordinal).Replace($"\"version\":{saved.Version}", $"\"version\":{saved.Version + 1}", StringComparison.Ordinal);
+
+        await Db.HashSetAsync(keys.Release(release.Id), [new("json", older), new("version", saved.Version + 1)]);
+
+        var read = await store.GetAsync(release.Id);
+        Assert.Equal(ReleaseState.Aborted, read!.State);
+        Assert.Equal(saved.Version + 1, read.Version);
+    }
+
+    [Fact]
+    public async Task GetAsync_ReadingsKeptAfterThisInstanceSaved_ShownOnTheRememberedRelease()
+    {
+        var (store, _) = CreateStore();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var verdict = new ShipBot.Core.Health.HealthVerdict(ShipBot.Core.Health.HealthStatus.Healthy, [], T0 + TimeSpan.FromMinutes(5));
+
+        Assert.True(await store.SetLatestHealthAsync(release.Id, release.Version, verdict));
+
+        Assert.Equal(T0 + TimeSpan.FromMinutes(5), (await store.GetAsync(release.Id))!.LastHealth?.At);
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+        Assert.Null((await store.GetAsync(release.Id))!.LastHealth);
+    }
+
+    [Fact]
+    public async Task GetAsync_ReadCacheOff_ReadsTheDocumentEveryTime()
+    {
+        var (_, prefix) = CreateStore();
+        var store = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix, ReadCacheEntries = 0 }, TimeProvider.System);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+
+        var first = await store.GetAsync(release.Id);
+        var second = await store.GetAsync(release.Id);
+
+        Assert.NotSame(first, second);
+        Assert.Equal(release.Version, second!.Version);
+    }
+
+    [Fact]
+    public async Task GetAsync_MissingRelease_Null()
+    {
+        var (store, _) = CreateStore();
+
+        Assert.Null(await store.GetAsync(new ReleaseId("nothing", "0.0.1")));
     }
 
     // ================================================================ helpers

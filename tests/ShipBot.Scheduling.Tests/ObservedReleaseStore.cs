@@ -45,8 +45,8 @@ internal sealed class ObservedReleaseStore(IReleaseStore inner) : IReleaseStore
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         inner.TryCreateAsync(release, audit, cancellationToken);
 
-    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default) =>
-        inner.TrySaveAsync(next, expectedVersion, audit, halt, cancellationToken);
+    public Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default) =>
+        inner.TrySaveAsync(next, expectedVersion, audit, halt, answer, cancellationToken);
 
     public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) => inner.AppendAuditAsync(id, entry, cancellationToken);
 

@@ -791,6 +791,65 @@ public abstract class ReleaseStoreContract
     }
 
     [Fact]
+    public async Task TrySaveAsync_WithTheRequestsAnswer_ADuplicateFindsItAndTheFinalAnswerReplacesIt()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+
+        Assert.Equal("{\"text\":\"saved\"}", await idempotency.GetAsync("req-1"));
+        Assert.False(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+        await idempotency.SetAsync("req-1", "{\"text\":\"final\"}", TimeSpan.FromHours(1));
+        await idempotency.SetAsync("req-1", "{\"text\":\"late\"}", TimeSpan.FromHours(1));
+        Assert.Equal("{\"text\":\"final\"}", await idempotency.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task TrySaveAsync_AnswerForARequestAlreadyAnswered_TheFinalAnswerStays()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+        await idempotency.SetAsync("req-1", "{\"text\":\"final\"}", TimeSpan.FromHours(1));
+
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+
+        Assert.Equal("{\"text\":\"final\"}", await idempotency.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task TrySaveAsync_RefusedWithAnAnswer_TheAnswerIsNotKept()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+
+        Assert.False(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version + 5, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+
+        Assert.Null(await idempotency.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task TrySaveAsync_TwoSavesOfOneRequest_TheLaterAnswerReplacesTheEarlier()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+        var first = Next(release, ReleaseState.AwaitingApproval);
+
+        Assert.True(await store.TrySaveAsync(first, release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"one\"}", TimeSpan.FromHours(1))));
+        Assert.True(await store.TrySaveAsync(Next(first, ReleaseState.Staging), first.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"two\"}", TimeSpan.FromHours(1))));
+
+        Assert.Equal("{\"text\":\"two\"}", await idempotency.GetAsync("req-1"));
+    }
+
+    [Fact]
     public async Task TryClaimAsync_AlreadyAnsweredWithoutAClaim_False()
     {
         var (_, idempotency, _) = await CreateAsync();

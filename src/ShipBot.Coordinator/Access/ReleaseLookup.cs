@@ -1,3 +1,4 @@
+using ShipBot.Coordinator.Commands;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 
@@ -75,7 +76,8 @@ internal sealed class ReleaseLookup(IReleaseStore store, ReleaseAccess access)
     /// <summary>The halt of <paramref name="service"/>, or the change freeze of every service, or null.</summary>
     public async Task<ServiceHalt?> HaltOfAsync(string service, CancellationToken ct)
     {
-        var halts = await store.GetHaltsAsync(ct).ConfigureAwait(false);
+        var halts = RequestScope.Halts ?? await store.GetHaltsAsync(ct).ConfigureAwait(false);
+        RequestScope.RememberHalts(halts);
         return halts.FirstOrDefault(h => h.Service == service) ?? halts.FirstOrDefault(h => h.IsFreeze);
     }
 

@@ -33,6 +33,7 @@ internal sealed partial class CommandPipeline(
         ArgumentNullException.ThrowIfNull(inbound);
         using var span = ReleaseTelemetry.StartInbound(inbound.Conversation.Platform, inbound.Text);
         WriteTracker.Begin();
+        RequestScope.Begin();
         try
         {
             // Scoped to the sender: someone else's request id is a different request.
@@ -46,6 +47,7 @@ internal sealed partial class CommandPipeline(
             var parsed = inbound.Command is { } command ? ParseResult.Ok(command) : CommandParser.Parse(inbound.Text);
             span.TagCommand(parsed.Command);
             var row = parsed.Command is null ? null : table.Find(parsed.Command);
+            var answering = requestKey is null ? null : RequestScope.Answer(requestKey, KeepFor(inbound, row), change => ReplayJson(Handlers.ReleaseActions.Reply(change)));
             CommandReply reply;
             if (!parsed.Success)
             {
@@ -75,9 +77,16 @@ internal sealed partial class CommandPipeline(
                 }
             }
 
-            if (requestKey is not null)
+            if (answering is not null)
             {
-                await idempotency.SetAsync(requestKey, JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options), KeepFor(inbound, row), cancellationToken).ConfigureAwait(false);
+                // Saves made from here on (effects still running) no longer speak for this request.
+                answering.Closed = true;
+                var answer = ReplayJson(reply);
+                if (!string.Equals(answer, answering.Kept, StringComparison.Ordinal))
+                {
+                    // The last save kept another answer (or nothing was saved): this one is final.
+                    await idempotency.SetAsync(answering.RequestKey, answer, answering.Keep, cancellationToken).ConfigureAwait(false);
+                }
             }
 
             return reply;
@@ -126,6 +135,9 @@ internal sealed partial class CommandPipeline(
 
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
     }
+
+    /// <summary>A reply as kept under its request id (and as a save keeps it: the same text, so they compare).</summary>
+    private static string ReplayJson(CommandReply reply) => JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options);
 
     private static string ScopedRequestId(InboundCommand inbound) => $"{inbound.Conversation.Platform}:{inbound.Actor.Id}:{inbound.RequestId}";
 

@@ -1,3 +1,4 @@
+using ShipBot.Coordinator.Commands;
 using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
@@ -57,8 +58,17 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
             var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
                 ? new ServiceHalt(id.Service, $"{stop.Summary}", actor.Id, time.GetUtcNow())
                 : null;
-            if (await store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, ct).ConfigureAwait(false))
+            if (halt is not null)
             {
+                RequestScope.ForgetHalts();
+            }
+
+            // The command's answer (the reply a one-step command gives) goes in the same write.
+            var answering = RequestScope.OpenAnswer;
+            var answer = answering?.AnswerTo(change);
+            if (await store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
+            {
+                answering?.Kept = answer!.Answer;
                 WriteTracker.Mark();
                 ReleaseTelemetry.RecordTransition(change);
                 await effects.AfterTransitionAsync(current, change, ct).ConfigureAwait(false);

@@ -1,3 +1,4 @@
+using ShipBot.Coordinator.Commands;
 using Microsoft.Extensions.Logging;
 using ShipBot.Coordinator.Access;
 using ShipBot.Coordinator.Chat;
@@ -65,6 +66,8 @@ internal sealed partial class LeasedWorker(
     /// <summary>Starts a rollback's deployment call at once (off the transition's thread); the Work timer is the safety net.</summary>
     public async Task RollBackNowAsync(ReleaseId id)
     {
+        // Runs beside the command that started the rollback, and outlives it.
+        RequestScope.Leave();
         try
         {
             if (await store.GetAsync(id).ConfigureAwait(false) is { PendingDeployment.IsRollback: true } release)

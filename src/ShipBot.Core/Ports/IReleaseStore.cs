@@ -75,10 +75,11 @@ public interface IReleaseStore
 
     /// <summary>
     /// Stores <paramref name="next"/> if the stored version is still <paramref name="expectedVersion"/>;
-    /// releases the service lock when the release no longer holds it; sets <paramref name="halt"/> in the same write.
-    /// Returns false (and changes nothing) when someone else wrote first.
+    /// releases the service lock when the release no longer holds it; sets <paramref name="halt"/> in the same write,
+    /// and keeps <paramref name="answer"/> (the answer to the request that caused the change) in it too, unless its
+    /// request id already has a final answer. Returns false (and changes nothing) when someone else wrote first.
     /// </summary>
-    Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, CancellationToken cancellationToken = default);
+    Task<bool> TrySaveAsync(Release next, long expectedVersion, IReadOnlyList<AuditEntry> audit, ServiceHalt? halt = null, RequestAnswer? answer = null, CancellationToken cancellationToken = default);
 
     Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default);
 
@@ -101,6 +102,14 @@ public interface IReleaseStore
 }
 
 /// <summary>Remembers the first answer to each inbound request id, so a repeated delivery gets it again and changes nothing.</summary>
+/// <summary>
+/// The answer to a request id, kept by the same write as the transition it describes, so a duplicate of a
+/// request whose change is saved always finds an answer. It is provisional: until the request's handling
+/// ends, a later answer to the same request (<see cref="IIdempotencyStore.SetAsync"/>, or another save)
+/// replaces it.
+/// </summary>
+public sealed record RequestAnswer(string RequestId, string Answer, TimeSpan Keep);
+
 public interface IIdempotencyStore
 {
     /// <summary>The stored answer, or null when there is none yet (unknown, or claimed and still being handled).</summary>
@@ -113,7 +122,7 @@ public interface IIdempotencyStore
     /// </summary>
     Task<bool> TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken = default);
 
-    /// <summary>Keeps the answer for <paramref name="ttl"/>; the first answer wins.</summary>
+    /// <summary>Keeps the answer for <paramref name="ttl"/>; the first answer wins (a provisional <see cref="RequestAnswer"/> kept by a save is replaced).</summary>
     Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default);
 }
 

@@ -51,6 +51,7 @@ internal sealed class HaltHandlers(
 
         var now = time.GetUtcNow();
         var halt = new ServiceHalt(scope, c.Reason, actor.Id, now);
+        RequestScope.ForgetHalts();
         if (!await store.TrySetHaltAsync(halt, ct).ConfigureAwait(false))
         {
             var existing = (await store.GetHaltsAsync(ct).ConfigureAwait(false)).FirstOrDefault(h => h.Service == scope);
@@ -102,6 +103,7 @@ internal sealed class HaltHandlers(
             throw new ReleaseRuleException($"{actor.Mention} cannot lift a change freeze: that needs the on-call or admin role.");
         }
 
+        RequestScope.ForgetHalts();
         var lifted = await store.RemoveHaltAsync(scope, ct).ConfigureAwait(false);
         if (lifted is null)
         {

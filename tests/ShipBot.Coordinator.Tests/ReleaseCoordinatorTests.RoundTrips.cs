@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Reflection;
+using ShipBot.Core.Ports;
+using static ShipBot.Coordinator.Tests.CoordinatorHarness;
+
+namespace ShipBot.Coordinator.Tests;
+
+/// <summary>How many store calls one command makes: one read of the release, the halts read once, one save that also keeps the answer.</summary>
+public sealed partial class ReleaseCoordinatorTests
+{
+    [Fact]
+    public async Task HandleAsync_ResumeWithARequestId_OneReadOfTheReleaseHaltsReadOnceOneSave()
+    {
+        var calls = new StoreCalls();
+        var sut = new CoordinatorHarness(decorateStore: calls.Wrap);
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
+        calls.Clear();
+
+        var reply = await sut.SendAsync(Alice, $"/ship resume {id}", "resume-1");
+
+        Assert.True(reply.Changed);
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.GetAsync)));
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.GetHaltsAsync)));
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.TrySaveAsync)));
+    }
+
+    [Fact]
+    public async Task HandleAsync_OneStepCommandRepeated_TheAnswerKeptByItsSaveServesTheDuplicate()
+    {
+        var sut = CreateSut();
+        var id = await sut.ToCanaryBakeAsync();
+        var first = await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
+        var version = (await sut.GetAsync(id)).Version;
+
+        var duplicate = await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
+
+        Assert.Equal(first, duplicate);
+        Assert.Equal(version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(first.Text, (await ((IIdempotencyStore)sut.Store).GetAsync($"console:alice:pause-1")) is { } kept && kept.Contains(first.Text, StringComparison.Ordinal) ? first.Text : null);
+    }
+
+    [Fact]
+    public async Task HandleAsync_HaltThenUnhaltInLaterCommands_EachCardShowsTheHaltsAsTheyAreNow()
+    {
+        var sut = CreateSut();
+        var id = await sut.ToCanaryBakeAsync();
+
+        await sut.SendAsync(Carol, "/ship halt demo checkout latency spike", "halt-1");
+        Assert.Contains("demo halted — unhalt first", CardText(sut, id), StringComparison.Ordinal);
+
+        await sut.SendAsync(Carol, "/ship unhalt demo latency back to normal", "unhalt-1");
+        Assert.DoesNotContain("unhalt first", CardText(sut, id), StringComparison.Ordinal);
+    }
+
+    private static string CardText(CoordinatorHarness sut, ShipBot.Core.Releases.ReleaseId id) =>
+        System.Text.Json.JsonSerializer.Serialize(sut.LastCard(id).Card, new System.Text.Json.JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+
+    /// <summary>Counts the calls made through an <see cref="IReleaseStore"/>, by method name.</summary>
+    private sealed class StoreCalls
+    {
+        private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
+
+        public IReleaseStore Wrap(IReleaseStore inner)
+        {
+            var proxy = DispatchProxy.Create<IReleaseStore, CountingProxy>();
+            ((CountingProxy)(object)proxy).Attach(inner, _calls);
+            return proxy;
+        }
+
+        public int Of(string method) => _calls.TryGetValue(method, out var n) ? n : 0;
+
+        public void Clear() => _calls.Clear();
+    }
+
+    public class CountingProxy : DispatchProxy
+    {
+        private IReleaseStore? _inner;
+        private ConcurrentDictionary<string, int>? _calls;
+
+        internal void Attach(IReleaseStore inner, ConcurrentDictionary<string, int> calls)
+        {
+            _inner = inner;
+            _calls = calls;
+        }
+
+        protected override object? Invoke(MethodInfo? targetMethod, object?[]? args)
+        {
+            ArgumentNullException.ThrowIfNull(targetMethod);
+            _calls!.AddOrUpdate(targetMethod.Name, 1, (_, n) => n + 1);
+            try
+            {
+                return targetMethod.Invoke(_inner, args);
+            }
+            catch (TargetInvocationException ex) when (ex.InnerException is not null)
+            {
+                throw ex.InnerException;
+            }
+        }
+    }
+}
