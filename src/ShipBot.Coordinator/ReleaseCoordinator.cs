@@ -1044,7 +1044,7 @@ public sealed partial class ReleaseCoordinator
 
         if (release.PendingDeployment is { } intent && release.State is not ReleaseState.Halted)
         {
-            var request = new DeploymentRequest(id, intent, $"{id}:{release.Version}:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
+            var request = new DeploymentRequest(id, intent, $"{id}:{release.Version}:{intent.Environment.Name()}:{intent.Percent}:{intent.IsRollback}");
             DeploymentResult result;
             if (intent.IsRollback)
             {

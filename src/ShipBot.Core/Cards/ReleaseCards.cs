@@ -432,7 +432,7 @@ public static class ReleaseCards
             ReleaseState.RolledBack => $"Traffic is back on the previous version. {r.Id.Service} is halted until on-call unhalts it.",
             ReleaseState.Halted => $"Stopped: {r.HaltReason}. Needs a human: resume{(r.StageIndex >= 0 ? ", roll back" : " (re-runs the gate), abort")}." + (halt is not null ? $" ({(halt.IsFreeze ? "change freeze" : halt.Service + " halted")} — unhalt first.)" : string.Empty),
             ReleaseState.Paused => r.ResumeState == ReleaseState.Validating
-                ? $"The validation clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of the window left; resume when ready."
+                ? $"The validation clock is stopped with {Minutes(r.RemainingValidation ?? TimeSpan.Zero)} of the window left; resume when ready."
                 : $"The promotion clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of bake left; resume when ready.",
             _ => r.State.Display(),
         };
