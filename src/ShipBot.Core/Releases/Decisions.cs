@@ -14,7 +14,7 @@ namespace ShipBot.Core.Releases;
 public sealed record PendingDecision(CheckResult Breach, string Stage, DateTimeOffset RaisedAt, DateTimeOffset AutoRollbackAt)
 {
     /// <summary>Unique within its release ("d1", "d2", …). Decisions stored before ids existed read as "d0".</summary>
-    public string Id { get; init; } = "d0";
+    public string Id { get; init => field = value ?? "d0"; } = "d0";
 
     /// <summary>Who chose "hold here"; null while the decision waits for an answer.</summary>
     public string? HeldBy { get; init; }

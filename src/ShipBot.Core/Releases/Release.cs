@@ -45,7 +45,9 @@ public sealed record Release : IJsonOnDeserialized
 
     public int RequiredApprovals { get; init; } = 1;
 
-    public IReadOnlyList<Approval> Approvals { get; init; } = [];
+    // Collections stay empty, never null, when a stored document predates them: the store's
+    // source-generated reader passes null for an init-only property that is absent.
+    public IReadOnlyList<Approval> Approvals { get; init => field = value ?? []; } = [];
 
     public ReleaseState State { get; init; }
 
@@ -88,7 +90,7 @@ public sealed record Release : IJsonOnDeserialized
 
     public bool AwaitingPromotionApproval { get; init; }
 
-    public IReadOnlyDictionary<string, double> Baseline { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> Baseline { get; init => field = value ?? new Dictionary<string, double>(); } = new Dictionary<string, double>();
 
     public HealthVerdict? LastHealth { get; init; }
 
@@ -106,16 +108,16 @@ public sealed record Release : IJsonOnDeserialized
     public PendingDecision? Decision { get; init; }
 
     /// <summary>Decisions on-call chose to hold: each keeps the release at its stage, without a timeout, until continued or rolled back.</summary>
-    public IReadOnlyList<PendingDecision> HeldDecisions { get; init; } = [];
+    public IReadOnlyList<PendingDecision> HeldDecisions { get; init => field = value ?? []; } = [];
 
     /// <summary>How many decisions this release has opened (their ids are "d1", "d2", …).</summary>
     public int DecisionsOpened { get; init; }
 
     /// <summary>How each decision ended (the most recent 50).</summary>
-    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init; } = [];
+    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init => field = value ?? []; } = [];
 
     /// <summary>Consult breaches on-call chose to continue past (stored as "metric@stage").</summary>
-    public IReadOnlyList<BreachKey> AcknowledgedBreaches { get; init; } = [];
+    public IReadOnlyList<BreachKey> AcknowledgedBreaches { get; init => field = value ?? []; } = [];
 
     public RollbackRecord? Rollback { get; init; }
 
@@ -128,16 +130,16 @@ public sealed record Release : IJsonOnDeserialized
 
     public DateTimeOffset? ValidationEndsAt { get; init; }
 
-    public IReadOnlyList<HandoffCheck> Handoff { get; init; } = [];
+    public IReadOnlyList<HandoffCheck> Handoff { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<StageRecord> History { get; init; } = [];
+    public IReadOnlyList<StageRecord> History { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<OutcomeReport> Outcomes { get; init; } = [];
+    public IReadOnlyList<OutcomeReport> Outcomes { get; init => field = value ?? []; } = [];
 
     /// <summary>Outcome targets measured on request (<c>start … --outcome &lt;name&gt;</c>) on top of the service's always-measured ones. Default none.</summary>
-    public IReadOnlyList<string> RequestedOutcomes { get; init; } = [];
+    public IReadOnlyList<string> RequestedOutcomes { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<string> FlagsRemoved { get; init; } = [];
+    public IReadOnlyList<string> FlagsRemoved { get; init => field = value ?? []; } = [];
 
     public DateTimeOffset? OperatingSince { get; init; }
 
