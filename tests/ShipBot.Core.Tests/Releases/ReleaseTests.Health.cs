@@ -322,6 +322,39 @@ public sealed partial class ReleaseTests
         Assert.Equal(new ServiceHaltRequest(sut.Release.Id.Service, started.Summary), change.Halt);
     }
 
+    [Theory]
+    [InlineData("rollback breach")]
+    [InlineData("decision to roll back")]
+    [InlineData("decision timed out")]
+    [InlineData("stage deployment failed")]
+    [InlineData("staging deployment failed")]
+    [InlineData("smoke checks failed")]
+    public void Halt_EveryChangeThatStopsTheLine_AsksForAServiceHaltInTheWordsOfItsEvent(string how)
+    {
+        var change = how switch
+        {
+            "rollback breach" => ReleaseScenario.In(ReleaseState.Canary).Apply((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now)),
+            "decision to roll back" => ReleaseScenario.In(ReleaseState.EarlyAdopters)
+                .Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now))
+                .Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Rollback, now)),
+            "decision timed out" => ReleaseScenario.In(ReleaseState.EarlyAdopters)
+                .Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now))
+                .Advance(ConsultTimeout)
+                .Apply((r, now) => r.DecisionTimedOut(now)),
+            "stage deployment failed" => ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(10))
+                .Do((r, now) => r.Promote(now, Verdicts.Healthy(now), null))
+                .Apply((r, now) => r.RecordDeployment(r.PendingDeployment!, false, "HTTP 503", now)),
+            "staging deployment failed" => ReleaseScenario.Create().ToStaging(StagingStep.Deploying)
+                .Apply((r, now) => r.RecordDeployment(r.PendingDeployment!, false, "HTTP 503", now)),
+            _ => ReleaseScenario.Create().ToStaging(StagingStep.SmokeChecking).Apply((r, now) => r.RecordSmokeChecks(false, "login returns 500", now)),
+        };
+
+        // The line stops exactly when it always did: a rollback starts or the staging gate goes red.
+        var stop = Assert.Single(change.Events, e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed);
+        Assert.True(stop.HaltsService);
+        Assert.Equal(new ServiceHaltRequest(change.Next.Id.Service, stop.Summary), change.Halt);
+    }
+
     [Fact]
     public void Halt_ARelease_DoesNotHaltItsService()
     {
