@@ -2,6 +2,7 @@ using System.Diagnostics;
 using ShipBot.Core.Commands;
 using ShipBot.Core.Health;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Settings;
 
 namespace ShipBot.Telemetry;
 
@@ -149,7 +150,7 @@ public static class ReleaseTelemetry
     public static string TriggerOf(RollbackRecord rollback)
     {
         ArgumentNullException.ThrowIfNull(rollback);
-        if (!string.Equals(rollback.By, "shipbot", StringComparison.OrdinalIgnoreCase))
+        if (!string.Equals(rollback.By, Actor.System.Id, StringComparison.OrdinalIgnoreCase))
         {
             return rollback.Reason.Contains("decided to roll back", StringComparison.Ordinal) ? "decision" : "manual";
         }

@@ -110,7 +110,7 @@ public sealed partial class ReleaseCoordinatorTests
         await sut.AdvanceAndFireAsync(StagingBake, id, TimerKind.Promotion);
 
         Assert.Equal(ReleaseState.Staging, (await sut.GetAsync(id)).State);
-        Assert.DoesNotContain(sut.DeploymentRequests(), r => r.Intent.Environment == "production");
+        Assert.DoesNotContain(sut.DeploymentRequests(), r => r.Intent.Environment == DeploymentEnvironment.Production);
 
         await sut.AdvanceAndFireAsync(TimeSpan.FromMinutes(5), id, TimerKind.HealthEvaluation);
         await sut.FireAsync(id, TimerKind.Work);

@@ -122,7 +122,7 @@ public sealed partial class ReleaseCoordinatorTests
         var release = await sut.GetAsync(id);
         Assert.True(sut.Time.GetUtcNow() < bakeEnds);
         Assert.Equal(ReleaseState.EarlyAdopters, release.State);
-        Assert.Equal(new DeploymentIntent("production", 25), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 25), release.PendingDeployment);
         var promoted = Assert.Single(await sut.AuditAsync(id), a => a.Action == nameof(ReleaseEventKind.Promoted) && a.Detail.Contains("Early adopters", StringComparison.Ordinal));
         Assert.Contains("early: the sequential judge found Canary 5 % safe after 2 min, 28 min of bake skipped", promoted.Detail, StringComparison.Ordinal);
         Assert.Contains("errors: canary 0.3 % (300 of 100,000)", promoted.Detail, StringComparison.Ordinal);

@@ -218,7 +218,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Contains("Continuing", decided.Text, StringComparison.Ordinal);
         release = await sut.GetAsync(id);
         Assert.Null(release.Decision);
-        Assert.Contains("business@GA 50 %", release.AcknowledgedBreaches);
+        Assert.Contains(new BreachKey(Metrics.Business, "GA 50 %"), release.AcknowledgedBreaches);
         var cards = sut.PublicationsWithKey("alert:demo@1.0.0:decision:d1");
         Assert.Equal(2, cards.Count);
         Assert.Contains("decided", cards[^1].Card.Title, StringComparison.Ordinal);
@@ -245,7 +245,7 @@ public sealed partial class ReleaseCoordinatorTests
 
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.Full, release.State);
-        Assert.Equal(new DeploymentIntent("production", 100), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 100), release.PendingDeployment);
         Assert.Contains(sut.Scheduled, t => t.Release == id && t.Kind == TimerKind.Work);
     }
 

@@ -39,7 +39,7 @@ public sealed partial class ReleaseCoordinatorTests
     }
 
     private static bool IsIntent(DeploymentRequest request, string environment, int percent, bool rollback = false) =>
-        request.Intent.Environment == environment && request.Intent.Percent == percent && request.Intent.IsRollback == rollback;
+        request.Intent.Environment.Name() == environment && request.Intent.Percent == percent && request.Intent.IsRollback == rollback;
 
     // ================================================================ happy path
 
@@ -90,7 +90,7 @@ public sealed partial class ReleaseCoordinatorTests
         release = await sut.GetAsync(Demo);
         Assert.Equal(ReleaseState.Staging, release.State);
         Assert.Equal(StagingStep.Deploying, release.StagingStep);
-        Assert.Equal(new DeploymentIntent("staging", 100), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Staging, 100), release.PendingDeployment);
         Assert.Equal("bob", Assert.Single(release.Approvals).By.Id);
         Assert.Equal(ChecklistItemState.Confirmed, release.Checklist.Single(i => i.Id == ChecklistCatalog.Approved).State);
         await AssertCardShowsAsync(sut, Demo, "Staging");
@@ -109,7 +109,7 @@ public sealed partial class ReleaseCoordinatorTests
         await sut.AdvanceAndFireAsync(StagingBake, Demo, TimerKind.Promotion);
         release = await sut.GetAsync(Demo);
         Assert.Equal(ReleaseState.Canary, release.State);
-        Assert.Equal(new DeploymentIntent("production", 5), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 5), release.PendingDeployment);
         Assert.Equal(0.003, release.Baseline[Metrics.ErrorRate]);
         Assert.Equal(1.0, release.Baseline[Metrics.Business]);
         await AssertCardShowsAsync(sut, Demo, "Canary 5 %");
@@ -251,7 +251,7 @@ public sealed partial class ReleaseCoordinatorTests
 
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.RollingBack, release.State);
-        Assert.Equal(new DeploymentIntent("production", 0, IsRollback: true), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), release.PendingDeployment);
         Assert.NotNull(release.Rollback);
         Assert.Equal("shipbot", release.Rollback.By);
         Assert.Equal("Canary 5 %", release.Rollback.Stage);
@@ -403,7 +403,7 @@ public sealed partial class ReleaseCoordinatorTests
         // a stale promotion timer does nothing; production is never touched
         await sut.AdvanceAndFireAsync(StagingBake, id, TimerKind.Promotion);
         Assert.Equal(ReleaseState.Halted, (await sut.GetAsync(id)).State);
-        Assert.All(sut.DeploymentRequests(), r => Assert.Equal("staging", r.Intent.Environment));
+        Assert.All(sut.DeploymentRequests(), r => Assert.Equal(DeploymentEnvironment.Staging, r.Intent.Environment));
 
         // fix, unhalt, resume: the whole gate runs again
         var early = await sut.SendAsync(Alice, $"/ship resume {id}");
@@ -414,7 +414,7 @@ public sealed partial class ReleaseCoordinatorTests
         await sut.SendAsync(Alice, $"/ship resume {id}");
         release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.Staging, release.State);
-        Assert.Equal(new DeploymentIntent("staging", 100), release.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Staging, 100), release.PendingDeployment);
 
         await sut.FireAsync(id, TimerKind.Work);
 

@@ -144,7 +144,7 @@ public sealed class ReleaseLifecyclePropertyTests
         private readonly List<string> _violations = [];
         private readonly Dictionary<(ReleaseId, int), TimeSpan> _baked = [];
         private readonly Dictionary<string, int> _transitionsByClick = new(StringComparer.Ordinal);
-        private readonly Dictionary<(ReleaseId, string), string> _decisionBreaches = [];
+        private readonly Dictionary<(ReleaseId, string), BreachKey> _decisionBreaches = [];
         private readonly Dictionary<ReleaseId, Release> _finished = [];
         private readonly List<InboundCommand> _clicks = [];
 

@@ -15,7 +15,7 @@ namespace ShipBot.Deploy.Tests;
 public sealed class ResilientDeploymentTargetTests
 {
     private static readonly ReleaseId Demo = new("demo", "1.4.2");
-    private static readonly DeploymentRequest Request = new(Demo, new DeploymentIntent("production", 10), "demo@1.4.2:production:10");
+    private static readonly DeploymentRequest Request = new(Demo, new DeploymentIntent(DeploymentEnvironment.Production, 10), "demo@1.4.2:production:10");
     private static readonly DeploymentResult Ok = new(true, "applied", TimeSpan.FromMilliseconds(3));
 
     private static readonly DeploymentResilienceOptions FastOptions = new()

@@ -14,7 +14,7 @@ public sealed class ServiceDeploymentTargetsTests
     public async Task ApplyAsync_ServiceWithItsOwnTarget_GoesToThatTarget()
     {
         var sut = CreateSut();
-        var request = new DeploymentRequest(new ReleaseId("checkout", "1.0.0"), new DeploymentIntent("production", 5), "k");
+        var request = new DeploymentRequest(new ReleaseId("checkout", "1.0.0"), new DeploymentIntent(DeploymentEnvironment.Production, 5), "k");
 
         await sut.ApplyAsync(request);
 
@@ -26,7 +26,7 @@ public sealed class ServiceDeploymentTargetsTests
     public async Task ApplyAsync_ServiceWithoutATarget_GoesToTheFallback()
     {
         var sut = CreateSut();
-        var request = new DeploymentRequest(new ReleaseId("demo", "1.0.0"), new DeploymentIntent("production", 5), "k");
+        var request = new DeploymentRequest(new ReleaseId("demo", "1.0.0"), new DeploymentIntent(DeploymentEnvironment.Production, 5), "k");
 
         await sut.ApplyAsync(request);
 

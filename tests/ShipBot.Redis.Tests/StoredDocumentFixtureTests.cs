@@ -63,6 +63,26 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
     }
 
     [Fact]
+    public async Task Release_PausedInValidationByAnEarlierVersion_ResumesWithTheValidationWindowItHadLeft()
+    {
+        // An earlier ShipBot kept the validation window left in "remainingBake", the field that now holds bake time only.
+        var json = Read("release-paused-validating.json");
+        var (store, keys) = CreateStore();
+        var id = ReleaseIdOf(json);
+        await Db.HashSetAsync(keys.Release(id), [new HashEntry("json", json), new HashEntry("version", 19)]);
+
+        var release = await store.GetAsync(id);
+
+        Assert.NotNull(release);
+        Assert.Equal(TimeSpan.FromMinutes(10), release.RemainingValidation);
+        Assert.Null(release.RemainingBake);
+        var at = new DateTimeOffset(2025, 3, 3, 11, 0, 0, TimeSpan.Zero);
+        var resumed = release.Resume(new Person("U01ALICE", "alice"), serviceHalted: false, at).Next;
+        Assert.Equal(ReleaseState.Validating, resumed.State);
+        Assert.Equal(at + TimeSpan.FromMinutes(10), resumed.ValidationEndsAt);
+    }
+
+    [Fact]
     public async Task AuditEntry_StoredByAnEarlierVersion_IsReadAndWrittenBackWithEveryValue()
     {
         var json = Read("audit-entry.json");

@@ -55,9 +55,8 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
                 continue;
             }
 
-            var halt = change.Events.FirstOrDefault(e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed) is { } stop
-                ? new ServiceHalt(id.Service, $"{stop.Summary}", actor.Id, time.GetUtcNow())
-                : null;
+            // The aggregate says when a change stops the line for its whole service.
+            var halt = change.Halt is { } stop ? new ServiceHalt(stop.Service, stop.Reason, actor.Id, time.GetUtcNow()) : null;
             if (halt is not null)
             {
                 RequestScope.ForgetHalts();

@@ -238,7 +238,7 @@ public static partial class ReleaseCards
     {
         ArgumentNullException.ThrowIfNull(release);
         ArgumentNullException.ThrowIfNull(policy);
-        var rb = release.Rollback ?? new RollbackRecord("unknown", "shipbot", release.Where, [], now);
+        var rb = release.Rollback ?? new RollbackRecord("unknown", Actor.System.Id, release.Where, [], now);
         var done = release.State == ReleaseState.RolledBack;
         var mention = Mention(policy);
         var title = $"🔴 {(done ? "Rolled back" : "Rolling back")} {release.Id} at {rb.Stage}{(mention is null ? string.Empty : $" — {mention}")}";
@@ -432,7 +432,7 @@ public static partial class ReleaseCards
             ReleaseState.RolledBack => $"Traffic is back on the previous version. {r.Id.Service} is halted until on-call unhalts it.",
             ReleaseState.Halted => $"Stopped: {r.HaltReason}. Needs a human: resume{(r.StageIndex >= 0 ? ", roll back" : " (re-runs the gate), abort")}." + (halt is not null ? $" ({(halt.IsFreeze ? "change freeze" : halt.Service + " halted")} — unhalt first.)" : string.Empty),
             ReleaseState.Paused => r.ResumeState == ReleaseState.Validating
-                ? $"The validation clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of the window left; resume when ready."
+                ? $"The validation clock is stopped with {Minutes(r.RemainingValidation ?? TimeSpan.Zero)} of the window left; resume when ready."
                 : $"The promotion clock is stopped with {Minutes(r.RemainingBake ?? TimeSpan.Zero)} of bake left; resume when ready.",
             _ => r.State.Display(),
         };

@@ -15,6 +15,6 @@ public static class AuditLimits
 
     /// <summary>The marker entry put first when a read finds the cap has dropped entries (<paramref name="dropped"/> null when the store cannot count them).</summary>
     public static AuditEntry TrimmedMarker(DateTimeOffset firstKeptAt, long? dropped, int cap) =>
-        new(firstKeptAt, "shipbot", TrimmedAction,
+        new(firstKeptAt, Settings.Actor.System.Id, TrimmedAction,
             $"{(dropped is { } n ? $"{n:N0}" : "Some")} earlier entries were dropped: a release keeps its last {cap:N0} audit entries.");
 }

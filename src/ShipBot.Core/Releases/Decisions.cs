@@ -14,7 +14,7 @@ namespace ShipBot.Core.Releases;
 public sealed record PendingDecision(CheckResult Breach, string Stage, DateTimeOffset RaisedAt, DateTimeOffset AutoRollbackAt)
 {
     /// <summary>Unique within its release ("d1", "d2", …). Decisions stored before ids existed read as "d0".</summary>
-    public string Id { get; init; } = "d0";
+    public string Id { get; init => field = value ?? "d0"; } = "d0";
 
     /// <summary>Who chose "hold here"; null while the decision waits for an answer.</summary>
     public string? HeldBy { get; init; }
@@ -24,9 +24,9 @@ public sealed record PendingDecision(CheckResult Breach, string Stage, DateTimeO
     [JsonIgnore]
     public bool IsHeld => HeldBy is not null;
 
-    /// <summary>"metric@stage": the one breach this decision is about.</summary>
+    /// <summary>The one breach this decision is about: its metric at its stage.</summary>
     [JsonIgnore]
-    public string BreachKey => DecisionKeys.Of(Breach.Metric, Stage);
+    public BreachKey BreachKey => new(Breach.Metric, Stage);
 
     /// <summary>"user feedback at Early adopters 25 %".</summary>
     [JsonIgnore]
@@ -48,7 +48,35 @@ public enum DecisionChoice
     Continue,
 }
 
-internal static class DecisionKeys
+/// <summary>
+/// One breach: a metric at a stage ("Canary 5 %"). On-call's answers are about a breach, so a
+/// decision, a continue and a hold are keyed by it. Stored as its text, "metric@stage".
+/// </summary>
+[JsonConverter(typeof(BreachKeyJsonConverter))]
+public sealed record BreachKey(string Metric, string Stage)
 {
-    public static string Of(string metric, string stage) => $"{metric}@{stage}";
+    /// <summary>"error_rate@Canary 5 %", as the stored format and older audit trails spell it.</summary>
+    public override string ToString() => $"{Metric}@{Stage}";
+
+    /// <summary>Reads "metric@stage" (the metric is up to the first '@': stage labels may hold one, metric names never do).</summary>
+    public static BreachKey Parse(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var at = text.IndexOf('@', StringComparison.Ordinal);
+        return at < 0 ? new BreachKey(text, string.Empty) : new BreachKey(text[..at], text[(at + 1)..]);
+    }
+}
+
+/// <summary>Keeps a <see cref="BreachKey"/> as the string "metric@stage" in stored documents, as it always was.</summary>
+public sealed class BreachKeyJsonConverter : JsonConverter<BreachKey>
+{
+    public override BreachKey Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        BreachKey.Parse(reader.GetString() ?? throw new System.Text.Json.JsonException("A breach key must be a string \"metric@stage\"."));
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, BreachKey value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        ArgumentNullException.ThrowIfNull(value);
+        writer.WriteStringValue(value.ToString());
+    }
 }

@@ -3,6 +3,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Judging;
 using ShipBot.Core.Plans;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Core.Settings;
 using ShipBot.Core.Text;
 
@@ -15,8 +16,11 @@ namespace ShipBot.Core.Releases;
 /// <see cref="ReleaseRuleException"/> naming the current state; a command that finds its work
 /// already done returns an unchanged release and says by whom.
 /// </summary>
-public sealed record Release
+public sealed record Release : IJsonOnDeserialized
 {
+    private TimeSpan? _remainingBake;
+    private TimeSpan? _remainingValidation;
+
     public required ReleaseId Id { get; init; }
 
     public ReleaseKind Kind { get; init; }
@@ -41,7 +45,9 @@ public sealed record Release
 
     public int RequiredApprovals { get; init; } = 1;
 
-    public IReadOnlyList<Approval> Approvals { get; init; } = [];
+    // Collections stay empty, never null, when a stored document predates them: the store's
+    // source-generated reader passes null for an init-only property that is absent.
+    public IReadOnlyList<Approval> Approvals { get; init => field = value ?? []; } = [];
 
     public ReleaseState State { get; init; }
 
@@ -63,12 +69,28 @@ public sealed record Release
     /// <summary>When the current bake (staging or stage) ends; null while a deployment is pending or the clock is stopped.</summary>
     public DateTimeOffset? BakeEndsAt { get; init; }
 
-    /// <summary>Bake time left when the clock was stopped (Paused, Halted).</summary>
-    public TimeSpan? RemainingBake { get; init; }
+    /// <summary>Bake time (staging or a stage) left when the clock was stopped (Paused, Halted); null when no bake clock is stopped.</summary>
+    [JsonIgnore]
+    public TimeSpan? RemainingBake { get => _remainingBake; init => _remainingBake = value; }
+
+    /// <summary>Validation window left when the release was stopped while validating (Paused, Halted); null otherwise.</summary>
+    [JsonIgnore]
+    public TimeSpan? RemainingValidation { get => _remainingValidation; init => _remainingValidation = value; }
+
+    /// <summary>
+    /// The stored form of whichever clock was stopped, under the name it has always had
+    /// (<c>remainingBake</c>): a release stops one clock at a time, and <see cref="ResumeState"/> says
+    /// which (Validating: the validation window). Keeping one name keeps every stored document,
+    /// and a rolled-back ShipBot, reading it as before. Use <see cref="RemainingBake"/> and
+    /// <see cref="RemainingValidation"/> in code.
+    /// </summary>
+    [JsonPropertyName("remainingBake")]
+    [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
+    public TimeSpan? StoppedClockLeft { get => _remainingValidation ?? _remainingBake; init => _remainingBake = value; }
 
     public bool AwaitingPromotionApproval { get; init; }
 
-    public IReadOnlyDictionary<string, double> Baseline { get; init; } = new Dictionary<string, double>();
+    public IReadOnlyDictionary<string, double> Baseline { get; init => field = value ?? new Dictionary<string, double>(); } = new Dictionary<string, double>();
 
     public HealthVerdict? LastHealth { get; init; }
 
@@ -86,16 +108,16 @@ public sealed record Release
     public PendingDecision? Decision { get; init; }
 
     /// <summary>Decisions on-call chose to hold: each keeps the release at its stage, without a timeout, until continued or rolled back.</summary>
-    public IReadOnlyList<PendingDecision> HeldDecisions { get; init; } = [];
+    public IReadOnlyList<PendingDecision> HeldDecisions { get; init => field = value ?? []; } = [];
 
     /// <summary>How many decisions this release has opened (their ids are "d1", "d2", …).</summary>
     public int DecisionsOpened { get; init; }
 
     /// <summary>How each decision ended (the most recent 50).</summary>
-    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init; } = [];
+    public IReadOnlyList<DecisionRecord> DecisionHistory { get; init => field = value ?? []; } = [];
 
-    /// <summary>Consult breaches on-call chose to continue past, as "metric@stage".</summary>
-    public IReadOnlyList<string> AcknowledgedBreaches { get; init; } = [];
+    /// <summary>Consult breaches on-call chose to continue past (stored as "metric@stage").</summary>
+    public IReadOnlyList<BreachKey> AcknowledgedBreaches { get; init => field = value ?? []; } = [];
 
     public RollbackRecord? Rollback { get; init; }
 
@@ -108,16 +130,16 @@ public sealed record Release
 
     public DateTimeOffset? ValidationEndsAt { get; init; }
 
-    public IReadOnlyList<HandoffCheck> Handoff { get; init; } = [];
+    public IReadOnlyList<HandoffCheck> Handoff { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<StageRecord> History { get; init; } = [];
+    public IReadOnlyList<StageRecord> History { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<OutcomeReport> Outcomes { get; init; } = [];
+    public IReadOnlyList<OutcomeReport> Outcomes { get; init => field = value ?? []; } = [];
 
     /// <summary>Outcome targets measured on request (<c>start … --outcome &lt;name&gt;</c>) on top of the service's always-measured ones. Default none.</summary>
-    public IReadOnlyList<string> RequestedOutcomes { get; init; } = [];
+    public IReadOnlyList<string> RequestedOutcomes { get; init => field = value ?? []; } = [];
 
-    public IReadOnlyList<string> FlagsRemoved { get; init; } = [];
+    public IReadOnlyList<string> FlagsRemoved { get; init => field = value ?? []; } = [];
 
     public DateTimeOffset? OperatingSince { get; init; }
 
@@ -169,7 +191,7 @@ public sealed record Release
         && (verdict.Status == HealthStatus.Healthy
             || (verdict.Status == HealthStatus.Breached
                 && verdict.Checks.All(c => c.Status == CheckStatus.Pass
-                    || (c.Status == CheckStatus.Breach && c.Action == BreachAction.Consult && AcknowledgedBreaches.Contains($"{c.Metric}@{Where}")))));
+                    || (c.Status == CheckStatus.Breach && c.Action == BreachAction.Consult && AcknowledgedBreaches.Contains(new BreachKey(c.Metric, Where))))));
 
     [JsonIgnore]
     public IEnumerable<ChecklistItem> BlockingItems => Checklist.Where(i =>
@@ -214,10 +236,9 @@ public sealed record Release
             UpdatedAt = now,
             Version = 1,
         };
-        var what = kind == ReleaseKind.Standard ? "release" : $"{(kind == ReleaseKind.HotfixP0 ? "P0" : "P1")} hotfix";
         return new ReleaseChange(
             release,
-            [new ReleaseEvent(ReleaseEventKind.Created, $"{requester.Mention} started {what} {id}")],
+            [new Created(id, requester, kind)],
             $"Started {id}.");
     }
 
@@ -267,7 +288,7 @@ public sealed record Release
             }
 
             items[index] = item with { State = ChecklistItemState.Confirmed, By = by.Name, Detail = detail, At = now };
-            events.Add(new ReleaseEvent(ReleaseEventKind.ItemSettled, $"{by.Mention} confirmed {item.Id} ({item.Label})"));
+            events.Add(new ItemSettled(Id, item.Id, item.Label, Settlement.Confirmed, by));
             notes.Add($"{item.Id} confirmed");
         }
 
@@ -294,12 +315,12 @@ public sealed record Release
         items[index] = item with
         {
             State = passed ? ChecklistItemState.Verified : ChecklistItemState.Failed,
-            By = "shipbot",
+            By = Actor.System.Id,
             Detail = evidence,
             At = now,
         };
         var verb = passed ? "verified" : "could not verify";
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"ShipBot {verb} {item.Id}: {evidence}") };
+        var events = new List<ReleaseEvent> { new ItemSettled(Id, item.Id, item.Label, passed ? Settlement.Verified : Settlement.NotVerified, Person.System, evidence) };
         return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} {verb}.");
     }
 
@@ -340,8 +361,8 @@ public sealed record Release
         }
 
         var items = Checklist.ToList();
-        items[index] = item with { State = ChecklistItemState.Verified, By = "shipbot", Detail = evidence, At = now };
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"ShipBot ticked {item.Id}: {evidence}") };
+        items[index] = item with { State = ChecklistItemState.Verified, By = Actor.System.Id, Detail = evidence, At = now };
+        var events = new List<ReleaseEvent> { new ItemSettled(Id, item.Id, item.Label, Settlement.Ticked, Person.System, evidence) };
         return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} ticked.");
     }
 
@@ -385,7 +406,7 @@ public sealed record Release
 
         var items = Checklist.ToList();
         items[index] = item with { State = ChecklistItemState.Waived, By = by.Name, Detail = $"\"{reason}\" ({by.Mention})", At = now };
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.ItemSettled, $"{by.Mention} waived {item.Id}: {reason}") };
+        var events = new List<ReleaseEvent> { new ItemSettled(Id, item.Id, item.Label, Settlement.Waived, by, reason) };
         return (this with { Checklist = items }).AfterChecklistChange(events, now, $"{item.Id} waived.");
     }
 
@@ -415,7 +436,7 @@ public sealed record Release
         }
 
         var approvals = Approvals.Append(new Approval(by, now)).ToList();
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.Approved, $"{by.Mention} approved {Id} ({approvals.Count} of {RequiredApprovals})") };
+        var events = new List<ReleaseEvent> { new Approved(Id, by, approvals.Count, RequiredApprovals) };
         if (approvals.Count < RequiredApprovals)
         {
             return Changed(this with { Approvals = approvals }, events, now, $"Approved ({approvals.Count} of {RequiredApprovals}).");
@@ -430,14 +451,14 @@ public sealed record Release
             Detail = $"approved by {string.Join(", ", approvals.Select(a => a.By.Mention))}",
             At = now,
         };
-        events.Add(new ReleaseEvent(ReleaseEventKind.StagingStarted, $"{Id} enters the staging gate"));
+        events.Add(new StagingStarted(Id));
         var next = this with
         {
             Approvals = approvals,
             Checklist = items,
             State = ReleaseState.Staging,
             StagingStep = StagingStep.Deploying,
-            PendingDeployment = new DeploymentIntent("staging", 100),
+            PendingDeployment = new DeploymentIntent(DeploymentEnvironment.Staging, 100),
             PhaseStartedAt = now,
             BakeEndsAt = null,
             History = [.. History, new StageRecord("Staging", now, null)],
@@ -455,7 +476,7 @@ public sealed record Release
         RequireState("reject", ReleaseState.Draft, ReleaseState.AwaitingApproval);
         RequireReason(reason, "A rejection");
         var next = this with { State = ReleaseState.Rejected, Rejection = $"{reason} ({by.Mention})" };
-        return Changed(next, [new(ReleaseEventKind.Rejected, $"{by.Mention} rejected {Id}: {reason}")], now, $"Rejected {Id}.");
+        return Changed(next, [new Rejected(Id, by, reason)], now, $"Rejected {Id}.");
     }
 
     /// <summary>Abandons a release that has not reached production traffic.</summary>
@@ -476,7 +497,7 @@ public sealed record Release
 
         RequireReason(reason, "An abort");
         var next = this with { State = ReleaseState.Aborted, PendingDeployment = null, BakeEndsAt = null, HaltReason = null, AbortReason = $"{reason} ({by.Mention})" };
-        return Changed(next, [new(ReleaseEventKind.Aborted, $"{by.Mention} aborted {Id}: {reason}")], now, $"Aborted {Id}.");
+        return Changed(next, [new Aborted(Id, by, reason)], now, $"Aborted {Id}.");
     }
 
     // ---------------------------------------------------------------- staging and promotion
@@ -494,7 +515,7 @@ public sealed record Release
             if (!succeeded)
             {
                 var failed = this with { LastDeploymentError = detail };
-                return Changed(failed, [new(ReleaseEventKind.DeploymentFailed, $"rollback of {Id} failed: {detail}")], now, "Rollback failed; retrying.");
+                return Changed(failed, [new DeploymentFailed(Id, intent, detail)], now, "Rollback failed; retrying.");
             }
 
             var rolledBack = this with
@@ -504,21 +525,21 @@ public sealed record Release
                 LastDeploymentError = null,
                 History = CloseHistory(now),
             };
-            return Changed(rolledBack, [new(ReleaseEventKind.RolledBack, $"{Id} rolled back: {detail}")], now, $"{Id} rolled back.");
+            return Changed(rolledBack, [new RolledBack(Id, detail)], now, $"{Id} rolled back.");
         }
 
         if (!succeeded)
         {
-            if (intent.Environment == "staging")
+            if (intent.Environment == DeploymentEnvironment.Staging)
             {
                 return StagingFailure($"staging deployment failed: {detail}", now);
             }
 
-            return BeginRollback($"deployment to {intent.Percent} % failed: {detail}", "shipbot", [], now);
+            return BeginRollback($"deployment to {intent.Percent} % failed: {detail}", Actor.System.Id, [], now);
         }
 
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.DeploymentSucceeded, $"{Id} deployed to {intent.Describe()}: {detail}") };
-        if (intent.Environment == "staging")
+        var events = new List<ReleaseEvent> { new DeploymentSucceeded(Id, intent, detail) };
+        if (intent.Environment == DeploymentEnvironment.Staging)
         {
             return Changed(this with { PendingDeployment = null, LastDeploymentError = null, StagingStep = StagingStep.SmokeChecking }, events, now, "Deployed to staging.");
         }
@@ -546,7 +567,7 @@ public sealed record Release
         }
 
         var next = this with { StagingStep = StagingStep.Baking, BakeEndsAt = now + Plan.StagingBake };
-        return Changed(next, [new(ReleaseEventKind.SmokeChecksPassed, $"staging smoke checks passed: {detail}")], now, "Smoke checks passed.");
+        return Changed(next, [new SmokeChecksPassed(Id, detail)], now, "Smoke checks passed.");
     }
 
     /// <summary>Whether the current bake is over and nothing else blocks an automatic promotion.</summary>
@@ -591,12 +612,15 @@ public sealed record Release
             return change;
         }
 
-        var numbers = string.Join("; ", step.Result.Harmed.Select(m => m.Describe()));
+        var finding = new JudgeFinding(step.Result.Elapsed, [.. step.Result.Harmed.Select(m => m.Describe())]);
         return change with
         {
-            Events = [.. change.Events.Select(e => e.Kind is ReleaseEventKind.BreachDetected or ReleaseEventKind.ConsultRequested
-                ? e with { Summary = $"{e.Summary} — sequential judge after {step.Result.Elapsed.TotalMinutes:0.#} min: {numbers}" }
-                : e)],
+            Events = [.. change.Events.Select(e => e switch
+            {
+                BreachDetected b => b with { Judge = finding },
+                ConsultRequested c => c with { Judge = finding },
+                _ => e,
+            })],
         };
     }
 
@@ -624,12 +648,11 @@ public sealed record Release
         }
 
         var result = SequentialJudge.Explain(judge, now);
-        var numbers = string.Join("; ", result.Metrics.Select(m => m.Describe()));
-        var evidence = $"early: the sequential judge found {Where} safe after {result.Elapsed.TotalMinutes:0.#} min, {(end - now).TotalMinutes:0.#} min of bake skipped: {numbers}";
+        var evidence = new JudgedPromotion(result.Elapsed, end - now, [.. result.Metrics.Select(m => m.Describe())]);
         return PromoteCore(now, LastHealth, null, null, null, evidence);
     }
 
-    private ReleaseChange PromoteCore(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline, string? reason, string? earlyEvidence)
+    private ReleaseChange PromoteCore(DateTimeOffset now, HealthVerdict? health, Person? manualBy, IReadOnlyDictionary<string, double>? baseline, string? reason, JudgedPromotion? earlyEvidence)
     {
         var verb = manualBy is null ? "promote" : "promote now";
         RequireState(verb, ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full);
@@ -672,7 +695,7 @@ public sealed record Release
         if (CurrentStage is { NeedsApproval: true } && manualBy is null)
         {
             var waiting = this with { AwaitingPromotionApproval = true };
-            return Changed(waiting, [new(ReleaseEventKind.PromotionNeedsApproval, $"promotion out of {Where} waits for an approver")], now, "Promotion needs an approver.");
+            return Changed(waiting, [new PromotionNeedsApproval(Id, Where)], now, "Promotion needs an approver.");
         }
 
         if (State != ReleaseState.Staging && !IsGreen(health))
@@ -686,7 +709,8 @@ public sealed record Release
             return Unchanged($"Nothing changed: {Id} holds at {Where} because {why}.");
         }
 
-        var by = manualBy is not null ? EarlyPromotion(manualBy, now, reason) : earlyEvidence ?? "bake time over, health green";
+        var manual = manualBy is not null ? ManualPromotionBy(manualBy, now, reason) : null;
+        var from = Where;
         var history = CloseHistory(now);
         if (State == ReleaseState.Staging)
         {
@@ -695,14 +719,14 @@ public sealed record Release
             {
                 State = first.State,
                 StageIndex = 0,
-                PendingDeployment = new DeploymentIntent("production", first.Percent),
+                PendingDeployment = new DeploymentIntent(DeploymentEnvironment.Production, first.Percent),
                 BakeEndsAt = null,
                 PhaseStartedAt = now,
                 AwaitingPromotionApproval = false,
                 Baseline = baseline ?? Baseline,
                 History = [.. history, new StageRecord(first.Label, now, null)],
             };
-            return Changed(next, [new(ReleaseEventKind.Promoted, $"{Id} passed staging and starts {first.Label} ({by})")], now, $"{Id} promoted to {first.Label}.");
+            return Changed(next, [new Promoted(Id, from, first.Label, FromStaging: true, manual, earlyEvidence)], now, $"{Id} promoted to {first.Label}.");
         }
 
         if (StageIndex == Plan.Stages.Count - 1)
@@ -716,7 +740,7 @@ public sealed record Release
                 ValidationEndsAt = now + Plan.ValidationWindow,
                 History = [.. history, new StageRecord("Validation", now, null)],
             };
-            return Changed(validating, [new(ReleaseEventKind.ValidationStarted, $"{Id} is at 100 %; post-deployment validation until {now + Plan.ValidationWindow:HH:mm:ss} UTC")], now, $"{Id} is validating.");
+            return Changed(validating, [new ValidationStarted(Id, now + Plan.ValidationWindow)], now, $"{Id} is validating.");
         }
 
         var stage = Plan.Stages[StageIndex + 1];
@@ -724,13 +748,13 @@ public sealed record Release
         {
             State = stage.State,
             StageIndex = StageIndex + 1,
-            PendingDeployment = new DeploymentIntent("production", stage.Percent),
+            PendingDeployment = new DeploymentIntent(DeploymentEnvironment.Production, stage.Percent),
             BakeEndsAt = null,
             PhaseStartedAt = now,
             AwaitingPromotionApproval = false,
             History = [.. history, new StageRecord(stage.Label, now, null)],
         };
-        return Changed(promoted, [new(ReleaseEventKind.Promoted, $"{Id} promoted to {stage.Label} ({by})")], now, $"{Id} promoted to {stage.Label}.");
+        return Changed(promoted, [new Promoted(Id, from, stage.Label, FromStaging: false, manual, earlyEvidence)], now, $"{Id} promoted to {stage.Label}.");
     }
 
     /// <summary>
@@ -773,7 +797,7 @@ public sealed record Release
             PhaseStartedAt = now,
             History = CloseHistory(now),
         };
-        return Changed(next, [new(ReleaseEventKind.HandedOver, $"{Id} handed over to operations")], now, $"{Id} is operating.");
+        return Changed(next, [new HandedOver(Id)], now, $"{Id} is operating.");
     }
 
     // ---------------------------------------------------------------- health, consult, rollback
@@ -800,15 +824,15 @@ public sealed record Release
             var seen = this with { LastHealth = verdict, InconclusiveStreak = streak };
             if (maxInconclusive > 0 && streak >= maxInconclusive && State is not (ReleaseState.Halted or ReleaseState.Paused))
             {
-                var reason = $"health unreadable in {streak} evaluations in a row ({verdict.Error ?? verdict.Summary})";
-                var halted = seen.Halt(reason, "shipbot", now);
-                return halted with { Events = [new ReleaseEvent(ReleaseEventKind.HealthInconclusive, $"{Id} halted at {stage}: {reason}"), .. halted.Events] };
+                var inconclusive = new HealthInconclusive(Id, stage, streak, verdict.Error ?? verdict.Summary);
+                var halted = seen.Halt(inconclusive.Reason, Actor.System.Id, now);
+                return halted with { Events = [inconclusive, .. halted.Events] };
             }
 
-            var note = $"health inconclusive at {stage} ({streak} in a row): {verdict.Summary}";
+            var unknown = new HealthChanged(Id, stage, verdict, streak);
             return LastHealth?.Status != verdict.Status
-                ? Changed(seen, [new(ReleaseEventKind.HealthChanged, note)], now, note)
-                : Changed(seen, [], now, note);
+                ? Changed(seen, [unknown], now, unknown.Summary)
+                : Changed(seen, [], now, unknown.Summary);
         }
 
         if (InconclusiveStreak > 0)
@@ -819,27 +843,27 @@ public sealed record Release
         {
             var evidence = verdict.Breaches.Where(b => b.Action == BreachAction.Rollback).ToList();
             var reason = string.Join("; ", evidence.Select(b => b.DescribeBreach()));
-            var change = (this with { LastHealth = verdict }).BeginRollback($"automatic: {reason}", "shipbot", evidence, now);
-            return change with { Events = [new ReleaseEvent(ReleaseEventKind.BreachDetected, $"breach at {stage}: {reason}"), .. change.Events] };
+            var change = (this with { LastHealth = verdict }).BeginRollback($"automatic: {reason}", Actor.System.Id, evidence, now);
+            return change with { Events = [new BreachDetected(Id, stage, evidence), .. change.Events] };
         }
 
         // One decision per breach: a breach on-call continued past, holds, or is already asked about opens none.
         var consult = verdict.Breaches.FirstOrDefault(b =>
-            !AcknowledgedBreaches.Contains(DecisionKeys.Of(b.Metric, stage)) && !OpenDecisions.Any(d => d.BreachKey == DecisionKeys.Of(b.Metric, stage)));
+            !AcknowledgedBreaches.Contains(new BreachKey(b.Metric, stage)) && !OpenDecisions.Any(d => d.BreachKey == new BreachKey(b.Metric, stage)));
         if (consult is not null && Decision is null)
         {
             var opened = DecisionsOpened + 1;
             var decision = new PendingDecision(consult, stage, now, now + consultTimeout) { Id = $"d{opened}" };
             var next = this with { LastHealth = verdict, Decision = decision, DecisionsOpened = opened };
-            return Changed(next, [new(ReleaseEventKind.ConsultRequested, $"breach at {stage} needs a decision ({decision.Id}): {consult.DescribeBreach()}")], now, "On-call consulted.");
+            return Changed(next, [new ConsultRequested(Id, decision.Id, stage, consult)], now, "On-call consulted.");
         }
 
         var changedStatus = LastHealth?.Status != verdict.Status;
         var recorded = this with { LastHealth = verdict };
-        var summary = $"health {verdict.Status.ToString().ToLowerInvariant()} at {stage}: {verdict.Summary}";
+        var reading = new HealthChanged(Id, stage, verdict, 0);
         return changedStatus
-            ? Changed(recorded, [new(ReleaseEventKind.HealthChanged, summary)], now, summary)
-            : Changed(recorded, [], now, summary);
+            ? Changed(recorded, [reading], now, reading.Summary)
+            : Changed(recorded, [], now, reading.Summary);
     }
 
     /// <summary>Whether health evaluations run: production traffic is exposed and the release is not done.</summary>
@@ -893,7 +917,7 @@ public sealed record Release
             case DecisionChoice.Rollback:
                 var rb = answered.WithDecisionRecord(target, $"rolled back by {by.Mention}", by.Name, now)
                     .BeginRollback($"{by.Mention} decided to roll back: {target.Breach.DescribeBreach()}", by.Name, [target.Breach], now);
-                return rb with { Events = [new ReleaseEvent(ReleaseEventKind.Decided, $"{by.Mention} chose roll back ({about}, decision {target.Id})"), .. rb.Events] };
+                return rb with { Events = [new Decided(Id, by, DecisionChoice.Rollback, target.Id, target.BreachKey), .. rb.Events] };
             case DecisionChoice.Hold:
                 if (target.IsHeld)
                 {
@@ -903,7 +927,7 @@ public sealed record Release
                 // The release stays where it is; its stage state is untouched, so continuing needs no resume.
                 var held = answered with { HeldDecisions = [.. answered.HeldDecisions, target with { HeldBy = by.Name, HeldAt = now }] };
                 return Changed(held,
-                    [new(ReleaseEventKind.Decided, $"{by.Mention} chose hold here ({about}, decision {target.Id}): no promotion and no automatic rollback for this breach until on-call continues or rolls back")],
+                    [new Decided(Id, by, DecisionChoice.Hold, target.Id, target.BreachKey)],
                     now,
                     $"Holding {Id} at {target.Stage}: no promotion and no automatic rollback for {Metrics.Label(target.Breach.Metric)} until on-call continues or rolls back.");
             default:
@@ -911,7 +935,7 @@ public sealed record Release
                 {
                     AcknowledgedBreaches = [.. AcknowledgedBreaches, target.BreachKey],
                 };
-                return Changed(cont, [new(ReleaseEventKind.Decided, $"{by.Mention} chose continue ({about}, decision {target.Id})")], now, "Continuing.");
+                return Changed(cont, [new Decided(Id, by, DecisionChoice.Continue, target.Id, target.BreachKey)], now, "Continuing.");
         }
     }
 
@@ -926,7 +950,7 @@ public sealed record Release
         var decision = Decision;
         return (this with { Decision = null })
             .WithDecisionRecord(decision, "timed out: nobody answered within the consult window", null, now)
-            .BeginRollback($"no decision within the consult window: {decision.Breach.DescribeBreach()}", "shipbot", [decision.Breach], now);
+            .BeginRollback($"no decision within the consult window: {decision.Breach.DescribeBreach()}", Actor.System.Id, [decision.Breach], now);
     }
 
     /// <summary>Starts a rollback (manual with a reason, or automatic with evidence). Needs production traffic.</summary>
@@ -949,14 +973,14 @@ public sealed record Release
         {
             State = ReleaseState.RollingBack,
             ResumeState = null,
-            PendingDeployment = new DeploymentIntent("production", 0, IsRollback: true),
+            PendingDeployment = new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true),
             BakeEndsAt = null,
             RemainingBake = null,
+            RemainingValidation = null,
             AwaitingPromotionApproval = false,
             Rollback = new RollbackRecord(reason, by, where, evidence, now),
         };
-        var actor = by == "shipbot" ? "ShipBot" : $"@{by}";
-        return Changed(next, [new(ReleaseEventKind.RollbackStarted, $"{actor} started rolling back {Id} at {where}: {reason}")], now, $"Rolling back {Id}.");
+        return Changed(next, [new RollbackStarted(Id, reason, by, where, evidence)], now, $"Rolling back {Id}.");
     }
 
     // ---------------------------------------------------------------- pause, halt, resume
@@ -970,7 +994,7 @@ public sealed record Release
 
         RequireState("pause", ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full, ReleaseState.Validating);
         var next = StopClock(ReleaseState.Paused, now);
-        return Changed(next, [new(ReleaseEventKind.Paused, $"{by.Mention} paused {Id} at {Where}")], now, $"Paused {Id}; the promotion clock is stopped.");
+        return Changed(next, [new Paused(Id, by, Where)], now, $"Paused {Id}; the promotion clock is stopped.");
     }
 
     /// <summary>Stops the line for this release (a service halt, a change freeze, a red staging gate).</summary>
@@ -983,7 +1007,7 @@ public sealed record Release
 
         RequireState("halt", ReleaseState.Staging, ReleaseState.Canary, ReleaseState.EarlyAdopters, ReleaseState.GeneralAvailability, ReleaseState.Full, ReleaseState.Validating, ReleaseState.Paused);
         var next = StopClock(ReleaseState.Halted, now) with { HaltReason = reason };
-        return Changed(next, [new(ReleaseEventKind.Halted, $"{Id} halted at {Where} by @{by}: {reason}")], now, $"Halted {Id}.");
+        return Changed(next, [new Halted(Id, Where, by, reason)], now, $"Halted {Id}.");
     }
 
     /// <summary>Restarts the clock of a paused or halted release. A halted service must be unhalted first.</summary>
@@ -1005,22 +1029,22 @@ public sealed record Release
         }
 
         var target = ResumeState.Value;
-        var next = this with { State = target, ResumeState = null, HaltReason = null, RemainingBake = null, InconclusiveStreak = 0 };
+        var next = this with { State = target, ResumeState = null, HaltReason = null, RemainingBake = null, RemainingValidation = null, InconclusiveStreak = 0 };
         if (target == ReleaseState.Staging && (StagingStep == StagingStep.NotStarted))
         {
             // A red staging gate: resuming runs the whole gate again.
-            next = next with { StagingStep = StagingStep.Deploying, PendingDeployment = new DeploymentIntent("staging", 100) };
+            next = next with { StagingStep = StagingStep.Deploying, PendingDeployment = new DeploymentIntent(DeploymentEnvironment.Staging, 100) };
         }
         else if (target == ReleaseState.Validating)
         {
-            next = next with { ValidationEndsAt = now + (RemainingBake ?? TimeSpan.Zero) };
+            next = next with { ValidationEndsAt = now + (RemainingValidation ?? TimeSpan.Zero) };
         }
         else if (RemainingBake is { } left && PendingDeployment is null)
         {
             next = next with { BakeEndsAt = now + left };
         }
 
-        return Changed(next, [new(ReleaseEventKind.Resumed, $"{by.Mention} resumed {Id} at {next.Where}")], now, $"Resumed {Id}.");
+        return Changed(next, [new Resumed(Id, by, next.Where)], now, $"Resumed {Id}.");
     }
 
     // ---------------------------------------------------------------- operating
@@ -1039,7 +1063,7 @@ public sealed record Release
         }
 
         var next = this with { Outcomes = [.. Outcomes, report] };
-        var events = new List<ReleaseEvent> { new(ReleaseEventKind.OutcomeRecorded, $"outcome checkpoint {report.Checkpoint} of {Id}: {string.Join("; ", report.Lines)}") };
+        var events = new List<ReleaseEvent> { new OutcomeRecorded(Id, report) };
         return next.MaybeComplete(lastCheckpoint, events, now);
     }
 
@@ -1061,7 +1085,7 @@ public sealed record Release
         }
 
         var next = this with { FlagsRemoved = [.. FlagsRemoved, match] };
-        return next.MaybeComplete(checkpointsDone, [new(ReleaseEventKind.FlagRemoved, $"{by.Mention} marked flag {match} removed")], now);
+        return next.MaybeComplete(checkpointsDone, [new FlagRemoved(Id, by, match)], now);
     }
 
     /// <summary>Completes an operating release once every checkpoint is reported and nothing is left to remind about.</summary>
@@ -1079,7 +1103,7 @@ public sealed record Release
     {
         if (State == ReleaseState.Operating && checkpointsDone && FlagsToRemove.Count == 0)
         {
-            events.Add(new ReleaseEvent(ReleaseEventKind.Completed, $"{Id} completed: every outcome checkpoint reported, every flag removed"));
+            events.Add(new Completed(Id));
             return Changed(this with { State = ReleaseState.Completed }, events, now, $"{Id} completed.");
         }
 
@@ -1099,23 +1123,34 @@ public sealed record Release
             BakeEndsAt = null,
             HaltReason = reason,
         };
-        return Changed(next, [new(ReleaseEventKind.StagingFailed, $"{Id} halted at the staging gate: {reason}")], now, $"{Id} halted: {reason}.");
+        return Changed(next, [new StagingFailed(Id, reason)], now, $"{Id} halted: {reason}.");
     }
 
     private Release StopClock(ReleaseState state, DateTimeOffset now)
     {
         var resume = State is ReleaseState.Paused or ReleaseState.Halted ? ResumeState : State;
-        TimeSpan? left = RemainingBake;
+        var bakeLeft = RemainingBake;
+        var validationLeft = RemainingValidation;
         if (State == ReleaseState.Validating && ValidationEndsAt is { } v)
         {
-            left = v > now ? v - now : TimeSpan.Zero;
+            validationLeft = v > now ? v - now : TimeSpan.Zero;
         }
         else if (BakeEndsAt is { } end)
         {
-            left = end > now ? end - now : TimeSpan.Zero;
+            bakeLeft = end > now ? end - now : TimeSpan.Zero;
         }
 
-        return this with { State = state, ResumeState = resume, RemainingBake = left, BakeEndsAt = null };
+        return this with { State = state, ResumeState = resume, RemainingBake = bakeLeft, RemainingValidation = validationLeft, BakeEndsAt = null };
+    }
+
+    /// <summary>A stored document keeps one stopped clock (<see cref="StoppedClockLeft"/>): a release stopped while validating stopped the validation window.</summary>
+    void IJsonOnDeserialized.OnDeserialized()
+    {
+        if (ResumeState == ReleaseState.Validating && _remainingValidation is null && _remainingBake is { } left)
+        {
+            _remainingValidation = left;
+            _remainingBake = null;
+        }
     }
 
     private IReadOnlyList<StageRecord> CloseHistory(DateTimeOffset now) =>
@@ -1129,7 +1164,7 @@ public sealed record Release
         if (State == ReleaseState.Draft && !BlockingItems.Any())
         {
             next = this with { State = ReleaseState.AwaitingApproval };
-            events.Add(new ReleaseEvent(ReleaseEventKind.ReadyForApproval, $"{Id} checklist complete; awaiting {RequiredApprovals} approval(s)"));
+            events.Add(new ReadyForApproval(Id, RequiredApprovals));
             message += " The checklist is complete: waiting for approval.";
         }
 
@@ -1189,7 +1224,10 @@ public sealed record Release
             CardRevision = meaningful is null ? next.CardRevision : CardRevision + 1,
             LastChange = meaningful?.Summary ?? next.LastChange,
         };
-        return new(next, all, message) { Modified = true };
+
+        // The aggregate says when the line stops for the whole service, and why: the coordinator stores the halt with the change.
+        var halt = all.FirstOrDefault(e => e.HaltsService) is { } stop ? new ServiceHaltRequest(Id.Service, stop.Summary) : null;
+        return new(next, all, message) { Modified = true, Halt = halt };
     }
 
     /// <summary>Whether an event changes what a forward button was shown for. Readings, ticks, partial approvals and confirmed calls do not.</summary>
@@ -1208,7 +1246,8 @@ public sealed record Release
             return this;
         }
 
-        var why = $"{Id} is now {ReleaseSituation.Describe(this with { Decision = null, HeldDecisions = [] })}";
+        var situation = ReleaseSituation.Describe(this with { Decision = null, HeldDecisions = [] });
+        var why = $"{Id} is now {situation}";
         var next = this with
         {
             Decision = Decision is { } d && ending.Contains(d) ? null : Decision,
@@ -1217,7 +1256,7 @@ public sealed record Release
         foreach (var closed in ending)
         {
             next = next.WithDecisionRecord(closed, $"closed: {why}", null, now);
-            events.Add(new ReleaseEvent(ReleaseEventKind.DecisionClosed, $"decision {closed.Id} ({closed.About}) closed: {why}"));
+            events.Add(new DecisionClosed(Id, closed.Id, closed.BreachKey, situation));
         }
 
         return next;
@@ -1228,18 +1267,11 @@ public sealed record Release
 
     private bool IsRequester(Person person) => string.Equals(person.Id, Requester.Id, StringComparison.OrdinalIgnoreCase);
 
-    private string EarlyPromotion(Person by, DateTimeOffset now, string? reason)
+    private ManualPromotion ManualPromotionBy(Person by, DateTimeOffset now, string? reason)
     {
-        var why = string.IsNullOrWhiteSpace(reason) ? string.Empty : $": {reason.Trim()}";
-        if (AwaitingPromotionApproval)
-        {
-            return $"{by.Mention} approved the promotion{why}";
-        }
-
+        var why = string.IsNullOrWhiteSpace(reason) ? null : reason.Trim();
         var total = State == ReleaseState.Staging ? Plan.StagingBake : CurrentStage?.Bake ?? TimeSpan.Zero;
         var left = BakeEndsAt is { } end && end > now ? end - now : TimeSpan.Zero;
-        return left > TimeSpan.Zero
-            ? $"{by.Mention} promoted early, skipping {Durations.Humanise(left)} of the {Durations.Humanise(total)} bake{why}"
-            : $"{by.Mention} promoted{why}";
+        return new ManualPromotion(by, AwaitingPromotionApproval, left, total, why);
     }
 }

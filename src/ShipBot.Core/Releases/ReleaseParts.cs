@@ -5,6 +5,9 @@ namespace ShipBot.Core.Releases;
 /// <summary>A person as the release remembers them: platform user id and display name.</summary>
 public sealed record Person(string Id, string Name)
 {
+    /// <summary>ShipBot itself, when it settles a checklist item of its own or acts on a breach (<see cref="Settings.Actor.System"/>).</summary>
+    public static Person System { get; } = new(Settings.Actor.System.Id, Settings.Actor.System.DisplayName);
+
     public string Mention => $"@{Name}";
 }
 
@@ -50,12 +53,60 @@ public sealed record ReleaseProvenance(string? Commit, IReadOnlyList<string> Pul
     public string? ShortCommit => Commit is null ? null : Commit[..Math.Min(12, Commit.Length)];
 }
 
-/// <summary>A traffic change that has been decided but not yet confirmed by the deployment target.</summary>
-/// <param name="Environment">"staging" or "production".</param>
-/// <param name="Percent">Traffic share of the new version; 0 with <paramref name="IsRollback"/>.</param>
-public sealed record DeploymentIntent(string Environment, int Percent, bool IsRollback = false)
+/// <summary>Where a deployment goes. Stored documents, webhook payloads and workflow inputs spell it "staging" or "production" (<see cref="DeploymentEnvironments.Name"/>).</summary>
+public enum DeploymentEnvironment
 {
-    public string Describe() => IsRollback ? "rollback to the previous version" : $"{Environment} at {Percent} %";
+    Staging,
+    Production,
+}
+
+public static class DeploymentEnvironments
+{
+    /// <summary>"staging" or "production": the environment as stored documents, payloads and idempotency keys spell it.</summary>
+    public static string Name(this DeploymentEnvironment environment) => environment switch
+    {
+        DeploymentEnvironment.Staging => "staging",
+        _ => "production",
+    };
+
+    /// <summary>Reads "staging" or "production" (any case).</summary>
+    public static bool TryParse(string? text, out DeploymentEnvironment environment)
+    {
+        environment = DeploymentEnvironment.Production;
+        if (string.Equals(text, "staging", StringComparison.OrdinalIgnoreCase))
+        {
+            environment = DeploymentEnvironment.Staging;
+            return true;
+        }
+
+        return string.Equals(text, "production", StringComparison.OrdinalIgnoreCase);
+    }
+}
+
+/// <summary>Keeps a <see cref="DeploymentEnvironment"/> as "staging" or "production" in JSON, as stored documents always had it.</summary>
+public sealed class DeploymentEnvironmentJsonConverter : System.Text.Json.Serialization.JsonConverter<DeploymentEnvironment>
+{
+    public override DeploymentEnvironment Read(ref System.Text.Json.Utf8JsonReader reader, Type typeToConvert, System.Text.Json.JsonSerializerOptions options) =>
+        DeploymentEnvironments.TryParse(reader.GetString(), out var environment)
+            ? environment
+            : throw new System.Text.Json.JsonException("A deployment environment must be \"staging\" or \"production\".");
+
+    public override void Write(System.Text.Json.Utf8JsonWriter writer, DeploymentEnvironment value, System.Text.Json.JsonSerializerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        writer.WriteStringValue(value.Name());
+    }
+}
+
+/// <summary>A traffic change that has been decided but not yet confirmed by the deployment target.</summary>
+/// <param name="Environment">Staging or production (stored as "staging" or "production").</param>
+/// <param name="Percent">Traffic share of the new version; 0 with <paramref name="IsRollback"/>.</param>
+public sealed record DeploymentIntent(
+    [property: System.Text.Json.Serialization.JsonConverter(typeof(DeploymentEnvironmentJsonConverter))] DeploymentEnvironment Environment,
+    int Percent,
+    bool IsRollback = false)
+{
+    public string Describe() => IsRollback ? "rollback to the previous version" : $"{Environment.Name()} at {Percent} %";
 }
 
 /// <summary>The sub-steps of the staging gate.</summary>

@@ -61,7 +61,7 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
         ArgumentNullException.ThrowIfNull(request);
         var started = _time.GetTimestamp();
         var intent = request.Intent;
-        var staging = string.Equals(intent.Environment, "staging", StringComparison.OrdinalIgnoreCase);
+        var staging = intent.Environment == DeploymentEnvironment.Staging;
         var where = staging ? _options.Staging : _options.Production;
         if (where is null)
         {

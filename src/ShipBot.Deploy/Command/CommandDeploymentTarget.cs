@@ -46,7 +46,7 @@ public sealed class CommandDeploymentTarget(CommandTargetOptions options, HttpSm
             ["release"] = request.Release.ToString(),
             ["service"] = request.Release.Service,
             ["version"] = request.Release.Version,
-            ["environment"] = intent.Environment,
+            ["environment"] = intent.Environment.Name(),
             ["percent"] = intent.Percent.ToString(CultureInfo.InvariantCulture),
             ["rollback"] = intent.IsRollback ? "true" : "false",
             ["idempotency_key"] = request.IdempotencyKey,

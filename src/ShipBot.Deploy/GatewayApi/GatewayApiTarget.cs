@@ -47,7 +47,7 @@ public sealed class GatewayApiTarget : IDeploymentTarget, IRouterTarget
         ArgumentNullException.ThrowIfNull(request);
         var started = _time.GetTimestamp();
         var intent = request.Intent;
-        var staging = string.Equals(intent.Environment, "staging", StringComparison.OrdinalIgnoreCase);
+        var staging = intent.Environment == DeploymentEnvironment.Staging;
         var where = staging ? StagingRef() : _options.Production;
         if (where is null)
         {

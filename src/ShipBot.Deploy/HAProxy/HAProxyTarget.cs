@@ -28,7 +28,7 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
         ArgumentNullException.ThrowIfNull(request);
         var started = time.GetTimestamp();
         var intent = request.Intent;
-        var staging = string.Equals(intent.Environment, "staging", StringComparison.OrdinalIgnoreCase);
+        var staging = intent.Environment == DeploymentEnvironment.Staging;
         var where = staging ? StagingRef() : options.Production;
         if (where is null)
         {

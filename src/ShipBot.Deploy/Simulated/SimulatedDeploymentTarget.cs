@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
 
 namespace ShipBot.Deploy.Simulated;
 
@@ -83,9 +84,9 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
         }
         else
         {
-            var key = request.Intent.Environment == "staging" ? $"{service}/staging" : service;
+            var key = request.Intent.Environment == DeploymentEnvironment.Staging ? $"{service}/staging" : service;
             _traffic[key] = request.Intent.IsRollback ? 0 : request.Intent.Percent;
-            var what = request.Intent.IsRollback ? "traffic back on the previous version" : $"{request.Release.Version} at {request.Intent.Percent} % in {request.Intent.Environment}";
+            var what = request.Intent.IsRollback ? "traffic back on the previous version" : $"{request.Release.Version} at {request.Intent.Percent} % in {request.Intent.Environment.Name()}";
             result = new DeploymentResult(true, what, time.GetElapsedTime(started));
         }
 

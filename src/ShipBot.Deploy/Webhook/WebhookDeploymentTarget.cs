@@ -105,7 +105,7 @@ public sealed class WebhookDeploymentTarget : IDeploymentTarget
         var started = _time.GetTimestamp();
         var intent = request.Intent;
         var payload = new WebhookPayload(
-            request.Release.ToString(), request.Release.Service, request.Release.Version, intent.Environment, intent.Percent, intent.IsRollback,
+            request.Release.ToString(), request.Release.Service, request.Release.Version, intent.Environment.Name(), intent.Percent, intent.IsRollback,
             request.IdempotencyKey, _time.GetUtcNow());
         var body = JsonSerializer.SerializeToUtf8Bytes(payload, Json);
         try

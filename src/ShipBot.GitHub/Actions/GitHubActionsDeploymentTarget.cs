@@ -75,7 +75,7 @@ public sealed partial class GitHubActionsDeploymentTarget : IDeploymentTarget
         {
             ["service"] = request.Release.Service,
             ["version"] = request.Release.Version,
-            ["environment"] = request.Intent.Environment,
+            ["environment"] = request.Intent.Environment.Name(),
             ["percent"] = request.Intent.Percent.ToString(CultureInfo.InvariantCulture),
             ["release"] = request.Release.ToString(),
             ["rollback"] = request.Intent.IsRollback ? "true" : "false",

@@ -2,13 +2,6 @@ using ShipBot.Core.Releases;
 
 namespace ShipBot.GitHub.Deployments;
 
-/// <summary>Which of a release's two GitHub deployments: the staging gate or production traffic.</summary>
-public enum DeploymentEnvironment
-{
-    Staging,
-    Production,
-}
-
 /// <summary>A deployment status ShipBot wants GitHub to show: a GitHub state and a short description (at most 140 characters).</summary>
 public sealed record DesiredStatus(string State, string Description)
 {

@@ -1,6 +1,7 @@
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
@@ -17,7 +18,7 @@ public sealed partial class ReleaseTests
 
         var next = change.Next;
         Assert.Equal(ReleaseState.RollingBack, next.State);
-        Assert.Equal(new DeploymentIntent("production", 0, IsRollback: true), next.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), next.PendingDeployment);
         Assert.Null(next.BakeEndsAt);
         Assert.Equal(HealthStatus.Breached, next.LastHealth!.Status);
         var rollback = next.Rollback!;
@@ -32,8 +33,14 @@ public sealed partial class ReleaseTests
         Assert.Equal(0.003, evidence.Baseline);
         Assert.Contains("baseline 0.3 % + 1 pt", evidence.Threshold, StringComparison.Ordinal);
         Assert.Equal([ReleaseEventKind.BreachDetected, ReleaseEventKind.RollbackStarted], change.Events.Select(e => e.Kind));
-        Assert.Contains("error rate 4.8 %", change.Events[0].Summary, StringComparison.Ordinal);
-        Assert.Contains("Canary 5 %", change.Events[0].Summary, StringComparison.Ordinal);
+        var breach = Assert.IsType<BreachDetected>(change.Events[0]);
+        Assert.Equal("Canary 5 %", breach.Stage);
+        Assert.Equal([evidence], breach.Breaches);
+        Assert.Null(breach.Judge);
+        var started = Assert.IsType<RollbackStarted>(change.Events[1]);
+        Assert.Equal((rollback.Reason, "shipbot", "Canary 5 %"), (started.Reason, started.By, started.Stage));
+        Assert.True(started.IsAutomatic);
+        Assert.Equal([evidence], started.Evidence);
     }
 
     [Fact]
@@ -140,9 +147,11 @@ public sealed partial class ReleaseTests
         var held = Assert.Single(next.HeldDecisions);
         Assert.Equal(decisionId, held.Id);
         Assert.Equal("olga", held.HeldBy);
-        var decided = Assert.Single(change.Events);
+        var decided = Assert.IsType<Decided>(Assert.Single(change.Events));
         Assert.Equal(ReleaseEventKind.Decided, decided.Kind);
-        Assert.Contains("@olga chose hold here", decided.Summary, StringComparison.Ordinal);
+        Assert.Equal((People.Olga, DecisionChoice.Hold, decisionId), (decided.By, decided.Choice, decided.DecisionId));
+        Assert.Equal(new BreachKey(Metrics.UserFeedback, "Early adopters 25 %"), decided.Breach);
+        Assert.Null(change.Halt);
 
         // Held: no new consult for the same breach, no promotion, and no timeout rolls it back.
         sut.Advance(TimeSpan.FromHours(2));
@@ -198,8 +207,10 @@ public sealed partial class ReleaseTests
 
         Assert.Equal(ReleaseState.EarlyAdopters, change.Next.State);
         Assert.Null(change.Next.Decision);
-        Assert.Equal(["user_feedback@Early adopters 25 %"], change.Next.AcknowledgedBreaches);
-        Assert.Contains("chose continue", Assert.Single(change.Events).Summary, StringComparison.Ordinal);
+        Assert.Equal([new BreachKey(Metrics.UserFeedback, "Early adopters 25 %")], change.Next.AcknowledgedBreaches);
+        var decided = Assert.IsType<Decided>(Assert.Single(change.Events));
+        Assert.Equal((People.Olga, DecisionChoice.Continue), (decided.By, decided.Choice));
+        Assert.Equal(change.Next.AcknowledgedBreaches[0], decided.Breach);
 
         sut.Advance(TimeSpan.FromMinutes(1));
         var again = sut.Apply((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now));
@@ -303,7 +314,74 @@ public sealed partial class ReleaseTests
         Assert.Equal("olga", rollback.By);
         Assert.Equal("GA 50 %", rollback.Stage);
         Assert.Empty(rollback.Evidence);
-        Assert.Contains("@olga started rolling back", Assert.Single(change.Events).Summary, StringComparison.Ordinal);
+        var started = Assert.IsType<RollbackStarted>(Assert.Single(change.Events));
+        Assert.Equal(("customer reports of double charges", "olga", "GA 50 %", false), (started.Reason, started.By, started.Stage, started.IsAutomatic));
+        Assert.Empty(started.Evidence);
+
+        // A rollback stops the line for the whole service, with the rollback's words as the reason.
+        Assert.Equal(new ServiceHaltRequest(sut.Release.Id.Service, started.Summary), change.Halt);
+    }
+
+    [Theory]
+    [InlineData("rollback breach")]
+    [InlineData("decision to roll back")]
+    [InlineData("decision timed out")]
+    [InlineData("stage deployment failed")]
+    [InlineData("staging deployment failed")]
+    [InlineData("smoke checks failed")]
+    public void Halt_EveryChangeThatStopsTheLine_AsksForAServiceHaltInTheWordsOfItsEvent(string how)
+    {
+        var change = how switch
+        {
+            "rollback breach" => ReleaseScenario.In(ReleaseState.Canary).Apply((r, now) => r.ApplyHealth(Verdicts.ErrorRateBreach(now), ConsultTimeout, now)),
+            "decision to roll back" => ReleaseScenario.In(ReleaseState.EarlyAdopters)
+                .Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now))
+                .Apply((r, now) => r.Decide(People.Olga, DecisionChoice.Rollback, now)),
+            "decision timed out" => ReleaseScenario.In(ReleaseState.EarlyAdopters)
+                .Do((r, now) => r.ApplyHealth(Verdicts.FeedbackConsult(now), ConsultTimeout, now))
+                .Advance(ConsultTimeout)
+                .Apply((r, now) => r.DecisionTimedOut(now)),
+            "stage deployment failed" => ReleaseScenario.In(ReleaseState.Canary).Advance(TimeSpan.FromMinutes(10))
+                .Do((r, now) => r.Promote(now, Verdicts.Healthy(now), null))
+                .Apply((r, now) => r.RecordDeployment(r.PendingDeployment!, false, "HTTP 503", now)),
+            "staging deployment failed" => ReleaseScenario.Create().ToStaging(StagingStep.Deploying)
+                .Apply((r, now) => r.RecordDeployment(r.PendingDeployment!, false, "HTTP 503", now)),
+            _ => ReleaseScenario.Create().ToStaging(StagingStep.SmokeChecking).Apply((r, now) => r.RecordSmokeChecks(false, "login returns 500", now)),
+        };
+
+        // The line stops exactly when it always did: a rollback starts or the staging gate goes red.
+        var stop = Assert.Single(change.Events, e => e.Kind is ReleaseEventKind.RollbackStarted or ReleaseEventKind.StagingFailed);
+        Assert.True(stop.HaltsService);
+        Assert.Equal(new ServiceHaltRequest(change.Next.Id.Service, stop.Summary), change.Halt);
+    }
+
+    [Fact]
+    public void Halt_ARelease_DoesNotHaltItsService()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary);
+
+        var change = sut.Apply((r, now) => r.Halt("change freeze", People.Olga.Name, now));
+
+        var halted = Assert.IsType<Halted>(Assert.Single(change.Events));
+        Assert.Equal(("Canary 5 %", "olga", "change freeze"), (halted.Stage, halted.By, halted.Reason));
+        Assert.Null(change.Halt);
+    }
+
+    [Fact]
+    public void ApplyHealth_TooManyUnreadableInARow_HaltsTheReleaseButNotTheService()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Canary);
+        sut.Do((r, now) => r.ApplyHealth(Verdicts.Unknown(now), ConsultTimeout, now, maxInconclusive: 2));
+
+        var change = sut.Apply((r, now) => r.ApplyHealth(Verdicts.Unknown(now), ConsultTimeout, now, maxInconclusive: 2));
+
+        Assert.Equal(ReleaseState.Halted, change.Next.State);
+        var inconclusive = Assert.IsType<HealthInconclusive>(change.Events[0]);
+        Assert.Equal(("Canary 5 %", 2), (inconclusive.Stage, inconclusive.Streak));
+        var halted = Assert.IsType<Halted>(change.Events[1]);
+        Assert.Equal(("shipbot", inconclusive.Reason), (halted.By, halted.Reason));
+        Assert.Equal(inconclusive.Reason, change.Next.HaltReason);
+        Assert.Null(change.Halt);
     }
 
     [Theory]
@@ -323,7 +401,7 @@ public sealed partial class ReleaseTests
     {
         var sut = ReleaseScenario.In(ReleaseState.RollingBack).Advance(TimeSpan.FromSeconds(40));
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 0, true), true, "previous version at 100 %", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 0, true), true, "previous version at 100 %", now));
 
         Assert.Equal(ReleaseState.RolledBack, change.Next.State);
         Assert.Null(change.Next.PendingDeployment);
@@ -336,7 +414,7 @@ public sealed partial class ReleaseTests
     {
         var sut = ReleaseScenario.In(ReleaseState.RollingBack);
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 0, true), false, "webhook timeout", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 0, true), false, "webhook timeout", now));
 
         Assert.Equal(ReleaseState.RollingBack, change.Next.State);
         Assert.Equal("webhook timeout", change.Next.LastDeploymentError);

@@ -4,6 +4,7 @@ using ShipBot.Core.Health;
 using ShipBot.Core.Judging;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
@@ -31,9 +32,14 @@ public sealed class ReleaseJudgeTests
         sut.Do((r, now) => r.PromoteEarly(now));
 
         Assert.Equal(ReleaseState.EarlyAdopters, sut.Release.State);
-        var promoted = Assert.Single(sut.LastChange!.Events);
+        var promoted = Assert.IsType<Promoted>(Assert.Single(sut.LastChange!.Events));
         Assert.Equal(ReleaseEventKind.Promoted, promoted.Kind);
-        Assert.Contains("(early: the sequential judge found Canary 5 % safe after", promoted.Summary, StringComparison.Ordinal);
+        Assert.Equal(("Canary 5 %", "Early adopters 25 %", false), (promoted.From, promoted.To, promoted.FromStaging));
+        Assert.Null(promoted.Manual);
+        var judged = Assert.IsType<JudgedPromotion>(promoted.Judged);
+        Assert.Equal(TimeSpan.FromMinutes(7), judged.Skipped);
+        Assert.Equal(TimeSpan.FromMinutes(3), judged.Elapsed);
+        Assert.NotEmpty(judged.Metrics);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
@@ -33,7 +34,7 @@ public sealed partial class ReleaseTests
     {
         var sut = CreateSut().ToStaging(StagingStep.Deploying);
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("staging", 100), true, "deployed", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Staging, 100), true, "deployed", now));
 
         Assert.Equal(ReleaseState.Staging, change.Next.State);
         Assert.Equal(StagingStep.SmokeChecking, change.Next.StagingStep);
@@ -68,8 +69,12 @@ public sealed partial class ReleaseTests
         Assert.Equal(-1, next.StageIndex);
         Assert.Null(next.PendingDeployment);
         Assert.Contains("login returns 500", next.HaltReason, StringComparison.Ordinal);
-        Assert.Equal(ReleaseEventKind.StagingFailed, Assert.Single(change.Events).Kind);
+        var failed = Assert.IsType<StagingFailed>(Assert.Single(change.Events));
+        Assert.Equal("staging smoke checks failed: login returns 500", failed.Reason);
         Assert.Equal("Staging", next.Where);
+
+        // A red staging gate stops the line for the whole service.
+        Assert.Equal(new ServiceHaltRequest(next.Id.Service, failed.Summary), change.Halt);
     }
 
     [Fact]
@@ -77,7 +82,7 @@ public sealed partial class ReleaseTests
     {
         var sut = CreateSut().ToStaging(StagingStep.Deploying);
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("staging", 100), false, "timeout", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Staging, 100), false, "timeout", now));
 
         Assert.Equal(ReleaseState.Halted, change.Next.State);
         Assert.Equal(ReleaseState.Staging, change.Next.ResumeState);
@@ -98,7 +103,7 @@ public sealed partial class ReleaseTests
         Assert.Null(next.ResumeState);
         Assert.Null(next.HaltReason);
         Assert.Equal(StagingStep.Deploying, next.StagingStep);
-        Assert.Equal(new DeploymentIntent("staging", 100), next.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Staging, 100), next.PendingDeployment);
         Assert.Equal(ReleaseEventKind.Resumed, Assert.Single(change.Events).Kind);
     }
 
@@ -143,7 +148,7 @@ public sealed partial class ReleaseTests
         var next = change.Next;
         Assert.Equal(ReleaseState.Canary, next.State);
         Assert.Equal(0, next.StageIndex);
-        Assert.Equal(new DeploymentIntent("production", 5), next.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 5), next.PendingDeployment);
         Assert.Null(next.BakeEndsAt);
         Assert.Same(Verdicts.Baseline, next.Baseline);
         Assert.False(next.IsUnderEvaluation);
@@ -160,7 +165,7 @@ public sealed partial class ReleaseTests
         var sut = ReleaseScenario.In(ReleaseState.Staging).Advance(ReleaseScenario.SmallPlan.StagingBake);
         sut.Do((r, now) => r.Promote(now, null, null, Verdicts.Baseline));
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 5), true, "5 % live", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 5), true, "5 % live", now));
 
         Assert.Null(change.Next.PendingDeployment);
         Assert.Equal(sut.Now + TimeSpan.FromMinutes(10), change.Next.BakeEndsAt);
@@ -173,7 +178,7 @@ public sealed partial class ReleaseTests
         var sut = ReleaseScenario.In(ReleaseState.Staging).Advance(ReleaseScenario.SmallPlan.StagingBake);
         sut.Do((r, now) => r.Promote(now, null, null, Verdicts.Baseline));
 
-        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent("production", 5), false, "webhook 502", now));
+        var change = sut.Apply((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 5), false, "webhook 502", now));
 
         Assert.Equal(ReleaseState.RollingBack, change.Next.State);
         Assert.Contains("webhook 502", change.Next.Rollback!.Reason, StringComparison.Ordinal);
@@ -213,10 +218,9 @@ public sealed partial class ReleaseTests
         var next = change.Next;
         Assert.Equal(ReleaseState.EarlyAdopters, next.State);
         Assert.Equal(1, next.StageIndex);
-        Assert.Equal(new DeploymentIntent("production", 25), next.PendingDeployment);
-        var promoted = Assert.Single(change.Events);
-        Assert.Equal(ReleaseEventKind.Promoted, promoted.Kind);
-        Assert.Contains("bake time over, health green", promoted.Summary, StringComparison.Ordinal);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Production, 25), next.PendingDeployment);
+        var promoted = Assert.IsType<Promoted>(Assert.Single(change.Events));
+        Assert.Equal(new Promoted(sut.Release.Id, "Canary 5 %", "Early adopters 25 %", FromStaging: false), promoted);
     }
 
     [Fact]
@@ -227,7 +231,9 @@ public sealed partial class ReleaseTests
         var change = sut.Apply((r, now) => r.Promote(now, Verdicts.Healthy(now), People.Bob));
 
         Assert.Equal(ReleaseState.EarlyAdopters, change.Next.State);
-        Assert.Contains("@bob promoted early", Assert.Single(change.Events).Summary, StringComparison.Ordinal);
+        var promoted = Assert.IsType<Promoted>(Assert.Single(change.Events));
+        Assert.Equal(new ManualPromotion(People.Bob, ApprovedWaitingStage: false, TimeSpan.FromMinutes(9), TimeSpan.FromMinutes(10), null), promoted.Manual);
+        Assert.Null(promoted.Judged);
     }
 
     [Theory]
@@ -487,12 +493,14 @@ public sealed partial class ReleaseTests
         var sut = ReleaseScenario.In(ReleaseState.Validating).Advance(TimeSpan.FromMinutes(5));
 
         sut.Do((r, now) => r.Pause(People.Alice, now));
-        Assert.Equal(TimeSpan.FromMinutes(10), sut.Release.RemainingBake);
+        Assert.Equal(TimeSpan.FromMinutes(10), sut.Release.RemainingValidation);
+        Assert.Null(sut.Release.RemainingBake);
         sut.Advance(TimeSpan.FromHours(1));
         var resumed = sut.Apply((r, now) => r.Resume(People.Alice, false, now));
 
         Assert.Equal(ReleaseState.Validating, resumed.Next.State);
         Assert.Equal(sut.Now + TimeSpan.FromMinutes(10), resumed.Next.ValidationEndsAt);
+        Assert.Null(resumed.Next.RemainingValidation);
     }
 
     [Fact]
@@ -502,7 +510,7 @@ public sealed partial class ReleaseTests
         sut.Do((r, now) => r.Promote(now, Verdicts.Healthy(now), null));
         sut.Do((r, now) => r.Pause(People.Alice, now));
 
-        sut.Do((r, now) => r.RecordDeployment(new DeploymentIntent("production", 25), true, "25 % live", now));
+        sut.Do((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 25), true, "25 % live", now));
         Assert.Equal(ReleaseState.Paused, sut.Release.State);
         Assert.Equal(TimeSpan.FromMinutes(20), sut.Release.RemainingBake);
         Assert.Null(sut.Release.BakeEndsAt);

@@ -1,6 +1,7 @@
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Health;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Testing;
 
 namespace ShipBot.Core.Tests.Releases;
@@ -109,8 +110,8 @@ public sealed partial class ReleaseTests
 
         var change = sut.Apply((r, now) => r.Promote(now, Verdicts.Healthy(now), People.Bob, reason: "canary clean"));
 
-        var promoted = Assert.Single(change.Events, e => e.Kind == ReleaseEventKind.Promoted);
-        Assert.Contains("@bob promoted early, skipping 6 min of the 10 min bake: canary clean", promoted.Summary, StringComparison.Ordinal);
+        var promoted = Assert.IsType<Promoted>(Assert.Single(change.Events, e => e.Kind == ReleaseEventKind.Promoted));
+        Assert.Equal(new ManualPromotion(People.Bob, ApprovedWaitingStage: false, TimeSpan.FromMinutes(6), TimeSpan.FromMinutes(10), "canary clean"), promoted.Manual);
     }
 
     [Fact]

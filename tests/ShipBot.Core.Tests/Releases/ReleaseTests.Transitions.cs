@@ -213,7 +213,7 @@ public sealed partial class ReleaseTests
         canary.ApplyUnchanged((r, now) => r.Approve(People.Carol, now));
         canary.ApplyUnchanged((r, now) => r.DecisionTimedOut(now));
         canary.ApplyUnchanged((r, now) => r.RecordSmokeChecks(true, "late", now));
-        canary.ApplyUnchanged((r, now) => r.RecordDeployment(new DeploymentIntent("production", 5), true, "duplicate", now));
+        canary.ApplyUnchanged((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 5), true, "duplicate", now));
 
         Assert.Equal(version, canary.Release.Version);
     }
@@ -529,7 +529,7 @@ public sealed partial class ReleaseTests
 
         foreach (var succeeded in new[] { true, false })
         {
-            var change = sut.ApplyUnchanged((r, now) => r.RecordDeployment(new DeploymentIntent("production", 42), succeeded, "stale answer", now));
+            var change = sut.ApplyUnchanged((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 42), succeeded, "stale answer", now));
             Assert.Contains("no longer pending", change.Message, StringComparison.Ordinal);
         }
     }

@@ -1,6 +1,7 @@
 using ShipBot.Core.Checklists;
 using ShipBot.Core.Plans;
 using ShipBot.Core.Releases;
+using ShipBot.Core.Releases.Events;
 using ShipBot.Core.Settings;
 using ShipBot.Testing;
 
@@ -37,8 +38,7 @@ public sealed partial class ReleaseTests
         Assert.Same(ReleaseScenario.SmallPlan, release.Plan);
         var created = Assert.Single(change.Events);
         Assert.Equal(ReleaseEventKind.Created, created.Kind);
-        Assert.Contains("@alice", created.Summary, StringComparison.Ordinal);
-        Assert.Contains("checkout@1.4.2", created.Summary, StringComparison.Ordinal);
+        Assert.Equal(new Created(new ReleaseId("checkout", "1.4.2"), People.Alice, ReleaseKind.Standard), created);
     }
 
     [Fact]
@@ -336,9 +336,9 @@ public sealed partial class ReleaseTests
         Assert.Equal(sut.Now, item.At);
         Assert.Contains("no database in this service", item.Detail, StringComparison.Ordinal);
         Assert.Contains("@bob", item.Detail, StringComparison.Ordinal);
-        var settled = Assert.Single(change.Events);
+        var settled = Assert.IsType<ItemSettled>(Assert.Single(change.Events));
         Assert.Equal(ReleaseEventKind.ItemSettled, settled.Kind);
-        Assert.Contains("no database in this service", settled.Summary, StringComparison.Ordinal);
+        Assert.Equal(("db", Settlement.Waived, People.Bob, "no database in this service"), (settled.ItemId, settled.How, settled.By, settled.Note));
         Assert.DoesNotContain(change.Next.BlockingItems, i => i.Id == "db");
     }
 
@@ -459,7 +459,7 @@ public sealed partial class ReleaseTests
         var next = change.Next;
         Assert.Equal(ReleaseState.Staging, next.State);
         Assert.Equal(StagingStep.Deploying, next.StagingStep);
-        Assert.Equal(new DeploymentIntent("staging", 100), next.PendingDeployment);
+        Assert.Equal(new DeploymentIntent(DeploymentEnvironment.Staging, 100), next.PendingDeployment);
         Assert.Equal(-1, next.StageIndex);
         var approved = next.Checklist.Single(i => i.Id == ChecklistCatalog.Approved);
         Assert.Equal(ChecklistItemState.Confirmed, approved.State);

@@ -322,7 +322,7 @@ public sealed class ArgoRolloutsTargetTests : IAsyncLifetime
     }
 
     private static Task<DeploymentResult> ApplyAsync(ArgoRolloutsTarget target, string environment, int percent, bool rollback = false) =>
-        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(environment, percent, rollback), $"{Release}:{environment}:{percent}:{rollback}"));
+        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironments.TryParse(environment, out var where) ? where : throw new ArgumentException(environment), percent, rollback), $"{Release}:{environment}:{percent}:{rollback}"));
 
     /// <summary>Every request satisfied the schemas and the RBAC; only the expected refusals happened.</summary>
     private void AssertCleanApiUse()

@@ -34,7 +34,7 @@ public sealed class ArgoRolloutsWatcherTests : IAsyncLifetime
             new ArgoRolloutsTargetOptions { Namespace = "shop", Rollout = "checkout", Image = "ghcr.io/acme/checkout:{{version}}", PollInterval = TimeSpan.FromMilliseconds(20) },
             new HttpSmokeChecks(new HttpClient(), new SmokeCheckOptions(), TimeProvider.System),
             TimeProvider.System);
-        var canary = await _target.ApplyAsync(new DeploymentRequest(Id, new DeploymentIntent("production", 5), "k"));
+        var canary = await _target.ApplyAsync(new DeploymentRequest(Id, new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
         Assert.True(canary.Succeeded, canary.Detail);
         _store.ListActiveIdsAsync(Arg.Any<CancellationToken>()).Returns([Id]);
         Holds(ReleaseState.Canary, stageIndex: 0);

@@ -31,7 +31,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 25)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 25)));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.StartsWith("exit code 0; output: ", result.Detail, StringComparison.Ordinal);
@@ -49,7 +49,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("exit code 3;", result.Detail, StringComparison.Ordinal);
@@ -62,7 +62,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
     {
         var sut = CreateSut(Script("quiet.sh", "exit 0"));
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.Equal("exit code 0; output: (none)", result.Detail);
     }
@@ -81,7 +81,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         var sut = CreateSut(script, o => o.Timeout = TimeSpan.FromSeconds(1));
 
         // The script has started its child (whatever that took); now its second passes.
-        var apply = sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var apply = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
         await Eventually.UntilAsync(() => File.Exists(pids) && File.ReadAllText(pids).Trim().Split(' ').Length == 2, "the script to start its child");
         var stoppedAt = _time.GetUtcNow();
         _time.Advance(TimeSpan.FromSeconds(1));
@@ -125,7 +125,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         ];
         var sut = CreateSut(script, o => o.Arguments = [.. arguments]);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 25)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 25)));
 
         Assert.True(result.Succeeded, result.Detail);
         var lines = File.ReadAllLines(args);
@@ -144,7 +144,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script);
 
-        var result = await sut.ApplyAsync(new DeploymentRequest(Demo, new DeploymentIntent("staging", 100), "demo@1.4.2:3:staging:100:False"));
+        var result = await sut.ApplyAsync(new DeploymentRequest(Demo, new DeploymentIntent(DeploymentEnvironment.Staging, 100), "demo@1.4.2:3:staging:100:False"));
 
         Assert.True(result.Succeeded, result.Detail);
         var variables = File.ReadAllLines(env).Select(l => l.Split('=', 2)).ToDictionary(p => p[0], p => p[1]);
@@ -165,7 +165,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script, o => o.Arguments = ["{{rollback}}"]);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 0, IsRollback: true)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true)));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Contains("rollback=true percent=0", result.Detail, StringComparison.Ordinal);
@@ -177,7 +177,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         var work = Directory.CreateDirectory(Path.Combine(_dir, "work dir")).FullName;
         var sut = CreateSut(Script("pwd.sh", "pwd"), o => o.WorkingDirectory = work);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Contains(work, result.Detail, StringComparison.Ordinal);
@@ -191,7 +191,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script, o => o.Timeout = TimeSpan.FromSeconds(10));
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Contains("stdin closed", result.Detail, StringComparison.Ordinal);
@@ -202,7 +202,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
     {
         var sut = CreateSut(Script("noisy.sh", "seq 1 20000"));
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.EndsWith("20000", result.Detail, StringComparison.Ordinal);
@@ -216,7 +216,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         var missing = Path.Combine(_dir, "no-such-program");
         var sut = CreateSut(missing);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith($"could not start {missing}", result.Detail, StringComparison.Ordinal);
@@ -229,7 +229,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
         File.WriteAllText(path, "#!/bin/bash\nexit 0\n");
         var sut = CreateSut(path);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("could not start", result.Detail, StringComparison.Ordinal);
@@ -245,7 +245,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
             """);
         var sut = CreateSut(script, o => o.Timeout = TimeSpan.FromMinutes(1));
         using var cancel = new CancellationTokenSource();
-        var apply = sut.ApplyAsync(Request(new DeploymentIntent("production", 5)), cancel.Token);
+        var apply = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)), cancel.Token);
         await WaitForFileAsync(pids);
 
         await cancel.CancelAsync();
@@ -288,7 +288,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
     }
 
     private static DeploymentRequest Request(DeploymentIntent intent) =>
-        new(Demo, intent, $"{Demo}:7:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
+        new(Demo, intent, $"{Demo}:7:{intent.Environment.Name()}:{intent.Percent}:{intent.IsRollback}");
 
     /// <summary>Whether a process is gone (or a zombie waiting for its parent), within the generous deadline of <see cref="Eventually"/>.</summary>
     private static Task<bool> GoneAsync(int pid) => Eventually.TrueAsync(() =>

@@ -77,7 +77,7 @@ public sealed class GatewayApiTargetTests : IAsyncLifetime
         var target = CreateSut();
         Assert.True((await ApplyAsync(target, 25)).Succeeded);
 
-        var rollback = await target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent("production", 0, IsRollback: true), "rb"));
+        var rollback = await target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), "rb"));
 
         Assert.True(rollback.Succeeded, rollback.Detail);
         Assert.StartsWith("weights canary 0 · stable 100 accepted", rollback.Detail, StringComparison.Ordinal);
@@ -199,7 +199,7 @@ public sealed class GatewayApiTargetTests : IAsyncLifetime
     }
 
     private static Task<DeploymentResult> ApplyAsync(GatewayApiTarget target, int percent) =>
-        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent("production", percent), $"{Release}:{percent}"));
+        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironment.Production, percent), $"{Release}:{percent}"));
 
     private void AssertCleanApiUse()
     {

@@ -54,7 +54,7 @@ public sealed class HAProxyTargetTests : IAsyncLifetime
             Assert.Equal($"{percent:0.#} %", result.Status!["canary share"]);
         }
 
-        var rollback = await target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent("production", 0, IsRollback: true), "rb"));
+        var rollback = await target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), "rb"));
         Assert.True(rollback.Succeeded, rollback.Detail);
         Assert.StartsWith("rolled back, traffic back on stable: stable1 weight 100 UP, new1 weight 0 UP", rollback.Detail, StringComparison.Ordinal);
         Assert.Equal(0, (await _traffic.MeasureAsync(200)).PercentOf("new"));
@@ -113,7 +113,7 @@ public sealed class HAProxyTargetTests : IAsyncLifetime
     [Fact]
     public async Task ApplyAsync_StagingWithoutAStagingBackend_SaysSoAndChangesNothing()
     {
-        var result = await CreateSut().ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent("staging", 100), "staging"));
+        var result = await CreateSut().ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironment.Staging, 100), "staging"));
 
         Assert.True(result.Succeeded);
         Assert.Contains("no staging backend is configured", result.Detail, StringComparison.Ordinal);
@@ -171,5 +171,5 @@ public sealed class HAProxyTargetTests : IAsyncLifetime
     }
 
     private static Task<DeploymentResult> ApplyAsync(HAProxyTarget target, int percent) =>
-        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent("production", percent), $"{Release}:{percent}"));
+        target.ApplyAsync(new DeploymentRequest(Release, new DeploymentIntent(DeploymentEnvironment.Production, percent), $"{Release}:{percent}"));
 }

@@ -24,7 +24,7 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_ProductionPercent_RecordsTrafficAndCall()
     {
         var sut = CreateSut();
-        var request = Request(new DeploymentIntent("production", 10));
+        var request = Request(new DeploymentIntent(DeploymentEnvironment.Production, 10));
 
         var result = await sut.ApplyAsync(request);
 
@@ -39,7 +39,7 @@ public sealed class SimulatedDeploymentTargetTests
     {
         var sut = CreateSut();
 
-        await sut.ApplyAsync(Request(new DeploymentIntent("staging", 100)));
+        await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Staging, 100)));
 
         Assert.Equal(100, sut.TrafficOf("demo/staging"));
         Assert.Equal(0, sut.TrafficOf("demo"));
@@ -49,8 +49,8 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_SuccessiveStages_KeepsCallsInOrderAndLatestTraffic()
     {
         var sut = CreateSut();
-        var first = Request(new DeploymentIntent("production", 5));
-        var second = Request(new DeploymentIntent("production", 25));
+        var first = Request(new DeploymentIntent(DeploymentEnvironment.Production, 5));
+        var second = Request(new DeploymentIntent(DeploymentEnvironment.Production, 25));
 
         await sut.ApplyAsync(first);
         await sut.ApplyAsync(second);
@@ -63,8 +63,8 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_RepeatedIdempotencyKey_ReturnsFirstResultWithoutSecondCall()
     {
         var sut = CreateSut();
-        var first = new DeploymentRequest(Demo, new DeploymentIntent("production", 10), "key-1");
-        var repeat = new DeploymentRequest(Demo, new DeploymentIntent("production", 50), "key-1");
+        var first = new DeploymentRequest(Demo, new DeploymentIntent(DeploymentEnvironment.Production, 10), "key-1");
+        var repeat = new DeploymentRequest(Demo, new DeploymentIntent(DeploymentEnvironment.Production, 50), "key-1");
 
         var firstResult = await sut.ApplyAsync(first);
         var repeatResult = await sut.ApplyAsync(repeat);
@@ -78,7 +78,7 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_RepeatedKeyAfterFailure_ReturnsFirstFailureEvenWhenNoLongerFailing()
     {
         var sut = CreateSut();
-        var request = Request(new DeploymentIntent("production", 10));
+        var request = Request(new DeploymentIntent(DeploymentEnvironment.Production, 10));
         sut.FailDeployments("demo", true);
         var failed = await sut.ApplyAsync(request);
         sut.FailDeployments("demo", false);
@@ -94,7 +94,7 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_ConcurrentCallsWithOneKey_AppliesOnce()
     {
         var sut = CreateSut(TimeSpan.FromSeconds(1));
-        var request = Request(new DeploymentIntent("production", 10));
+        var request = Request(new DeploymentIntent(DeploymentEnvironment.Production, 10));
 
         var first = sut.ApplyAsync(request);
         var second = sut.ApplyAsync(request);
@@ -109,10 +109,10 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_FailDeployments_ReturnsFailureAndKeepsTraffic()
     {
         var sut = CreateSut();
-        await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
         sut.FailDeployments("demo", true);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 25)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 25)));
 
         Assert.False(result.Succeeded);
         Assert.Equal("simulated deployment failure", result.Detail);
@@ -126,7 +126,7 @@ public sealed class SimulatedDeploymentTargetTests
         var sut = CreateSut();
         sut.FailDeployments("checkout", true);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
 
         Assert.True(result.Succeeded);
     }
@@ -135,10 +135,10 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_RollbackWhileDeploymentsFail_SucceedsAndSetsTrafficToZero()
     {
         var sut = CreateSut();
-        await sut.ApplyAsync(Request(new DeploymentIntent("production", 50)));
+        await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 50)));
         sut.FailDeployments("demo", true);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 0, IsRollback: true)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true)));
 
         Assert.True(result.Succeeded);
         Assert.Equal("traffic back on the previous version", result.Detail);
@@ -154,7 +154,7 @@ public sealed class SimulatedDeploymentTargetTests
 
         sut.Reset("demo");
 
-        Assert.True((await sut.ApplyAsync(Request(new DeploymentIntent("production", 5)))).Succeeded);
+        Assert.True((await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)))).Succeeded);
         Assert.True((await sut.RunSmokeChecksAsync(Demo, "staging")).Succeeded);
     }
 
@@ -189,7 +189,7 @@ public sealed class SimulatedDeploymentTargetTests
         var sut = CreateSut();
         sut.FailSmokeChecks("demo", true);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("staging", 100)));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Staging, 100)));
 
         Assert.True(result.Succeeded);
     }
@@ -199,7 +199,7 @@ public sealed class SimulatedDeploymentTargetTests
     {
         var sut = CreateSut(TimeSpan.FromSeconds(2));
 
-        var pending = sut.ApplyAsync(Request(new DeploymentIntent("production", 5)));
+        var pending = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)));
         Assert.False(pending.IsCompleted);
         Assert.Empty(sut.Calls);
         _time.Advance(TimeSpan.FromSeconds(2));
@@ -216,7 +216,7 @@ public sealed class SimulatedDeploymentTargetTests
         var sut = CreateSut(TimeSpan.FromSeconds(2));
         using var cts = new CancellationTokenSource();
 
-        var pending = sut.ApplyAsync(Request(new DeploymentIntent("production", 5)), cts.Token);
+        var pending = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)), cts.Token);
         await cts.CancelAsync();
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
@@ -236,7 +236,7 @@ public sealed class SimulatedDeploymentTargetTests
     public async Task ApplyAsync_ManyDistinctCalls_RemembersOnlyTheLastKeysAndCalls()
     {
         var sut = CreateSut();
-        var intent = new DeploymentIntent("production", 5, false);
+        var intent = new DeploymentIntent(DeploymentEnvironment.Production, 5, false);
         for (var i = 0; i < SimulatedDeploymentTarget.Remembered + 50; i++)
         {
             await sut.ApplyAsync(new DeploymentRequest(Demo, intent, $"key-{i}"));
@@ -254,7 +254,7 @@ public sealed class SimulatedDeploymentTargetTests
     }
 
     private static DeploymentRequest Request(DeploymentIntent intent) =>
-        new(Demo, intent, $"{Demo}:{intent.Environment}:{intent.Percent}:{intent.IsRollback}");
+        new(Demo, intent, $"{Demo}:{intent.Environment.Name()}:{intent.Percent}:{intent.IsRollback}");
 
     private SimulatedDeploymentTarget CreateSut(TimeSpan? latency = null) => new(_time, latency ?? TimeSpan.Zero);
 }

@@ -55,7 +55,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     public async Task ApplyAsync_Answer200_SendsASignedPostWithTheDocumentedPayloadAndSucceeds()
     {
         var sut = CreateSut();
-        var request = Request(new DeploymentIntent("production", 25), "demo@1.4.2:7:production:25:False");
+        var request = Request(new DeploymentIntent(DeploymentEnvironment.Production, 25), "demo@1.4.2:7:production:25:False");
         var before = _time.GetUtcNow();
 
         var result = await sut.ApplyAsync(request);
@@ -85,7 +85,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut();
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 0, IsRollback: true), "demo@1.4.2:9:production:0:True"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), "demo@1.4.2:9:production:0:True"));
 
         Assert.True(result.Succeeded, result.Detail);
         var json = Assert.Single(_receiver.Calls).Json;
@@ -98,7 +98,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut();
 
-        await sut.ApplyAsync(Request(new DeploymentIntent("staging", 100), "demo@1.4.2:3:staging:100:False"));
+        await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Staging, 100), "demo@1.4.2:3:staging:100:False"));
 
         Assert.Equal("staging", (string?)Assert.Single(_receiver.Calls).Json["environment"]);
     }
@@ -109,8 +109,8 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(202, 204);
         var sut = CreateSut();
 
-        var accepted = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-1"));
-        var noContent = await sut.ApplyAsync(Request(new DeploymentIntent("production", 25), "k-2"));
+        var accepted = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-1"));
+        var noContent = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 25), "k-2"));
 
         Assert.True(accepted.Succeeded, accepted.Detail);
         Assert.True(noContent.Succeeded, noContent.Detail);
@@ -123,7 +123,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(503, 200);
         var sut = CreateSut(o => o.MaxRetries = 2);
 
-        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "demo@1.4.2:5:production:5:False"));
+        var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "demo@1.4.2:5:production:5:False"));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal("HTTP 200 answer 2", result.Detail);
@@ -144,7 +144,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(status, 200);
         var sut = CreateSut(o => o.MaxRetries = 1);
 
-        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal(2, _receiver.Calls.Count);
@@ -156,7 +156,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(503);
         var sut = CreateSut(o => o.MaxRetries = 1);
 
-        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("HTTP 503", result.Detail, StringComparison.Ordinal);
@@ -169,7 +169,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.Respond = (_, _) => Task.FromResult(Microsoft.AspNetCore.Http.Results.Text("image demo:1.4.2 not found in registry", statusCode: 400));
         var sut = CreateSut(o => o.MaxRetries = 3);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.Equal("HTTP 400 image demo:1.4.2 not found in registry", result.Detail);
@@ -187,7 +187,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(status);
         var sut = CreateSut(o => o.MaxRetries = 3);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith($"HTTP {status}", result.Detail, StringComparison.Ordinal);
@@ -201,7 +201,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.Respond = (_, _) => Task.FromResult(Microsoft.AspNetCore.Http.Results.Text(text, statusCode: 400));
         var sut = CreateSut();
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.DoesNotContain('\n', result.Detail);
         Assert.EndsWith("…", result.Detail, StringComparison.Ordinal);
@@ -213,7 +213,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut(o => o.Secret = "another-secret-0123456789");
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("HTTP 401", result.Detail, StringComparison.Ordinal);
@@ -231,7 +231,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         });
 
         // Every attempt hangs: once the receiver holds it, moving the clock is what times it out.
-        var call = sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var call = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
         var took = await DriveAsync(call, () => _network.Idle || _receiver.Calls.Count == _network.Sent);
         var result = await call;
 
@@ -261,7 +261,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         });
 
         // The clock moves while only the first (hanging) attempt is on the wire, never while the answered retry is.
-        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"), () => _network.Idle || (_network.Sent == 1 && _receiver.Calls.Count == 1));
+        var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"), () => _network.Idle || (_network.Sent == 1 && _receiver.Calls.Count == 1));
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal(2, _receiver.Calls.Count);
@@ -276,7 +276,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
             o.MaxRetries = 1;
         });
 
-        var result = await Apply(sut, Request(new DeploymentIntent("production", 5), "k"));
+        var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.Contains("after 1 retries", result.Detail, StringComparison.Ordinal);
@@ -294,13 +294,13 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         });
 
         // Call 1: two 503s. Call 2: a third 503 opens the circuit; its retry is refused by the open circuit.
-        var first = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-1"));
-        var second = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-2"));
+        var first = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-1"));
+        var second = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-2"));
 
         // Fail fast: calls 3 and 4 finish on a clock that does not move at all (no backoff, no timeout, no wait).
         var stoppedAt = _time.GetUtcNow();
-        var third = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-3"));
-        var fourth = await sut.ApplyAsync(Request(new DeploymentIntent("production", 0, IsRollback: true), "k-4"));
+        var third = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-3"));
+        var fourth = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), "k-4"));
         var took = _time.GetUtcNow() - stoppedAt;
 
         Assert.False(first.Succeeded);
@@ -325,11 +325,11 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
             o.FailuresBeforeBreaking = 2;
             o.BreakDuration = TimeSpan.FromSeconds(30);
         });
-        await Apply(sut, Request(new DeploymentIntent("production", 5), "k-1"));
-        var broken = await Apply(sut, Request(new DeploymentIntent("production", 5), "k-2"));
+        await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-1"));
+        var broken = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-2"));
 
         _time.Advance(TimeSpan.FromSeconds(31));
-        var recovered = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k-3"));
+        var recovered = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k-3"));
 
         Assert.Contains("circuit open", broken.Detail, StringComparison.Ordinal);
         Assert.True(recovered.Succeeded, recovered.Detail);
@@ -348,7 +348,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
 
         for (var i = 0; i < 4; i++)
         {
-            var result = await Apply(sut, Request(new DeploymentIntent("production", 5), $"k-{i}"));
+            var result = await Apply(sut, Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), $"k-{i}"));
             Assert.StartsWith("HTTP 422", result.Detail, StringComparison.Ordinal);
         }
 
@@ -362,7 +362,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         var sut = CreateSut(o => o.Timeout = TimeSpan.FromSeconds(30));
         using var cancel = new CancellationTokenSource();
 
-        var call = sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"), cancel.Token);
+        var call = sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"), cancel.Token);
         await Eventually.UntilAsync(() => _receiver.Calls.Count == 1, "the hanging call");
         await cancel.CancelAsync();
 
@@ -387,7 +387,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
         _receiver.RespondWith(503, 200);
         var sut = CreateSut(o => o.MaxRetries = 0);
 
-        var result = await sut.ApplyAsync(Request(new DeploymentIntent("production", 5), "k"));
+        var result = await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5), "k"));
 
         Assert.False(result.Succeeded);
         Assert.Single(_receiver.Calls);

@@ -11,7 +11,7 @@ public sealed class GitHubActionsDeploymentTargetTests
     private static readonly ReleaseId Checkout = new("checkout", "1.4.2");
 
     private static DeploymentRequest Canary(string key = "checkout@1.4.2:9:production:5:False") =>
-        new(Checkout, new DeploymentIntent("production", 5), key);
+        new(Checkout, new DeploymentIntent(DeploymentEnvironment.Production, 5), key);
 
     [Fact]
     public async Task ApplyAsync_DispatchedRunSucceeds_SucceedsWithTheRunUrl()
@@ -193,7 +193,7 @@ public sealed class GitHubActionsDeploymentTargetTests
         var target = host.Target();
 
         await host.Clock.RunAsync(target.ApplyAsync(Canary("checkout@1.4.2:9:production:5:False")));
-        await host.Clock.RunAsync(target.ApplyAsync(new DeploymentRequest(Checkout, new DeploymentIntent("production", 25), "checkout@1.4.2:12:production:25:False")));
+        await host.Clock.RunAsync(target.ApplyAsync(new DeploymentRequest(Checkout, new DeploymentIntent(DeploymentEnvironment.Production, 25), "checkout@1.4.2:12:production:25:False")));
 
         Assert.Equal(["5", "25"], host.GitHub.RunsOf("acme", "checkout").Select(r => r.Inputs["percent"]));
         host.GitHub.AssertNoViolations();
@@ -205,7 +205,7 @@ public sealed class GitHubActionsDeploymentTargetTests
         await using var host = await GitHubTestHost.StartAsync();
         var target = host.Target();
 
-        await host.Clock.RunAsync(target.ApplyAsync(new DeploymentRequest(Checkout, new DeploymentIntent("production", 0, IsRollback: true), "checkout@1.4.2:14:production:0:True")));
+        await host.Clock.RunAsync(target.ApplyAsync(new DeploymentRequest(Checkout, new DeploymentIntent(DeploymentEnvironment.Production, 0, IsRollback: true), "checkout@1.4.2:14:production:0:True")));
 
         var run = Assert.Single(host.GitHub.RunsOf("acme", "checkout"));
         Assert.Equal("true", run.Inputs["rollback"]);

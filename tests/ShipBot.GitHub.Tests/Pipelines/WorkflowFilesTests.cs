@@ -134,7 +134,7 @@ public sealed class WorkflowFilesTests
         var workflow = Load("docs/examples/github-deploy-target.yml");
         var dispatch = Map(Map(workflow, "on"), "workflow_dispatch");
         var declared = Map(dispatch, "inputs").Children.Keys.Select(k => ((YamlScalarNode)k).Value!).Order().ToList();
-        var sent = GitHubActionsDeploymentTarget.InputsFor(new DeploymentRequest(new ReleaseId("checkout", "1.4.2"), new DeploymentIntent("production", 5), "key"));
+        var sent = GitHubActionsDeploymentTarget.InputsFor(new DeploymentRequest(new ReleaseId("checkout", "1.4.2"), new DeploymentIntent(DeploymentEnvironment.Production, 5), "key"));
 
         Assert.Equal(sent.Keys.Order(), declared);
         Assert.Contains("inputs.dispatch_id", Scalar(workflow, "run-name"), StringComparison.Ordinal);
