@@ -45,7 +45,7 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
             var reply = await coordinator.HandleAsync(new InboundCommand(Guid.NewGuid().ToString("N"), Fixtures.AliceActor, Fixtures.Channel, $"/ship start {id.Service} {id.Version} benchmark change"));
             var created = await store.GetAsync(id) ?? throw new InvalidOperationException($"/ship start failed: {reply.Text}");
             var canary = Fixtures.Advance(created, ReleaseState.Canary, now - TimeSpan.FromHours(3), now + TimeSpan.FromHours(6));
-            if (!await store.TrySaveAsync(canary, created.Version, [new AuditEntry(now, "bench", "fixture", "taken to Canary by the benchmark")]))
+            if (!await store.TrySaveAsync(canary, created.Revision, [new AuditEntry(now, "bench", "fixture", "taken to Canary by the benchmark")]))
             {
                 throw new InvalidOperationException($"could not take {id} to Canary");
             }
@@ -139,8 +139,8 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
             return async () =>
             {
                 var now = DateTimeOffset.UtcNow;
-                var next = current with { Version = current.Version + 1, UpdatedAt = now };
-                if (await store.TrySaveAsync(next, current.Version, [new AuditEntry(now, "bench", "bench save", "raw store round trip")]).ConfigureAwait(false))
+                var next = current with { Revision = current.Revision + 1, UpdatedAt = now };
+                if (await store.TrySaveAsync(next, current.Revision, [new AuditEntry(now, "bench", "bench save", "raw store round trip")]).ConfigureAwait(false))
                 {
                     current = next;
                     return true;

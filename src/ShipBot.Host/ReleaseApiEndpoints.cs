@@ -51,7 +51,7 @@ public sealed record ReleaseView(
     public string? Message { get; init; }
 
     public static ReleaseView From(Release r, IReadOnlyList<AuditEntry>? audit) => new(
-        r.Id.ToString(), r.Id.Service, r.Id.Version, r.Kind.ToString(), r.State.ToString(), r.Where, r.StageIndex, r.Version,
+        r.Id.ToString(), r.Id.Service, r.Id.Version, r.Kind.ToString(), r.State.ToString(), r.Where, r.StageIndex, r.Revision,
         r.Requester.Id, r.Approvals.Select(a => a.By.Id).ToList(), r.RequiredApprovals,
         r.Checklist.Select(i => new ChecklistItemView(i.Id, i.Group.ToString(), i.Label, i.State.ToString().ToLowerInvariant(), i.By, i.Detail, i.Floor)).ToList(),
         r.LastHealth, r.Baseline, r.History, r.Rollback, r.Decision, r.HaltReason, r.Handoff, r.Outcomes, r.CreatedAt, r.UpdatedAt, audit)

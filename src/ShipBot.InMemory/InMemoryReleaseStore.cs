@@ -77,7 +77,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         ArgumentNullException.ThrowIfNull(verdict);
         lock (_gate)
         {
-            if (!_releases.TryGetValue(id, out var current) || current.Version != version)
+            if (!_releases.TryGetValue(id, out var current) || current.Revision != version)
             {
                 return Task.FromResult(false);
             }
@@ -98,7 +98,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
 
     /// <summary>The stored release with its latest readings on top, if they belong to its current version (call under the lock).</summary>
     private Release WithLatestHealth(Release release) =>
-        _latestHealth.TryGetValue(release.Id, out var latest) && latest.Version == release.Version ? LatestHealth.Overlay(release, latest.Verdict) : release;
+        _latestHealth.TryGetValue(release.Id, out var latest) && latest.Version == release.Revision ? LatestHealth.Overlay(release, latest.Verdict) : release;
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default)
     {
@@ -132,7 +132,7 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         ArgumentNullException.ThrowIfNull(next);
         lock (_gate)
         {
-            if (!_releases.TryGetValue(next.Id, out var current) || current.Version != expectedVersion)
+            if (!_releases.TryGetValue(next.Id, out var current) || current.Revision != expectedVersion)
             {
                 return Task.FromResult(false);
             }

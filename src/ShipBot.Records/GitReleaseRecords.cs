@@ -151,7 +151,7 @@ public sealed partial class GitReleaseRecords : BackgroundService, IReleaseObser
 
     private async Task<bool> TryWriteAsync(RecordJob job, TimeSpan retryIn, CancellationToken cancellationToken)
     {
-        if (job.Release is { } release && _written.TryGetValue(release.Id, out var written) && written > release.Version)
+        if (job.Release is { } release && _written.TryGetValue(release.Id, out var written) && written > release.Revision)
         {
             // A late repeat of an older transition: a newer one is already written.
             return true;
@@ -163,7 +163,7 @@ public sealed partial class GitReleaseRecords : BackgroundService, IReleaseObser
             var commit = _repository.Commit(files, job.Message, _time.GetUtcNow());
             if (job.Release is { } done)
             {
-                _written[done.Id] = done.Version;
+                _written[done.Id] = done.Revision;
             }
 
             lock (_gate)

@@ -285,7 +285,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         {
             id.ToString(),
             Json(release),
-            release.Version,
+            release.Revision,
             release.CreatedAt.ToUnixTimeMilliseconds(),
             release.State.HoldsServiceLock() ? "1" : "0",
             release.State.IsTerminal() ? "1" : "0",
@@ -319,7 +319,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         {
             id.ToString(),
             Json(next),
-            next.Version,
+            next.Revision,
             expectedVersion,
             next.State.HoldsServiceLock() ? "1" : "0",
             next.State.IsTerminal() ? "1" : "0",
@@ -590,7 +590,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         Parse<Release>(fields[0]) is { } release ? WithReadings(release, fields[1], fields[2]) : null;
 
     private static Release WithReadings(Release release, RedisValue health, RedisValue healthVersion) =>
-        health.IsNullOrEmpty || !healthVersion.TryParse(out long version) || version != release.Version
+        health.IsNullOrEmpty || !healthVersion.TryParse(out long version) || version != release.Revision
             ? release
             : LatestHealth.Overlay(release, Parse<HealthVerdict>(health));
 
@@ -598,7 +598,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     private T Remembered<T>(Release release, string tag, T result)
     {
-        Remember(release, $"{release.Version.ToString(CultureInfo.InvariantCulture)}:{tag}");
+        Remember(release, $"{release.Revision.ToString(CultureInfo.InvariantCulture)}:{tag}");
         return result;
     }
 

@@ -36,7 +36,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains("separation of duties", reply.Text, StringComparison.Ordinal);
         var after = await sut.GetAsync(id);
-        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Revision, after.Revision);
         Assert.Equal(ReleaseState.AwaitingApproval, after.State);
         Assert.Empty(after.Approvals);
     }
@@ -52,7 +52,7 @@ public sealed partial class ReleaseCoordinatorTests
 
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains("@Alice requested demo@1.0.0 and cannot approve it (separation of duties)", reply.Text, StringComparison.Ordinal);
-        Assert.Equal(before.Version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(before.Revision, (await sut.GetAsync(id)).Revision);
     }
 
     [Fact]
@@ -68,7 +68,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains("@Carol cannot approve for demo: that needs the approver role", reply.Text, StringComparison.Ordinal);
         var after = await sut.GetAsync(id);
-        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Revision, after.Revision);
         Assert.Empty(after.Approvals);
         Assert.Equal(posts, sut.Publications.Count);
     }
@@ -107,7 +107,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains($"that needs the {roles} role", reply.Text, StringComparison.Ordinal);
         var after = await sut.GetAsync(id);
-        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Revision, after.Revision);
         Assert.Equal(ReleaseState.Canary, after.State);
         var added = (await sut.AuditAsync(id)).Skip(audit).ToList();
         if (text.StartsWith("/ship halt", StringComparison.Ordinal))
@@ -148,7 +148,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains("it is Draft", reply.Text, StringComparison.Ordinal);
         Assert.Contains("qa", reply.Text, StringComparison.Ordinal);
-        Assert.Equal(before.Version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(before.Revision, (await sut.GetAsync(id)).Revision);
     }
 
     [Fact]

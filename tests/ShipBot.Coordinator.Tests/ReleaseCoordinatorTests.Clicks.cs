@@ -85,7 +85,7 @@ public sealed partial class ReleaseCoordinatorTests
         var reply = await sut.Coordinator.HandleAsync(InboundCommand.Click("k", Bob, Channel, $"approve {id}", "garbage"));
 
         Assert.Contains("cannot read", reply.Text, StringComparison.Ordinal);
-        Assert.Equal(before.Version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(before.Revision, (await sut.GetAsync(id)).Revision);
     }
 
     [Fact]

@@ -31,7 +31,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(first, second);
         Assert.Contains("goes to staging", second.Text, StringComparison.Ordinal);
         var afterSecond = await sut.GetAsync(id);
-        Assert.Equal(afterFirst.Version, afterSecond.Version);
+        Assert.Equal(afterFirst.Revision, afterSecond.Revision);
         Assert.Single(afterSecond.Approvals);
         Assert.Equal(audit, (await sut.AuditAsync(id)).Count);
         Assert.Equal(posts, sut.Publications.Count);
@@ -100,14 +100,14 @@ public sealed partial class ReleaseCoordinatorTests
         var id = await sut.ToAwaitingApprovalAsync();
 
         await sut.SendAsync(Bob, $"/ship approve {id}");
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
         var again = await sut.SendAsync(Bob, $"/ship approve {id}");
 
         Assert.Equal(ReplyVisibility.Ephemeral, again.Visibility);
         Assert.Contains("already approved by @Bob", again.Text, StringComparison.Ordinal);
         var release = await sut.GetAsync(id);
         Assert.Single(release.Approvals);
-        Assert.Equal(version, release.Version);
+        Assert.Equal(version, release.Revision);
     }
 
     [Fact]
@@ -118,9 +118,9 @@ public sealed partial class ReleaseCoordinatorTests
         sut.Time.Advance(StageBake);
 
         await sut.FireAsync(id, TimerKind.Promotion);
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
         await sut.FireAsync(id, TimerKind.Promotion);
-        Assert.Equal(version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(version, (await sut.GetAsync(id)).Revision);
         await sut.FireAsync(id, TimerKind.Work);
         await sut.FireAsync(id, TimerKind.Work);
 
@@ -161,13 +161,13 @@ public sealed partial class ReleaseCoordinatorTests
     {
         var sut = CreateSut();
         var id = await sut.ToCanaryBakeAsync();
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
 
         await sut.AdvanceAndFireAsync(StageBake - TimeSpan.FromSeconds(1), id, TimerKind.Promotion);
 
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.Canary, release.State);
-        Assert.Equal(version, release.Version);
+        Assert.Equal(version, release.Revision);
     }
 
     [Fact]
@@ -176,7 +176,7 @@ public sealed partial class ReleaseCoordinatorTests
         var sut = CreateSut();
         var id = await sut.ToAwaitingApprovalAsync();
         await sut.SendAsync(Bob, $"/ship reject {id} not now");
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
 
         foreach (var kind in Enum.GetValues<TimerKind>())
         {
@@ -184,7 +184,7 @@ public sealed partial class ReleaseCoordinatorTests
             await sut.FireAsync(id, kind);
         }
 
-        Assert.Equal(version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(version, (await sut.GetAsync(id)).Revision);
         Assert.Empty(sut.DeploymentRequests());
     }
 
@@ -269,7 +269,7 @@ public sealed partial class ReleaseCoordinatorTests
         var reply = await sut.SendAsync(Bob, "/ship approve demo@1.0.0", "outage-2");
 
         Assert.Equal(StoreDown, reply.Text);
-        await store.Received(1).TrySaveAsync(Arg.Any<Release>(), awaiting.Version, Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<RequestAnswer?>(), Arg.Any<CancellationToken>());
+        await store.Received(1).TrySaveAsync(Arg.Any<Release>(), awaiting.Revision, Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<RequestAnswer?>(), Arg.Any<CancellationToken>());
         await store.DidNotReceiveWithAnyArgs().AppendAuditAsync(default, default!, default);
         await store.DidNotReceiveWithAnyArgs().TrySetHaltAsync(default!, default);
         Assert.Empty(sut.Publications);

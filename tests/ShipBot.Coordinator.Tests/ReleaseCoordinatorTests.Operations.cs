@@ -335,13 +335,13 @@ public sealed partial class ReleaseCoordinatorTests
     {
         var sut = CreateSut();
         var id = await sut.ToAwaitingApprovalAsync();
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
 
         var reply = await sut.SendAsync(Alice, $"/ship rollback {id} changed my mind");
 
         Assert.Equal(ReplyVisibility.Ephemeral, reply.Visibility);
         Assert.Contains("abort it instead", reply.Text, StringComparison.Ordinal);
-        Assert.Equal(version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(version, (await sut.GetAsync(id)).Revision);
         Assert.Empty(await sut.Store.GetHaltsAsync());
     }
 
@@ -376,14 +376,14 @@ public sealed partial class ReleaseCoordinatorTests
     {
         var sut = CreateSut();
         var id = await sut.ToCanaryBakeAsync();
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
 
         var reply = await sut.SendAsync(Alice, $"/ship abort {id} never mind");
 
         Assert.Contains("roll it back instead", reply.Text, StringComparison.Ordinal);
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.Canary, release.State);
-        Assert.Equal(version, release.Version);
+        Assert.Equal(version, release.Revision);
     }
 
     // ================================================================ promote now

@@ -25,7 +25,7 @@ public sealed partial class ReleaseCoordinatorTests
 
         var after = await sut.GetAsync(id);
         Assert.Equal(HealthStatus.Healthy, after.LastHealth!.Status);
-        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Revision, after.Revision);
         Assert.Equal(before.CardRevision, after.CardRevision);
         Assert.Equal(audit, (await sut.AuditAsync(id)).Count);
         Assert.Equal(sut.Time.GetUtcNow(), after.LastHealth.At);
@@ -49,7 +49,7 @@ public sealed partial class ReleaseCoordinatorTests
         await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(30), id, TimerKind.HealthEvaluation);
 
         var after = await sut.GetAsync(id);
-        Assert.True(after.Version > quiet.Version);
+        Assert.True(after.Revision > quiet.Revision);
         Assert.Equal(sut.Time.GetUtcNow(), after.LastHealth!.At);
         Assert.NotEqual(HealthStatus.Healthy, after.LastHealth.Status);
     }

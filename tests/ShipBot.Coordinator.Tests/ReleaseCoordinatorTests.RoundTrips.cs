@@ -31,12 +31,12 @@ public sealed partial class ReleaseCoordinatorTests
         var sut = CreateSut();
         var id = await sut.ToCanaryBakeAsync();
         var first = await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
-        var version = (await sut.GetAsync(id)).Version;
+        var version = (await sut.GetAsync(id)).Revision;
 
         var duplicate = await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
 
         Assert.Equal(first, duplicate);
-        Assert.Equal(version, (await sut.GetAsync(id)).Version);
+        Assert.Equal(version, (await sut.GetAsync(id)).Revision);
         Assert.Equal(first.Text, (await ((IIdempotencyStore)sut.Store).GetAsync($"console:alice:pause-1")) is { } kept && kept.Contains(first.Text, StringComparison.Ordinal) ? first.Text : null);
     }
 

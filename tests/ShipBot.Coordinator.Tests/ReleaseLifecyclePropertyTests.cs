@@ -264,14 +264,14 @@ public sealed class ReleaseLifecyclePropertyTests
         }
 
         private static string Describe(Op op, IReadOnlyDictionary<ReleaseId, Release> after) =>
-            $"{op} → {string.Join(", ", after.Values.Select(r => $"{r.Id} {r.State}/{r.StageIndex} v{r.Version}"))}";
+            $"{op} → {string.Join(", ", after.Values.Select(r => $"{r.Id} {r.State}/{r.StageIndex} v{r.Revision}"))}";
 
         private async Task<IReadOnlyDictionary<ReleaseId, Release>> SnapshotAsync() =>
             (await _sut.Store.ListByServiceAsync("demo")).ToDictionary(r => r.Id);
 
         private string? Resolve(string template, IReadOnlyDictionary<ReleaseId, Release> releases)
         {
-            var newest = releases.Values.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Version).FirstOrDefault();
+            var newest = releases.Values.OrderByDescending(r => r.CreatedAt).ThenByDescending(r => r.Revision).FirstOrDefault();
             var oldest = releases.Values.Where(r => !r.State.IsTerminal()).OrderBy(r => r.CreatedAt).FirstOrDefault();
             if (template.Contains("{next}", StringComparison.Ordinal))
             {
@@ -359,12 +359,12 @@ public sealed class ReleaseLifecyclePropertyTests
             foreach (var (id, now) in after)
             {
                 before.TryGetValue(id, out var was);
-                transitions += (int)(now.Version - (was?.Version ?? 0));
+                transitions += (int)(now.Revision - (was?.Revision ?? 0));
 
                 // 4. A finished release never changes again.
-                if (_finished.TryGetValue(id, out var final) && (final.Version != now.Version || final.State != now.State))
+                if (_finished.TryGetValue(id, out var final) && (final.Revision != now.Revision || final.State != now.State))
                 {
-                    _violations.Add($"{id} changed after it finished {final.State}: now {now.State} v{now.Version}");
+                    _violations.Add($"{id} changed after it finished {final.State}: now {now.State} v{now.Revision}");
                 }
 
                 if (now.State.IsTerminal())

@@ -150,7 +150,7 @@ internal sealed class RecordsScenario : IAsyncDisposable
         var before = Release;
         var change = command(before, Time.GetUtcNow());
         Assert.True(change.Modified, change.Message);
-        Assert.True(await Store.TrySaveAsync(change.Next, before.Version, []));
+        Assert.True(await Store.TrySaveAsync(change.Next, before.Revision, []));
         Release = change.Next;
         if (notify)
         {

@@ -27,7 +27,7 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
             var halt = new ServiceHalt("checkout", "rollback", "shipbot", release.CreatedAt);
 
             var error = await Assert.ThrowsAsync<StoreUnavailableException>(() =>
-                store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Version, [Entry("RollbackStarted", 1)], halt));
+                store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Revision, [Entry("RollbackStarted", 1)], halt));
 
             Assert.Contains("Redis", error.Message, StringComparison.Ordinal);
         }
@@ -39,7 +39,7 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
         // A round trip on the same connection: anything the client still had queued has arrived before it.
         await redis.Redis.GetDatabase().PingAsync();
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(release.Version, stored!.Version);
+        Assert.Equal(release.Revision, stored!.Revision);
         Assert.Equal(ReleaseState.Draft, stored.State);
         Assert.Equal(["Created"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
         Assert.Empty(await store.GetHaltsAsync());
@@ -81,7 +81,7 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
         try
         {
             // The first attempt fails and the store waits to retry; the server comes back during that wait (however long it takes to start).
-            var save = store.TrySaveAsync(next, release.Version, [Entry("ReadyForApproval", 1)]);
+            var save = store.TrySaveAsync(next, release.Revision, [Entry("ReadyForApproval", 1)]);
             await Eventually.UntilAsync(() => time.ActiveTimers == 1, "the store to wait for its first retry");
             await RestartAsync();
             await time.DriveAsync(save, () => time.ActiveTimers > 0, TimeSpan.FromMilliseconds(100), TimeSpan.FromSeconds(6.3));
@@ -94,7 +94,7 @@ public sealed class RedisReleaseStoreOutageTests(RedisServerFixture redis) : ICl
         }
 
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(next.Version, stored!.Version);
+        Assert.Equal(next.Revision, stored!.Revision);
         Assert.Equal(["Created", "ReadyForApproval"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
     }
 

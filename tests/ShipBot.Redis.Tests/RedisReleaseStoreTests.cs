@@ -28,7 +28,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         IIdempotencyStore idempotency = store;
 
         await store.TryCreateAsync(release, [Entry("Created")]);
-        await store.TrySaveAsync(Next(release, ReleaseState.Staging), release.Version, [Entry("Approved")], new ServiceHalt("checkout", "test", "carol", T0));
+        await store.TrySaveAsync(Next(release, ReleaseState.Staging), release.Revision, [Entry("Approved")], new ServiceHalt("checkout", "test", "carol", T0));
         await store.AppendAuditAsync(release.Id, Entry("chat post"));
         await store.AddSignalAsync(new Signal("friction:1", SignalKind.Friction, null, "slow", "bob", T0));
         await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1));
@@ -106,14 +106,14 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         await store.TryCreateAsync(release, []);
         var next = Next(release, ReleaseState.AwaitingApproval);
 
-        await store.TrySaveAsync(next, release.Version, []);
+        await store.TrySaveAsync(next, release.Revision, []);
 
         Assert.Equal(RedisType.Hash, await Db.KeyTypeAsync(keys.Release(release.Id)));
         var fields = (await Db.HashGetAllAsync(keys.Release(release.Id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
         Assert.Equal(["json", "tag", "version"], fields.Keys.Order(StringComparer.Ordinal));
-        Assert.Equal(next.Version.ToString(CultureInfo.InvariantCulture), fields["version"]);
+        Assert.Equal(next.Revision.ToString(CultureInfo.InvariantCulture), fields["version"]);
         using var json = JsonDocument.Parse(fields["json"]);
-        Assert.Equal(next.Version, json.RootElement.GetProperty("version").GetInt64());
+        Assert.Equal(next.Revision, json.RootElement.GetProperty("version").GetInt64());
         Assert.Equal("AwaitingApproval", json.RootElement.GetProperty("state").GetString());
     }
 
@@ -124,7 +124,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         var keys = new RedisKeys(prefix);
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created", 0)]);
-        await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("a", 1), Entry("b", 2)]);
+        await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [Entry("a", 1), Entry("b", 2)]);
         await store.AppendAuditAsync(release.Id, Entry("c", 3));
 
         Assert.Equal(RedisType.Stream, await Db.KeyTypeAsync(keys.Audit(release.Id)));
@@ -147,7 +147,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         Assert.Equal(release.CreatedAt.ToUnixTimeMilliseconds(), await Db.SortedSetScoreAsync(keys.Active, "checkout@1.0.0"));
         Assert.Equal(release.CreatedAt.ToUnixTimeMilliseconds(), await Db.SortedSetScoreAsync(keys.Service("checkout"), "checkout@1.0.0"));
 
-        await store.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Version, []);
+        await store.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Revision, []);
 
         Assert.False(await Db.KeyExistsAsync(keys.Lock("checkout")));
         Assert.Null(await Db.SortedSetScoreAsync(keys.Active, "checkout@1.0.0"));
@@ -258,7 +258,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
             Baseline = new Dictionary<string, double> { ["error_rate"] = 0.003, ["outcome:checkout conversion"] = 2 },
             Outcomes = reports,
         };
-        Assert.True(await store.TrySaveAsync(measured, release.Version, []));
+        Assert.True(await store.TrySaveAsync(measured, release.Revision, []));
 
         var restarted = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
         var read = await restarted.GetAsync(release.Id);
@@ -277,14 +277,14 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         var (store, prefix) = CreateStore();
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
-        Assert.Equal(release.Version, (await store.GetAsync(release.Id))!.Version);
+        Assert.Equal(release.Revision, (await store.GetAsync(release.Id))!.Revision);
         var other = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
 
-        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, []));
 
         var read = await store.GetAsync(release.Id);
         Assert.Equal(ReleaseState.AwaitingApproval, read!.State);
-        Assert.Equal(release.Version + 1, read.Version);
+        Assert.Equal(release.Revision + 1, read.Revision);
     }
 
     [Fact]
@@ -296,11 +296,11 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
         var beforeLoss = await Db.HashGetAllAsync(keys.Release(release.Id));
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, []));
         await Db.HashSetAsync(keys.Release(release.Id), beforeLoss);
         var other = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
 
-        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Version, []));
+        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Revision, []));
 
         Assert.Equal(ReleaseState.Aborted, (await store.GetAsync(release.Id))!.State);
     }
@@ -314,15 +314,15 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
         var saved = Next(release, ReleaseState.AwaitingApproval);
-        Assert.True(await store.TrySaveAsync(saved, release.Version, []));
+        Assert.True(await store.TrySaveAsync(saved, release.Revision, []));
         var written = (string)(await Db.HashGetAsync(keys.Release(release.Id), "json"))!;
-        var older = written.Replace("\"AwaitingApproval\"", "\"Aborted\"", StringComparison.Ordinal).Replace($"\"version\":{saved.Version}", $"\"version\":{saved.Version + 1}", StringComparison.Ordinal);
+        var older = written.Replace("\"AwaitingApproval\"", "\"Aborted\"", StringComparison.Ordinal).Replace($"\"version\":{saved.Revision}", $"\"version\":{saved.Revision + 1}", StringComparison.Ordinal);
 
-        await Db.HashSetAsync(keys.Release(release.Id), [new("json", older), new("version", saved.Version + 1)]);
+        await Db.HashSetAsync(keys.Release(release.Id), [new("json", older), new("version", saved.Revision + 1)]);
 
         var read = await store.GetAsync(release.Id);
         Assert.Equal(ReleaseState.Aborted, read!.State);
-        Assert.Equal(saved.Version + 1, read.Version);
+        Assert.Equal(saved.Revision + 1, read.Revision);
     }
 
     [Fact]
@@ -333,10 +333,10 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         await store.TryCreateAsync(release, []);
         var verdict = new ShipBot.Core.Health.HealthVerdict(ShipBot.Core.Health.HealthStatus.Healthy, [], T0 + TimeSpan.FromMinutes(5));
 
-        Assert.True(await store.SetLatestHealthAsync(release.Id, release.Version, verdict));
+        Assert.True(await store.SetLatestHealthAsync(release.Id, release.Revision, verdict));
 
         Assert.Equal(T0 + TimeSpan.FromMinutes(5), (await store.GetAsync(release.Id))!.LastHealth?.At);
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, []));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, []));
         Assert.Null((await store.GetAsync(release.Id))!.LastHealth);
     }
 
@@ -352,7 +352,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         var second = await store.GetAsync(release.Id);
 
         Assert.NotSame(first, second);
-        Assert.Equal(release.Version, second!.Version);
+        Assert.Equal(release.Revision, second!.Revision);
     }
 
     [Fact]
@@ -387,7 +387,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
             T0).Next;
 
     internal static Release Next(Release release, ReleaseState state) =>
-        release with { State = state, Version = release.Version + 1, UpdatedAt = release.UpdatedAt + TimeSpan.FromSeconds(1) };
+        release with { State = state, Revision = release.Revision + 1, UpdatedAt = release.UpdatedAt + TimeSpan.FromSeconds(1) };
 
     internal static AuditEntry Entry(string action, int second = 0) => new(T0 + TimeSpan.FromSeconds(second), "alice", action, $"{action} detail");
 }

@@ -24,8 +24,8 @@ public sealed class RedisReleaseStoreTimeoutTests(RedisServerFixture redis) : IC
         await store.TryCreateAsync(release, [Entry("Created")]);
         var next = Next(release, ReleaseState.AwaitingApproval);
 
-        var saved = await WithRepliesHeldAsync(proxy, () => store.TrySaveAsync(next, release.Version, [Entry("ReadyForApproval", 1)]), async () =>
-            (long?)await redis.Redis.GetDatabase().HashGetAsync(store.Keys.Release(release.Id), "version") == next.Version);
+        var saved = await WithRepliesHeldAsync(proxy, () => store.TrySaveAsync(next, release.Revision, [Entry("ReadyForApproval", 1)]), async () =>
+            (long?)await redis.Redis.GetDatabase().HashGetAsync(store.Keys.Release(release.Id), "version") == next.Revision);
 
         Assert.Equal(["Created", "ReadyForApproval"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
         Assert.True(saved, "the save was stored, yet the caller was told that someone else wrote first");

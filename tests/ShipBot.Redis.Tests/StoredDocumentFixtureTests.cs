@@ -54,7 +54,7 @@ public sealed class StoredDocumentFixtureTests(RedisServerFixture redis) : IClas
         var release = await store.GetAsync(id);
         Assert.NotNull(release);
         Assert.Equal(id, release.Id);
-        Assert.Equal(version, release.Version);
+        Assert.Equal(version, release.Revision);
         Assert.True(await store.TrySaveAsync(release, version - 1, []));
 
         var written = (string)(await Db.HashGetAsync(keys.Release(id), "json"))!;

@@ -49,7 +49,7 @@ public abstract class ReleaseStoreContract
 
     /// <summary>The next stored version of <paramref name="release"/> in <paramref name="state"/> (the store does not judge transitions).</summary>
     protected static Release Next(Release release, ReleaseState state) =>
-        release with { State = state, Version = release.Version + 1, UpdatedAt = release.UpdatedAt + TimeSpan.FromSeconds(1) };
+        release with { State = state, Revision = release.Revision + 1, UpdatedAt = release.UpdatedAt + TimeSpan.FromSeconds(1) };
 
     protected static AuditEntry Entry(string action, int second = 0) => new(T0 + TimeSpan.FromSeconds(second), "alice", action, $"{action} detail");
 
@@ -67,7 +67,7 @@ public abstract class ReleaseStoreContract
         var stored = await store.GetAsync(release.Id);
         Assert.NotNull(stored);
         Assert.Equal(release.Id, stored.Id);
-        Assert.Equal(release.Version, stored.Version);
+        Assert.Equal(release.Revision, stored.Revision);
         Assert.Equal(ReleaseState.Draft, stored.State);
         Assert.Equal("alice", stored.Requester.Id);
         Assert.Equal(["a change"], stored.Contract.Changes);
@@ -112,7 +112,7 @@ public abstract class ReleaseStoreContract
         var (store, _, _) = await CreateAsync();
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created")]);
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.Rejected), release.Version, [Entry("Rejected", 1)]));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.Rejected), release.Revision, [Entry("Rejected", 1)]));
 
         var result = await store.TryCreateAsync(NewRelease("checkout", "1.0.0", T0 + TimeSpan.FromMinutes(1)), [Entry("Created", 2)]);
 
@@ -134,7 +134,7 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
 
-        Assert.True(await store.TrySaveAsync(Next(release, state), release.Version, []));
+        Assert.True(await store.TrySaveAsync(Next(release, state), release.Revision, []));
         var result = await store.TryCreateAsync(NewRelease("checkout", "1.1.0", T0 + TimeSpan.FromMinutes(1)), []);
 
         Assert.Equal(CreateOutcome.Created, result.Outcome);
@@ -152,7 +152,7 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
 
-        Assert.True(await store.TrySaveAsync(Next(release, state), release.Version, []));
+        Assert.True(await store.TrySaveAsync(Next(release, state), release.Revision, []));
         var result = await store.TryCreateAsync(NewRelease("checkout", "1.1.0"), []);
 
         Assert.Equal(CreateOutcome.ServiceBusy, result.Outcome);
@@ -169,11 +169,11 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         var next = Next(release, ReleaseState.AwaitingApproval);
 
-        var saved = await store.TrySaveAsync(next, release.Version, [Entry("ReadyForApproval")]);
+        var saved = await store.TrySaveAsync(next, release.Revision, [Entry("ReadyForApproval")]);
 
         Assert.True(saved);
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(next.Version, stored!.Version);
+        Assert.Equal(next.Revision, stored!.Revision);
         Assert.Equal(ReleaseState.AwaitingApproval, stored.State);
     }
 
@@ -184,15 +184,15 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created")]);
         var current = Next(release, ReleaseState.AwaitingApproval);
-        Assert.True(await store.TrySaveAsync(current, release.Version, [Entry("ReadyForApproval", 1)]));
+        Assert.True(await store.TrySaveAsync(current, release.Revision, [Entry("ReadyForApproval", 1)]));
         var stale = Next(release, ReleaseState.Rejected);
         var halt = new ServiceHalt("checkout", "should not be set", "carol", T0);
 
-        var saved = await store.TrySaveAsync(stale, release.Version, [Entry("Rejected", 2)], halt);
+        var saved = await store.TrySaveAsync(stale, release.Revision, [Entry("Rejected", 2)], halt);
 
         Assert.False(saved);
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(current.Version, stored!.Version);
+        Assert.Equal(current.Revision, stored!.Revision);
         Assert.Equal(ReleaseState.AwaitingApproval, stored.State);
         Assert.Equal(["Created", "ReadyForApproval"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
         Assert.Empty(await store.GetHaltsAsync());
@@ -206,7 +206,7 @@ public abstract class ReleaseStoreContract
         var (store, _, _) = await CreateAsync();
         var release = NewRelease("checkout", "1.0.0");
 
-        Assert.False(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("x")]));
+        Assert.False(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [Entry("x")]));
 
         Assert.Null(await store.GetAsync(release.Id));
         Assert.Empty(await store.GetAuditAsync(release.Id));
@@ -222,13 +222,13 @@ public abstract class ReleaseStoreContract
         var results = await Task.WhenAll(Enumerable.Range(0, 50).Select(i => Task.Run(() =>
             store.TrySaveAsync(
                 Next(release, ReleaseState.AwaitingApproval) with { Approvals = [new Approval(new Person($"u{i}", $"U{i}"), T0)] },
-                release.Version,
+                release.Revision,
                 [Entry($"writer-{i}")]))));
 
         Assert.Single(results, r => r);
         var winner = Array.IndexOf(results, true);
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(release.Version + 1, stored!.Version);
+        Assert.Equal(release.Revision + 1, stored!.Revision);
         Assert.Equal($"u{winner}", Assert.Single(stored.Approvals).By.Id);
         Assert.Equal($"writer-{winner}", Assert.Single(await store.GetAuditAsync(release.Id)).Action);
     }
@@ -241,9 +241,9 @@ public abstract class ReleaseStoreContract
         var (store, _, _) = await CreateAsync();
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created", 0)]);
-        await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("ItemSettled", 1), Entry("ReadyForApproval", 2)]);
+        await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [Entry("ItemSettled", 1), Entry("ReadyForApproval", 2)]);
         await store.AppendAuditAsync(release.Id, Entry("chat post", 3));
-        await store.TrySaveAsync(Next(Next(release, ReleaseState.AwaitingApproval), ReleaseState.Staging), release.Version + 1, [Entry("Approved", 4)]);
+        await store.TrySaveAsync(Next(Next(release, ReleaseState.AwaitingApproval), ReleaseState.Staging), release.Revision + 1, [Entry("Approved", 4)]);
 
         var audit = await store.GetAuditAsync(release.Id);
 
@@ -274,8 +274,8 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(draft, []);
         await store.TryCreateAsync(rejected, []);
         await store.TryCreateAsync(operating, []);
-        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Version, []);
-        await store.TrySaveAsync(Next(rejected, ReleaseState.Rejected), rejected.Version, []);
+        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Revision, []);
+        await store.TrySaveAsync(Next(rejected, ReleaseState.Rejected), rejected.Revision, []);
 
         var active = await store.ListActiveAsync();
 
@@ -291,9 +291,9 @@ public abstract class ReleaseStoreContract
         var other = NewRelease("search", "1.0.0", T0 + TimeSpan.FromMinutes(2));
         var rollout = NewRelease("checkout", "1.2.0", T0 + TimeSpan.FromMinutes(3));
         await store.TryCreateAsync(operating, []);
-        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Version, []);
+        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Revision, []);
         await store.TryCreateAsync(aborted, []);
-        await store.TrySaveAsync(Next(aborted, ReleaseState.Aborted), aborted.Version, []);
+        await store.TrySaveAsync(Next(aborted, ReleaseState.Aborted), aborted.Revision, []);
         await store.TryCreateAsync(other, []);
         await store.TryCreateAsync(rollout, []);
 
@@ -310,7 +310,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         Assert.Equal([release.Id], await store.ListActiveIdsOfServiceAsync("checkout"));
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RolledBack), release.Version, [Entry("RolledBack")]));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RolledBack), release.Revision, [Entry("RolledBack")]));
 
         Assert.Empty(await store.ListActiveIdsOfServiceAsync("checkout"));
         Assert.Empty(await store.ListActiveIdsAsync());
@@ -328,13 +328,13 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created")]);
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
-        await store.TrySaveAsync(stored, release.Version, []);
+        await store.TrySaveAsync(stored, release.Revision, []);
 
-        Assert.True(await store.SetLatestHealthAsync(release.Id, stored.Version, Healthy(0.02, 40)));
+        Assert.True(await store.SetLatestHealthAsync(release.Id, stored.Revision, Healthy(0.02, 40)));
 
         var read = await store.GetAsync(release.Id);
         Assert.NotNull(read);
-        Assert.Equal(stored.Version, read.Version);
+        Assert.Equal(stored.Revision, read.Revision);
         Assert.Equal(0.02, Assert.Single(read.LastHealth!.Checks).Value);
         Assert.Equal(T0 + TimeSpan.FromSeconds(40), read.LastHealth.At);
         Assert.Equal(0.02, Assert.Single(Assert.Single(await store.ListActiveAsync()).LastHealth!.Checks).Value);
@@ -349,9 +349,9 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
-        await store.TrySaveAsync(stored, release.Version, []);
+        await store.TrySaveAsync(stored, release.Revision, []);
 
-        Assert.False(await store.SetLatestHealthAsync(release.Id, release.Version, Healthy(0.03, 40)));
+        Assert.False(await store.SetLatestHealthAsync(release.Id, release.Revision, Healthy(0.03, 40)));
         Assert.False(await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40)));
 
         Assert.Equal(0.01, Assert.Single((await store.GetAsync(release.Id))!.LastHealth!.Checks).Value);
@@ -365,15 +365,15 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, []);
         var canary = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
-        await store.TrySaveAsync(canary, release.Version, []);
-        await store.SetLatestHealthAsync(release.Id, canary.Version, Healthy(0.02, 40));
+        await store.TrySaveAsync(canary, release.Revision, []);
+        await store.SetLatestHealthAsync(release.Id, canary.Revision, Healthy(0.02, 40));
 
         // A save whose own verdict is older than the readings (a pause, say) still replaces them.
         var paused = Next(canary, ReleaseState.Paused);
-        Assert.True(await store.TrySaveAsync(paused, canary.Version, [Entry("Paused")]));
+        Assert.True(await store.TrySaveAsync(paused, canary.Revision, [Entry("Paused")]));
 
         var read = await store.GetAsync(release.Id);
-        Assert.Equal(paused.Version, read!.Version);
+        Assert.Equal(paused.Revision, read!.Revision);
         Assert.Equal(0.01, Assert.Single(read.LastHealth!.Checks).Value);
     }
 
@@ -383,7 +383,7 @@ public abstract class ReleaseStoreContract
         var (store, _, _) = await CreateAsync();
         var old = NewRelease("checkout", "1.0.0", T0);
         await store.TryCreateAsync(old, []);
-        await store.TrySaveAsync(Next(old, ReleaseState.Aborted), old.Version, []);
+        await store.TrySaveAsync(Next(old, ReleaseState.Aborted), old.Revision, []);
         var newer = NewRelease("checkout", "1.1.0", T0 + TimeSpan.FromHours(1));
         await store.TryCreateAsync(newer, []);
         await store.TryCreateAsync(NewRelease("search", "9.0.0", T0 + TimeSpan.FromHours(2)), []);
@@ -403,7 +403,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         var halt = new ServiceHalt("checkout", "automatic rollback", "shipbot", T0);
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Version, [Entry("RollbackStarted")], halt));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Revision, [Entry("RollbackStarted")], halt));
 
         Assert.Equal(halt, Assert.Single(await store.GetHaltsAsync()));
     }
@@ -417,7 +417,7 @@ public abstract class ReleaseStoreContract
         var first = new ServiceHalt("checkout", "on-call halted", "carol", T0);
         Assert.True(await store.TrySetHaltAsync(first));
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Version, [], new ServiceHalt("checkout", "rollback", "shipbot", T0)));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Revision, [], new ServiceHalt("checkout", "rollback", "shipbot", T0)));
 
         Assert.Equal(first, Assert.Single(await store.GetHaltsAsync()));
     }
@@ -591,11 +591,11 @@ public abstract class ReleaseStoreContract
         var old = NewRelease("checkout", "1.0.0", T0);
         await store.TryCreateAsync(old, []);
         var operating = Next(old, ReleaseState.Operating);
-        Assert.True(await store.TrySaveAsync(operating, old.Version, []));
+        Assert.True(await store.TrySaveAsync(operating, old.Revision, []));
         var newer = NewRelease("checkout", "1.1.0", T0 + TimeSpan.FromHours(1));
         Assert.Equal(CreateOutcome.Created, (await store.TryCreateAsync(newer, [])).Outcome);
 
-        Assert.True(await store.TrySaveAsync(Next(operating, ReleaseState.Completed), operating.Version, []));
+        Assert.True(await store.TrySaveAsync(Next(operating, ReleaseState.Completed), operating.Revision, []));
 
         var result = await store.TryCreateAsync(NewRelease("checkout", "1.2.0", T0 + TimeSpan.FromHours(2)), []);
         Assert.Equal(CreateOutcome.ServiceBusy, result.Outcome);
@@ -612,12 +612,12 @@ public abstract class ReleaseStoreContract
         var v2 = Next(release, ReleaseState.AwaitingApproval);
         var v3 = Next(v2, ReleaseState.Staging);
 
-        Assert.True(await store.TrySaveAsync(v2, release.Version, [Entry("v2", 1)]));
-        Assert.True(await store.TrySaveAsync(v3, v2.Version, [Entry("v3", 2)]));
-        Assert.False(await store.TrySaveAsync(Next(v2, ReleaseState.Aborted), v2.Version, [Entry("stale", 3)]));
+        Assert.True(await store.TrySaveAsync(v2, release.Revision, [Entry("v2", 1)]));
+        Assert.True(await store.TrySaveAsync(v3, v2.Revision, [Entry("v3", 2)]));
+        Assert.False(await store.TrySaveAsync(Next(v2, ReleaseState.Aborted), v2.Revision, [Entry("stale", 3)]));
 
         var stored = await store.GetAsync(release.Id);
-        Assert.Equal(v3.Version, stored!.Version);
+        Assert.Equal(v3.Revision, stored!.Revision);
         Assert.Equal(ReleaseState.Staging, stored.State);
         Assert.Equal(["v2", "v3"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
     }
@@ -632,7 +632,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         var full = FullyPopulated(release);
 
-        Assert.True(await store.TrySaveAsync(full, release.Version, [Entry("everything")]));
+        Assert.True(await store.TrySaveAsync(full, release.Revision, [Entry("everything")]));
 
         var stored = await store.GetAsync(release.Id);
         AssertSameRelease(full, stored);
@@ -644,7 +644,7 @@ public abstract class ReleaseStoreContract
     public async Task TryCreateAsync_FullyPopulatedRelease_ReadBackAsGiven()
     {
         var (store, _, _) = await CreateAsync();
-        var full = FullyPopulated(NewRelease("checkout", "1.0.0")) with { Version = 1 };
+        var full = FullyPopulated(NewRelease("checkout", "1.0.0")) with { Revision = 1 };
 
         Assert.Equal(CreateOutcome.Created, (await store.TryCreateAsync(full, [])).Outcome);
 
@@ -660,7 +660,7 @@ public abstract class ReleaseStoreContract
         var second = Enumerable.Range(30, 30).Select(i => new AuditEntry(T0 + TimeSpan.FromMilliseconds(i), $"U{i}", $"save-{i:00}", $"ünïcode ✓ \"quoted\"\n line {i}")).ToList();
         await store.TryCreateAsync(release, first);
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, second));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, second));
 
         Assert.Equal([.. first, .. second], await store.GetAuditAsync(release.Id));
     }
@@ -674,7 +674,7 @@ public abstract class ReleaseStoreContract
 
         await store.TryCreateAsync(release, [Entry("again")]);
         await store.TryCreateAsync(NewRelease("checkout", "2.0.0"), [Entry("busy")]);
-        await store.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Version + 5, [Entry("stale")]);
+        await store.TrySaveAsync(Next(release, ReleaseState.Aborted), release.Revision + 5, [Entry("stale")]);
 
         Assert.Equal(["Created"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
         Assert.Empty(await store.GetAuditAsync(new ReleaseId("checkout", "2.0.0")));
@@ -709,11 +709,11 @@ public abstract class ReleaseStoreContract
             await store.TryCreateAsync(r, []);
         }
 
-        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Version, []);
-        await store.TrySaveAsync(Next(rejected, ReleaseState.Rejected), rejected.Version, []);
-        await store.TrySaveAsync(Next(rolledBack, ReleaseState.RollingBack), rolledBack.Version, []);
-        await store.TrySaveAsync(Next(Next(rolledBack, ReleaseState.RollingBack), ReleaseState.RolledBack), rolledBack.Version + 1, []);
-        await store.TrySaveAsync(Next(halted, ReleaseState.Halted), halted.Version, []);
+        await store.TrySaveAsync(Next(operating, ReleaseState.Operating), operating.Revision, []);
+        await store.TrySaveAsync(Next(rejected, ReleaseState.Rejected), rejected.Revision, []);
+        await store.TrySaveAsync(Next(rolledBack, ReleaseState.RollingBack), rolledBack.Revision, []);
+        await store.TrySaveAsync(Next(Next(rolledBack, ReleaseState.RollingBack), ReleaseState.RolledBack), rolledBack.Revision + 1, []);
+        await store.TrySaveAsync(Next(halted, ReleaseState.Halted), halted.Revision, []);
 
         var ids = await store.ListActiveIdsAsync();
 
@@ -742,7 +742,7 @@ public abstract class ReleaseStoreContract
         var freeze = new ServiceHalt(ServiceHalt.Everything, "incident freeze", "shipbot", T0 + TimeSpan.FromMinutes(1));
         await store.TrySetHaltAsync(service);
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Version, [], freeze));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Revision, [], freeze));
 
         Assert.Equal([service, freeze], await store.GetHaltsAsync());
     }
@@ -757,7 +757,7 @@ public abstract class ReleaseStoreContract
         await store.RemoveHaltAsync("checkout");
         var halt = new ServiceHalt("checkout", "rollback", "shipbot", T0 + TimeSpan.FromMinutes(5));
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Version, [], halt));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.RollingBack), release.Revision, [], halt));
 
         Assert.Equal(halt, Assert.Single(await store.GetHaltsAsync()));
     }
@@ -798,7 +798,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
 
         Assert.Equal("{\"text\":\"saved\"}", await idempotency.GetAsync("req-1"));
         Assert.False(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
@@ -816,7 +816,7 @@ public abstract class ReleaseStoreContract
         Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
         await idempotency.SetAsync("req-1", "{\"text\":\"final\"}", TimeSpan.FromHours(1));
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
 
         Assert.Equal("{\"text\":\"final\"}", await idempotency.GetAsync("req-1"));
     }
@@ -829,7 +829,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
 
-        Assert.False(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version + 5, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
+        Assert.False(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision + 5, [], null, new RequestAnswer("req-1", "{\"text\":\"saved\"}", TimeSpan.FromHours(1))));
 
         Assert.Null(await idempotency.GetAsync("req-1"));
     }
@@ -843,8 +843,8 @@ public abstract class ReleaseStoreContract
         Assert.True(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
         var first = Next(release, ReleaseState.AwaitingApproval);
 
-        Assert.True(await store.TrySaveAsync(first, release.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"one\"}", TimeSpan.FromHours(1))));
-        Assert.True(await store.TrySaveAsync(Next(first, ReleaseState.Staging), first.Version, [], null, new RequestAnswer("req-1", "{\"text\":\"two\"}", TimeSpan.FromHours(1))));
+        Assert.True(await store.TrySaveAsync(first, release.Revision, [], null, new RequestAnswer("req-1", "{\"text\":\"one\"}", TimeSpan.FromHours(1))));
+        Assert.True(await store.TrySaveAsync(Next(first, ReleaseState.Staging), first.Revision, [], null, new RequestAnswer("req-1", "{\"text\":\"two\"}", TimeSpan.FromHours(1))));
 
         Assert.Equal("{\"text\":\"two\"}", await idempotency.GetAsync("req-1"));
     }
@@ -973,7 +973,7 @@ public abstract class ReleaseStoreContract
             OperatingSince = T0 + TimeSpan.FromHours(4),
             ReadinessChecked = true,
             UpdatedAt = new DateTimeOffset(2025, 6, 2, 11, 26, 0, elsewhere),
-            Version = release.Version + 1,
+            Revision = release.Revision + 1,
         };
     }
 
@@ -1020,7 +1020,7 @@ public abstract class ReleaseStoreContract
         var release = NewRelease("checkout", "1.0.0");
         await store.TryCreateAsync(release, [Entry("Created"), Entry("ItemSettled", 1)]);
 
-        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Version, [Entry("ReadyForApproval", 2), Entry("Approved", 3)]));
+        Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, [Entry("ReadyForApproval", 2), Entry("Approved", 3)]));
 
         var audit = await store.GetAuditAsync(release.Id);
         Assert.Equal([AuditLimits.TrimmedAction, "ItemSettled", "ReadyForApproval", "Approved"], audit.Select(a => a.Action));
@@ -1043,7 +1043,7 @@ public abstract class ReleaseStoreContract
         ArgumentNullException.ThrowIfNull(expected);
         Assert.NotNull(actual);
         Assert.Equal(expected.Id, actual.Id);
-        Assert.Equal(expected.Version, actual.Version);
+        Assert.Equal(expected.Revision, actual.Revision);
         Assert.Equal(expected.State, actual.State);
         Assert.Equal(expected.ResumeState, actual.ResumeState);
         Assert.Equal(expected.Requester, actual.Requester);

@@ -46,7 +46,7 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
 
             if (action == HealthEvaluation && LatestHealth.IsReadingsOnly(current, change))
             {
-                if (await store.SetLatestHealthAsync(id, current.Version, change.Next.LastHealth!, ct).ConfigureAwait(false))
+                if (await store.SetLatestHealthAsync(id, current.Revision, change.Next.LastHealth!, ct).ConfigureAwait(false))
                 {
                     return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
                 }
@@ -65,7 +65,7 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
             // The command's answer (the reply a one-step command gives) goes in the same write.
             var answering = RequestScope.OpenAnswer;
             var answer = answering?.AnswerTo(change);
-            if (await store.TrySaveAsync(change.Next, current.Version, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
+            if (await store.TrySaveAsync(change.Next, current.Revision, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
             {
                 answering?.Kept = answer!.Answer;
                 WriteTracker.Mark();

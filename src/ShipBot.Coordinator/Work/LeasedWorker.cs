@@ -114,7 +114,7 @@ internal sealed partial class LeasedWorker(
 
         if (release.PendingDeployment is { } intent && release.State is not ReleaseState.Halted)
         {
-            var request = new DeploymentRequest(id, intent, $"{id}:{release.Version}:{intent.Environment.Name()}:{intent.Percent}:{intent.IsRollback}");
+            var request = new DeploymentRequest(id, intent, $"{id}:{release.Revision}:{intent.Environment.Name()}:{intent.Percent}:{intent.IsRollback}");
             DeploymentResult result;
             if (intent.IsRollback)
             {

@@ -14,7 +14,7 @@ public static class ActiveRelease
         return releasesOfService
             .Where(r => !r.State.IsTerminal())
             .OrderByDescending(r => r.CreatedAt)
-            .ThenByDescending(r => r.Version)
+            .ThenByDescending(r => r.Revision)
             .FirstOrDefault();
     }
 }

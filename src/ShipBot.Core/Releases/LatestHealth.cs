@@ -27,7 +27,7 @@ public static class LatestHealth
 
         // Everything but the readings and the revision bookkeeping must be exactly as stored; a field
         // the evaluation touched (a streak, a judge's state, a decision) makes it a real change.
-        return change.Next with { LastHealth = stored, Version = current.Version, UpdatedAt = current.UpdatedAt } == current;
+        return change.Next with { LastHealth = stored, Revision = current.Revision, UpdatedAt = current.UpdatedAt } == current;
     }
 
     /// <summary>The same status, error and checks (metric, state, action) in the same order; values may differ.</summary>

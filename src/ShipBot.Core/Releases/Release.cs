@@ -150,7 +150,12 @@ public sealed record Release : IJsonOnDeserialized
 
     public DateTimeOffset UpdatedAt { get; init; }
 
-    public long Version { get; init; }
+    /// <summary>
+    /// The stored revision: every save is a compare-and-set on it and takes the next one. Not the release's semantic
+    /// version (that is <see cref="ReleaseId.Version"/>); stored as <c>version</c>, as it always was.
+    /// </summary>
+    [System.Text.Json.Serialization.JsonPropertyName("version")]
+    public long Revision { get; init; }
 
     /// <summary>
     /// The revision of what the release card shows: bumped by every meaningful change, but not by a
@@ -234,7 +239,7 @@ public sealed record Release : IJsonOnDeserialized
             State = ReleaseState.Draft,
             CreatedAt = now,
             UpdatedAt = now,
-            Version = 1,
+            Revision = 1,
         };
         return new ReleaseChange(
             release,
@@ -343,7 +348,7 @@ public sealed record Release : IJsonOnDeserialized
             }
 
             var change = release.RecordVerification(itemId, passed, evidence, now);
-            release = change.Next with { Version = release.Version };
+            release = change.Next with { Revision = release.Revision };
             events.AddRange(change.Events);
         }
 
@@ -1219,7 +1224,7 @@ public sealed record Release : IJsonOnDeserialized
         var meaningful = all.LastOrDefault(IsMeaningful);
         next = next with
         {
-            Version = Version + 1,
+            Revision = Revision + 1,
             UpdatedAt = now,
             CardRevision = meaningful is null ? next.CardRevision : CardRevision + 1,
             LastChange = meaningful?.Summary ?? next.LastChange,

@@ -117,7 +117,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
             return;
         }
 
-        _newest.AddOrUpdate(release.Id, release.Version, (_, v) => Math.Max(v, release.Version));
+        _newest.AddOrUpdate(release.Id, release.Revision, (_, v) => Math.Max(v, release.Revision));
         Interlocked.Increment(ref _pending);
         _queue.Writer.TryWrite(release);
         lock (_gate)
@@ -216,7 +216,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
                     Interlocked.Decrement(ref _pending);
                     if (release.State.IsTerminal())
                     {
-                        _newest.TryRemove(new KeyValuePair<ReleaseId, long>(release.Id, release.Version));
+                        _newest.TryRemove(new KeyValuePair<ReleaseId, long>(release.Id, release.Revision));
                     }
                 }
             }
@@ -232,7 +232,7 @@ public sealed partial class GitHubDeploymentsObserver : IReleaseObserver, IAsync
         var delay = _options.RetryDelay;
         for (var attempt = 1; ; attempt++)
         {
-            if (attempt > 1 && _newest.TryGetValue(release.Id, out var newest) && newest > release.Version)
+            if (attempt > 1 && _newest.TryGetValue(release.Id, out var newest) && newest > release.Revision)
             {
                 // A newer snapshot is queued; it brings GitHub up to date on its own.
                 return;

@@ -49,7 +49,7 @@ internal static class DeliveryHistory
             Rollback = rollback is { } r ? new RollbackRecord("breach", "shipbot", plan.Stages[0].Label, [], r) : null,
             CreatedAt = created,
             UpdatedAt = created,
-            Version = 5,
+            Revision = 5,
         };
     }
 }

@@ -33,7 +33,7 @@ public sealed class ClickBasisTests
             sut.Do((r, now) => r.ApplyHealth(i % 2 == 0 ? Verdicts.Unknown(now) : Verdicts.Healthy(now), TimeSpan.FromMinutes(15), now));
         }
 
-        Assert.True(sut.Release.Version > 5);
+        Assert.True(sut.Release.Revision > 5);
         Assert.Null(basis.StaleReason(sut.Release));
     }
 

@@ -199,14 +199,14 @@ public sealed partial class ReleaseTests
         var sut = ReleaseScenario.In(Completed);
 
         Assert.True(sut.ChangeCount > 20);
-        Assert.Equal(1 + sut.ChangeCount, sut.Release.Version);
+        Assert.Equal(1 + sut.ChangeCount, sut.Release.Revision);
     }
 
     [Fact]
     public void Version_UnchangedResults_KeepTheVersion()
     {
         var canary = ReleaseScenario.In(Canary);
-        var version = canary.Release.Version;
+        var version = canary.Release.Revision;
 
         canary.ApplyUnchanged((r, now) => r.Promote(now, Verdicts.Healthy(now), null));
         canary.ApplyUnchanged((r, now) => r.Resume(People.Alice, false, now));
@@ -215,7 +215,7 @@ public sealed partial class ReleaseTests
         canary.ApplyUnchanged((r, now) => r.RecordSmokeChecks(true, "late", now));
         canary.ApplyUnchanged((r, now) => r.RecordDeployment(new DeploymentIntent(DeploymentEnvironment.Production, 5), true, "duplicate", now));
 
-        Assert.Equal(version, canary.Release.Version);
+        Assert.Equal(version, canary.Release.Revision);
     }
 
     // ---------------------------------------------------------------- illegal: the command throws and names the state

@@ -30,7 +30,7 @@ public sealed partial class ReleaseTests
 
         var release = change.Next;
         Assert.Equal(ReleaseState.Draft, release.State);
-        Assert.Equal(1, release.Version);
+        Assert.Equal(1, release.Revision);
         Assert.Equal(-1, release.StageIndex);
         Assert.Null(release.CurrentStage);
         Assert.Equal(ReleaseScenario.Start, release.CreatedAt);

@@ -191,7 +191,7 @@ public sealed class GitHubDeploymentsObserverTests
         await using var observer = host.Observer();
         var renamed = ReleaseScenario.In(ReleaseState.Staging).Release with { Id = new ReleaseId("payments", "2.0.0") };
 
-        await observer.OnTransitionAsync(renamed, renamed with { Version = renamed.Version + 1 }, []);
+        await observer.OnTransitionAsync(renamed, renamed with { Revision = renamed.Revision + 1 }, []);
 
         Assert.Equal(0, observer.Pending);
         Assert.Empty(host.GitHub.Requests);

@@ -34,7 +34,7 @@ public sealed class ReleaseWaitTests
         var waiting = ReleaseWriteApi.WaitAsync(store, Id, ReleaseState.Operating, TimeSpan.FromSeconds(120), time);
         var draft = (await store.GetAsync(Id))!;
         var aborted = draft.Abort(new Person("alice", "alice"), "wrong build", time.GetUtcNow());
-        Assert.True(await store.TrySaveAsync(aborted.Next, draft.Version, []));
+        Assert.True(await store.TrySaveAsync(aborted.Next, draft.Revision, []));
 
         await time.DriveAsync(waiting, () => true, ReleaseWriteApi.PollInterval, TimeSpan.FromSeconds(120));
 

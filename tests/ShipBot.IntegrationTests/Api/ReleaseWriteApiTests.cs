@@ -224,7 +224,7 @@ public sealed class ReleaseWriteApiTests
         Assert.True(problem?["errors"]?[field] is JsonArray { Count: > 0 }, $"errors name {field}: {problem}");
         Assert.Single(await store.ListByServiceAsync("demo"));
         var after = (await store.GetAsync(id))!;
-        Assert.Equal(before.Version, after.Version);
+        Assert.Equal(before.Revision, after.Revision);
         Assert.Equal(auditBefore, (await store.GetAuditAsync(id)).Count);
     }
 

@@ -230,7 +230,7 @@ public sealed class ReleaseScenario
         var before = Release;
         var change = command(before, Now);
         Assert.True(change.Modified, $"expected a change, got: {change.Message}");
-        Assert.Equal(before.Version + 1, change.Next.Version);
+        Assert.Equal(before.Revision + 1, change.Next.Revision);
         Assert.Equal(Now, change.Next.UpdatedAt);
         Release = change.Next;
         LastChange = change;
@@ -245,7 +245,7 @@ public sealed class ReleaseScenario
         var change = command(before, Now);
         Assert.False(change.Modified, $"expected no change, got: {change.Message}");
         Assert.Same(before, change.Next);
-        Assert.Equal(before.Version, change.Next.Version);
+        Assert.Equal(before.Revision, change.Next.Revision);
         Assert.Empty(change.Events);
         return change;
     }
