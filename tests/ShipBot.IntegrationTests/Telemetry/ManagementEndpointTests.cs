@@ -49,10 +49,16 @@ public sealed class ManagementEndpointTests
             Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
         }
 
-        using var authorised = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
-        using var scrape = await host.Http.SendAsync(authorised);
-        Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
-        Assert.Contains("shipbot_readiness_status", await scrape.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        // The readiness gauge appears once the health checks have first been published (2 s after start).
+        var scraped = string.Empty;
+        Assert.True(await Eventually.TrueAsync(async () =>
+        {
+            using var authorised = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", Token) } };
+            using var scrape = await host.Http.SendAsync(authorised);
+            Assert.Equal(HttpStatusCode.OK, scrape.StatusCode);
+            scraped = await scrape.Content.ReadAsStringAsync();
+            return scraped.Contains("shipbot_readiness_status", StringComparison.Ordinal);
+        }), $"the readiness gauge is scraped: {scraped[..Math.Min(scraped.Length, 400)]}");
     }
 
     [Theory]
