@@ -208,6 +208,6 @@ public sealed class RecordingDeploymentTarget : IDeploymentTarget
         return Task.FromResult(new DeploymentResult(true, "ok", TimeSpan.Zero));
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ShipBot.Core.Releases.ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ShipBot.Core.Releases.ReleaseId release, ShipBot.Core.Releases.DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         Task.FromResult(new DeploymentResult(true, "ok", TimeSpan.Zero));
 }

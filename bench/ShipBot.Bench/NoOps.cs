@@ -32,7 +32,7 @@ public sealed class NoOpDeploymentTarget : IDeploymentTarget
     public Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default) =>
         Task.FromResult(new DeploymentResult(true, "ok", TimeSpan.Zero));
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         Task.FromResult(new DeploymentResult(true, "ok", TimeSpan.Zero));
 }
 

@@ -53,6 +53,6 @@ public sealed class ResilientDeploymentTarget : IDeploymentTarget
     public Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default) =>
         _pipeline.ExecuteAsync(static async (state, ct) => await state.Inner.ApplyAsync(state.Request, ct).ConfigureAwait(false), (Inner: _inner, Request: request), cancellationToken).AsTask();
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         _pipeline.ExecuteAsync(static async (state, ct) => await state.Inner.RunSmokeChecksAsync(state.Release, state.Environment, ct).ConfigureAwait(false), (Inner: _inner, Release: release, Environment: environment), cancellationToken).AsTask();
 }

@@ -25,7 +25,7 @@ public sealed class ServiceDeploymentTargets(IReadOnlyDictionary<string, IDeploy
         return MeasureAsync(target.Name, request.Intent.IsRollback ? "rollback" : "apply", () => target.ApplyAsync(request, cancellationToken));
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default)
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default)
     {
         var target = For(release.Service);
         return MeasureAsync(target.Name, "smoke", () => target.RunSmokeChecksAsync(release, environment, cancellationToken));

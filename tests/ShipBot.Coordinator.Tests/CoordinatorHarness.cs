@@ -77,7 +77,7 @@ internal sealed class CoordinatorHarness
         Deployment.Name.Returns("fake-target");
         Deployment.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>())
             .Returns(new DeploymentResult(true, "applied", TimeSpan.FromMilliseconds(12)));
-        Deployment.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<string>(), Arg.Any<CancellationToken>())
+        Deployment.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<DeploymentEnvironment>(), Arg.Any<CancellationToken>())
             .Returns(new DeploymentResult(true, "3/3 smoke checks passed", TimeSpan.FromMilliseconds(40)));
 
         Health = Substitute.For<IHealthSource>();

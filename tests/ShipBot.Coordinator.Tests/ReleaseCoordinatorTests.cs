@@ -101,7 +101,7 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(ReleaseState.Staging, release.State);
         Assert.Equal(StagingStep.Baking, release.StagingStep);
         Assert.Equal(sut.Time.GetUtcNow() + StagingBake, release.BakeEndsAt);
-        await sut.Deployment.Received(1).RunSmokeChecksAsync(Demo, "staging", Arg.Any<CancellationToken>());
+        await sut.Deployment.Received(1).RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging, Arg.Any<CancellationToken>());
         Assert.Contains(sut.Scheduled, t => t.Release == Demo && t.Kind == TimerKind.Promotion && t.DueAt == release.BakeEndsAt);
         await AssertCardShowsAsync(sut, Demo, "Staging");
 
@@ -386,7 +386,7 @@ public sealed partial class ReleaseCoordinatorTests
         var sut = CreateSut();
         var id = await sut.ToAwaitingApprovalAsync();
         await sut.SendAsync(Bob, $"/ship approve {id}");
-        sut.Deployment.RunSmokeChecksAsync(id, "staging", Arg.Any<CancellationToken>())
+        sut.Deployment.RunSmokeChecksAsync(id, DeploymentEnvironment.Staging, Arg.Any<CancellationToken>())
             .Returns(new DeploymentResult(false, "GET /checkout returned 500", TimeSpan.FromSeconds(2)));
 
         await sut.FireAsync(id, TimerKind.Work);
@@ -409,7 +409,7 @@ public sealed partial class ReleaseCoordinatorTests
         var early = await sut.SendAsync(Alice, $"/ship resume {id}");
         Assert.Contains("unhalt it first", early.Text, StringComparison.Ordinal);
         await sut.SendAsync(Carol, "/ship unhalt demo fixed the 500");
-        sut.Deployment.RunSmokeChecksAsync(id, "staging", Arg.Any<CancellationToken>())
+        sut.Deployment.RunSmokeChecksAsync(id, DeploymentEnvironment.Staging, Arg.Any<CancellationToken>())
             .Returns(new DeploymentResult(true, "ok", TimeSpan.FromSeconds(2)));
         await sut.SendAsync(Alice, $"/ship resume {id}");
         release = await sut.GetAsync(id);
@@ -437,6 +437,6 @@ public sealed partial class ReleaseCoordinatorTests
         var release = await sut.GetAsync(id);
         Assert.Equal(ReleaseState.Halted, release.State);
         Assert.Contains("webhook timed out", release.HaltReason, StringComparison.Ordinal);
-        await sut.Deployment.DidNotReceive().RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<string>(), Arg.Any<CancellationToken>());
+        await sut.Deployment.DidNotReceive().RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<DeploymentEnvironment>(), Arg.Any<CancellationToken>());
     }
 }

@@ -162,28 +162,28 @@ public sealed class ResilientDeploymentTargetTests
     [Fact]
     public async Task RunSmokeChecksAsync_IOExceptionThenSuccess_RetriesWithSameArguments()
     {
-        _inner.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(
+        _inner.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<DeploymentEnvironment>(), Arg.Any<CancellationToken>()).Returns(
             Task.FromException<DeploymentResult>(new IOException("connection closed")),
             Task.FromResult(Ok));
         var sut = CreateSut();
 
-        var result = await sut.RunSmokeChecksAsync(Demo, "staging");
+        var result = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
 
         Assert.Same(Ok, result);
-        await _inner.Received(2).RunSmokeChecksAsync(Demo, "staging", Arg.Any<CancellationToken>());
+        await _inner.Received(2).RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging, Arg.Any<CancellationToken>());
     }
 
     [Fact]
     public async Task RunSmokeChecksAsync_FailedResult_ReturnedAsIsAfterOneCall()
     {
         var failed = new DeploymentResult(false, "2 of 5 smoke checks failed", TimeSpan.FromMilliseconds(40));
-        _inner.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(failed);
+        _inner.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<DeploymentEnvironment>(), Arg.Any<CancellationToken>()).Returns(failed);
         var sut = CreateSut();
 
-        var result = await sut.RunSmokeChecksAsync(Demo, "staging");
+        var result = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
 
         Assert.Same(failed, result);
-        await _inner.Received(1).RunSmokeChecksAsync(Demo, "staging", Arg.Any<CancellationToken>());
+        await _inner.Received(1).RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging, Arg.Any<CancellationToken>());
     }
 
     [Fact]

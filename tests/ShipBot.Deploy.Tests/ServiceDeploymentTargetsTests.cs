@@ -39,11 +39,11 @@ public sealed class ServiceDeploymentTargetsTests
     {
         var sut = CreateSut();
 
-        await sut.RunSmokeChecksAsync(new ReleaseId("checkout", "1.0.0"), "staging");
-        await sut.RunSmokeChecksAsync(new ReleaseId("demo", "1.0.0"), "staging");
+        await sut.RunSmokeChecksAsync(new ReleaseId("checkout", "1.0.0"), DeploymentEnvironment.Staging);
+        await sut.RunSmokeChecksAsync(new ReleaseId("demo", "1.0.0"), DeploymentEnvironment.Staging);
 
-        await _webhook.Received(1).RunSmokeChecksAsync(new ReleaseId("checkout", "1.0.0"), "staging", Arg.Any<CancellationToken>());
-        await _fallback.Received(1).RunSmokeChecksAsync(new ReleaseId("demo", "1.0.0"), "staging", Arg.Any<CancellationToken>());
+        await _webhook.Received(1).RunSmokeChecksAsync(new ReleaseId("checkout", "1.0.0"), DeploymentEnvironment.Staging, Arg.Any<CancellationToken>());
+        await _fallback.Received(1).RunSmokeChecksAsync(new ReleaseId("demo", "1.0.0"), DeploymentEnvironment.Staging, Arg.Any<CancellationToken>());
     }
 
     [Fact]
@@ -64,7 +64,7 @@ public sealed class ServiceDeploymentTargetsTests
         var target = Substitute.For<IDeploymentTarget>();
         target.Name.Returns(name);
         target.ApplyAsync(Arg.Any<DeploymentRequest>(), Arg.Any<CancellationToken>()).Returns(Ok);
-        target.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Ok);
+        target.RunSmokeChecksAsync(Arg.Any<ReleaseId>(), Arg.Any<DeploymentEnvironment>(), Arg.Any<CancellationToken>()).Returns(Ok);
         return target;
     }
 }

@@ -151,7 +151,7 @@ internal sealed partial class LeasedWorker(
 
         if (release.State == ReleaseState.Staging && release.StagingStep == StagingStep.SmokeChecking)
         {
-            var smoke = await deployment.RunSmokeChecksAsync(id, "staging", ct).ConfigureAwait(false);
+            var smoke = await deployment.RunSmokeChecksAsync(id, DeploymentEnvironment.Staging, ct).ConfigureAwait(false);
             await store.AppendAuditAsync(id, new AuditEntry(time.GetUtcNow(), Actor.System.Id, "smoke checks", $"staging: {(smoke.Succeeded ? "passed" : "failed")}: {smoke.Detail}"), ct).ConfigureAwait(false);
             await writer.MutateAsync(id, Actor.System, "smoke checks", r => r.RecordSmokeChecks(smoke.Succeeded, smoke.Detail, time.GetUtcNow()), ct).ConfigureAwait(false);
         }

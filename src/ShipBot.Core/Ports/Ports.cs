@@ -57,7 +57,7 @@ public interface IDeploymentTarget
     Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default);
 
     /// <summary>Runs the service's smoke checks against an environment.</summary>
-    Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default);
+    Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default);
 }
 
 /// <summary>Where health is measured (Prometheus, HTTP probes, simulated). A source that cannot read returns <see cref="HealthSample.Failed"/>.</summary>

@@ -96,7 +96,7 @@ public sealed class ArgoRolloutsTarget : IDeploymentTarget, IRouterTarget
         }
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         _smoke.RunAsync(release, environment, cancellationToken);
 
     public async Task<TargetStatus?> ReadStatusAsync(ReleaseId release, CancellationToken cancellationToken = default)

@@ -129,7 +129,7 @@ public sealed class CommandDeploymentTarget(CommandTargetOptions options, HttpSm
         return new DeploymentResult(exit == 0, $"exit code {exit}; output: {Tail(output)}", time.GetElapsedTime(started));
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         smoke.RunAsync(release, environment, cancellationToken);
 
     private static string Tail(StringBuilder output)

@@ -79,7 +79,7 @@ public sealed class HAProxyTarget(HAProxyTargetOptions options, HttpSmokeChecks 
         }
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         smoke.RunAsync(release, environment, cancellationToken);
 
     public async Task<TargetStatus?> ReadStatusAsync(ReleaseId release, CancellationToken cancellationToken = default)

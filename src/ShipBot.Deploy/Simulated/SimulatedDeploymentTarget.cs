@@ -93,7 +93,7 @@ public sealed class SimulatedDeploymentTarget(TimeProvider time, TimeSpan latenc
         return result;
     }
 
-    public async Task<DeploymentResult> RunSmokeChecksAsync(Core.Releases.ReleaseId release, string environment, CancellationToken cancellationToken = default)
+    public async Task<DeploymentResult> RunSmokeChecksAsync(Core.Releases.ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default)
     {
         var started = time.GetTimestamp();
         if (latency > TimeSpan.Zero)

@@ -1,3 +1,4 @@
+using ShipBot.Core.Releases;
 using ShipBot.Core.Ports;
 
 namespace ShipBot.Deploy.Smoke;
@@ -16,7 +17,7 @@ public sealed class SmokeCheckOptions
 
 public sealed class HttpSmokeChecks(HttpClient http, SmokeCheckOptions options, TimeProvider time)
 {
-    public async Task<DeploymentResult> RunAsync(Core.Releases.ReleaseId release, string environment, CancellationToken ct)
+    public async Task<DeploymentResult> RunAsync(Core.Releases.ReleaseId release, Core.Releases.DeploymentEnvironment environment, CancellationToken ct)
     {
         var started = time.GetTimestamp();
         if (options.Urls.Count == 0)
@@ -25,7 +26,7 @@ public sealed class HttpSmokeChecks(HttpClient http, SmokeCheckOptions options, 
         }
 
         var urls = options.Urls.Select(u => u
-            .Replace("{{environment}}", environment, StringComparison.Ordinal)
+            .Replace("{{environment}}", environment.Name(), StringComparison.Ordinal)
             .Replace("{{service}}", release.Service, StringComparison.Ordinal)
             .Replace("{{version}}", release.Version, StringComparison.Ordinal)).ToList();
         var results = await Task.WhenAll(urls.Select(u => CheckAsync(u, ct))).ConfigureAwait(false);

@@ -10,6 +10,6 @@ public sealed class SmokeCheckedTarget(IDeploymentTarget inner, HttpSmokeChecks 
 
     public Task<DeploymentResult> ApplyAsync(DeploymentRequest request, CancellationToken cancellationToken = default) => inner.ApplyAsync(request, cancellationToken);
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         smoke.RunAsync(release, environment, cancellationToken);
 }

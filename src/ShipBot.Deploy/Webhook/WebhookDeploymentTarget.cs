@@ -133,7 +133,7 @@ public sealed class WebhookDeploymentTarget : IDeploymentTarget
         }
     }
 
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         _smoke.RunAsync(release, environment, cancellationToken);
 
     /// <summary><c>v1=</c> + hex HMAC-SHA256 of <c>v1:{timestamp}:{body}</c>.</summary>

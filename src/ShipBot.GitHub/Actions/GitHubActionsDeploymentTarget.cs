@@ -104,7 +104,7 @@ public sealed partial class GitHubActionsDeploymentTarget : IDeploymentTarget
     }
 
     /// <summary>The workflow run is the deployment: it has no smoke checks of its own (configure <c>SmokeChecks:Urls</c> for HTTP checks).</summary>
-    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, string environment, CancellationToken cancellationToken = default) =>
+    public Task<DeploymentResult> RunSmokeChecksAsync(ReleaseId release, DeploymentEnvironment environment, CancellationToken cancellationToken = default) =>
         Task.FromResult(new DeploymentResult(true, "no smoke checks of its own: the workflow run was the check (configure SmokeChecks:Urls for HTTP checks)", TimeSpan.Zero));
 
     private async Task<DeploymentResult> DeployAsync(DeploymentRequest request, CancellationToken ct)

@@ -259,7 +259,7 @@ public sealed class CommandDeploymentTargetTests : IDisposable
     {
         var sut = CreateSut(Script("unused.sh", "exit 1"));
 
-        var result = await sut.RunSmokeChecksAsync(Demo, "staging");
+        var result = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
 
         Assert.True(result.Succeeded);
         Assert.Contains("no smoke checks configured", result.Detail, StringComparison.Ordinal);

@@ -155,7 +155,7 @@ public sealed class SimulatedDeploymentTargetTests
         sut.Reset("demo");
 
         Assert.True((await sut.ApplyAsync(Request(new DeploymentIntent(DeploymentEnvironment.Production, 5)))).Succeeded);
-        Assert.True((await sut.RunSmokeChecksAsync(Demo, "staging")).Succeeded);
+        Assert.True((await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging)).Succeeded);
     }
 
     [Fact]
@@ -163,7 +163,7 @@ public sealed class SimulatedDeploymentTargetTests
     {
         var sut = CreateSut();
 
-        var result = await sut.RunSmokeChecksAsync(Demo, "staging");
+        var result = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
 
         Assert.True(result.Succeeded);
         Assert.Equal("5 of 5 simulated smoke checks passed", result.Detail);
@@ -175,8 +175,8 @@ public sealed class SimulatedDeploymentTargetTests
         var sut = CreateSut();
         sut.FailSmokeChecks("demo", true);
 
-        var failed = await sut.RunSmokeChecksAsync(Demo, "staging");
-        var other = await sut.RunSmokeChecksAsync(new ReleaseId("checkout", "2.0.0"), "staging");
+        var failed = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
+        var other = await sut.RunSmokeChecksAsync(new ReleaseId("checkout", "2.0.0"), DeploymentEnvironment.Staging);
 
         Assert.False(failed.Succeeded);
         Assert.Contains("smoke checks failed", failed.Detail, StringComparison.Ordinal);

@@ -55,7 +55,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut($"{_base}/ok", $"{_base}/empty");
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal("2 of 2 smoke checks passed", result.Detail);
@@ -67,7 +67,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut($"{_base}/ok", $"{_base}/broken");
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.False(result.Succeeded);
         Assert.Equal($"1 of 2 smoke checks failed: {_base}/broken → HTTP 500", result.Detail);
@@ -78,7 +78,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut($"{_base}/broken", $"{_base}/unavailable", $"{_base}/ok");
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.False(result.Succeeded);
         Assert.StartsWith("2 of 3 smoke checks failed: ", result.Detail, StringComparison.Ordinal);
@@ -91,7 +91,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut(TimeSpan.FromMilliseconds(300), $"{_base}/slow");
 
-        var run = sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var run = sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
         await Eventually.UntilAsync(() => _paths.Contains("/slow"), "the check to reach the endpoint");
         var stoppedAt = _time.GetUtcNow();
         _time.Advance(TimeSpan.FromMilliseconds(300));
@@ -109,7 +109,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
         var url = $"http://127.0.0.1:{Loopback.ClosedPort()}/healthz";
         var sut = CreateSut(url);
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.False(result.Succeeded);
         Assert.StartsWith($"1 of 1 smoke checks failed: {url} → ", result.Detail, StringComparison.Ordinal);
@@ -120,7 +120,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut($"{_base}/{{{{environment}}}}/{{{{service}}}}/{{{{version}}}}/selftest");
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.True(result.Succeeded, result.Detail);
         Assert.Equal("/staging/demo/1.4.2/selftest", Assert.Single(_paths));
@@ -131,7 +131,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
     {
         var sut = CreateSut();
 
-        var result = await sut.RunAsync(Demo, "staging", CancellationToken.None);
+        var result = await sut.RunAsync(Demo, DeploymentEnvironment.Staging, CancellationToken.None);
 
         Assert.True(result.Succeeded);
         Assert.Equal("no smoke checks configured (ShipBot:Services:<name>:SmokeChecks:Urls)", result.Detail);
@@ -144,7 +144,7 @@ public sealed class HttpSmokeChecksTests : IAsyncLifetime
         var sut = CreateSut(TimeSpan.FromSeconds(30), $"{_base}/slow");
         using var cancel = new CancellationTokenSource();
 
-        var run = sut.RunAsync(Demo, "staging", cancel.Token);
+        var run = sut.RunAsync(Demo, DeploymentEnvironment.Staging, cancel.Token);
         await Eventually.UntilAsync(() => _paths.Contains("/slow"), "the check to reach the endpoint");
         await cancel.CancelAsync();
 

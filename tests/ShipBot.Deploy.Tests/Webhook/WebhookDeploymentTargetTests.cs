@@ -374,7 +374,7 @@ public sealed class WebhookDeploymentTargetTests : IAsyncLifetime
     {
         var sut = CreateSut();
 
-        var result = await sut.RunSmokeChecksAsync(Demo, "staging");
+        var result = await sut.RunSmokeChecksAsync(Demo, DeploymentEnvironment.Staging);
 
         Assert.True(result.Succeeded);
         Assert.Contains("no smoke checks configured", result.Detail, StringComparison.Ordinal);

@@ -316,7 +316,7 @@ public sealed class GitHubActionsDeploymentTargetTests
     {
         await using var host = await GitHubTestHost.StartAsync();
 
-        var result = await host.Target().RunSmokeChecksAsync(Checkout, "staging");
+        var result = await host.Target().RunSmokeChecksAsync(Checkout, DeploymentEnvironment.Staging);
 
         Assert.True(result.Succeeded);
         Assert.Contains("SmokeChecks:Urls", result.Detail, StringComparison.Ordinal);
