@@ -264,7 +264,7 @@ public sealed class TransitionBench(BenchOptions options, IConnectionMultiplexer
             var run = ticks ? await TickRunAsync(coordinator, ids, 1, counted) : await CoordinatorRunAsync(coordinator, timed, ids, 1);
             var calls = timed.Snapshot();
             var totalSeconds = Stopwatch.GetElapsedTime(totalStart).TotalSeconds;
-            var ops = ticks ? counted.Value : calls.TryGetValue("TrySaveAsync (EVAL, CAS + audit)", out var saves) ? saves.Count : run.Ops;
+            var ops = ticks ? counted.Value : calls.TryGetValue("TrySaveAsync (EVAL, CAS + audit + answer)", out var saves) ? saves.Count : run.Ops;
             bytesPerOp.Add((await NetInputBytesAsync() - bytesBefore) / (double)Math.Max(1, ops));
             runs.Add((run with { Ops = ops, Seconds = totalSeconds }, calls));
         }
