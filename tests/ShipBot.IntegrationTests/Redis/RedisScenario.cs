@@ -32,6 +32,10 @@ internal static class RedisScenario
     public static bool DetailContains(JsonObject entry, string part) =>
         entry["detail"]?.GetValue<string>().Contains(part, StringComparison.Ordinal) == true;
 
+    /// <summary>The entry's detail ends with <paramref name="end"/>: "during-failover-3" is not "during-failover-33".</summary>
+    public static bool DetailEndsWith(JsonObject entry, string end) =>
+        entry["detail"]?.GetValue<string>().EndsWith(end, StringComparison.Ordinal) == true;
+
     /// <summary>The deployment call of <paramref name="percent"/> % production traffic has been applied and recorded: the stage's bake is running.</summary>
     public static Func<JsonObject, bool> Deployed(int percent) =>
         e => Is(e, "DeploymentSucceeded") && DetailContains(e, $"production at {percent} %");

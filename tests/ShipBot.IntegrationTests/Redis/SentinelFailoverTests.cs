@@ -98,7 +98,7 @@ public sealed class SentinelFailoverTests(ITestOutputHelper output)
         var audit = ShipBotProcess.Audit(operating);
         foreach (var text in acknowledged)
         {
-            Assert.True(audit.Count(e => RedisScenario.Is(e, "signal") && RedisScenario.DetailContains(e, text)) == 1, $"acknowledged signal '{text}' is missing or doubled.\n{ShipBotProcess.Describe(operating)}");
+            Assert.True(audit.Count(e => RedisScenario.Is(e, "signal") && RedisScenario.DetailEndsWith(e, $": {text}")) == 1, $"acknowledged signal '{text}' is missing or doubled.\n{ShipBotProcess.Describe(operating)}");
         }
 
         Assert.Single(audit, e => RedisScenario.Is(e, "Approved"));
