@@ -59,6 +59,9 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
 
     public Task<bool> TryClaimAsync(string requestId, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency TryClaimAsync (EVAL, SET NX)", () => idempotency.TryClaimAsync(requestId, ttl, cancellationToken));
 
+    public Task<OpeningRead> TryClaimAndReadAsync(string requestId, TimeSpan ttl, ReleaseId release, CancellationToken cancellationToken = default) =>
+        Time("Idempotency TryClaimAndReadAsync (EVAL: claim, release, halts)", () => idempotency.TryClaimAndReadAsync(requestId, ttl, release, cancellationToken));
+
     public Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency SetAsync (EVAL)", () => Wrap(idempotency.SetAsync(requestId, answer, ttl, cancellationToken)));
 
     public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Lease TryAcquireAsync (EVAL)", () => leases.TryAcquireAsync(key, owner, ttl, cancellationToken));

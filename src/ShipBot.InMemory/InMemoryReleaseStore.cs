@@ -279,16 +279,36 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            var now = _time.GetUtcNow();
-            if (_answers.TryGetValue(requestId, out var entry) && entry.Expires > now)
+            return Task.FromResult(Claim(requestId, ttl));
+        }
+    }
+
+    /// <summary>Claims a request id (call under the lock).</summary>
+    private bool Claim(string requestId, TimeSpan ttl)
+    {
+        var now = _time.GetUtcNow();
+        if (_answers.TryGetValue(requestId, out var entry) && entry.Expires > now)
+        {
+            return false;
+        }
+
+        PruneAnswers(now);
+        _answers[requestId] = (null, now + ttl);
+        _provisional.Remove(requestId);
+        return true;
+    }
+
+    Task<OpeningRead> IIdempotencyStore.TryClaimAndReadAsync(string requestId, TimeSpan ttl, ReleaseId release, CancellationToken cancellationToken)
+    {
+        lock (_gate)
+        {
+            if (!Claim(requestId, ttl))
             {
-                return Task.FromResult(false);
+                return Task.FromResult(OpeningRead.Duplicate);
             }
 
-            PruneAnswers(now);
-            _answers[requestId] = (null, now + ttl);
-            _provisional.Remove(requestId);
-            return Task.FromResult(true);
+            IReadOnlyList<ServiceHalt> halts = _halts.Values.OrderBy(h => h.At).ToList();
+            return Task.FromResult(new OpeningRead(true, true, _releases.TryGetValue(release, out var found) ? WithLatestHealth(found) : null, halts));
         }
     }
 

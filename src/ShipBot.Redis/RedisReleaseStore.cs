@@ -115,6 +115,18 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         return {f[3], f[4], redis.call('HGET', KEYS[1], 'json'), f[1], f[2]}
         """;
 
+    // A command's opening: the request id's claim (as ClaimScript), then, only for the claimant, every halt
+    // and the release as ReadScript reads it, so the command is judged on what was there when it claimed.
+    private const string ClaimAndReadScript = """
+        local c = redis.call('GET', KEYS[1])
+        if not c then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) elseif c ~= ARGV[1] then return {0} end
+        local h = redis.call('HVALS', KEYS[3])
+        local f = redis.call('HMGET', KEYS[2], 'version', 'tag', 'health', 'healthv')
+        if not f[1] then return {1, h} end
+        if f[2] and ARGV[3] ~= '' and f[1] .. ':' .. f[2] == ARGV[3] then return {1, h, f[3], f[4]} end
+        return {1, h, f[3], f[4], redis.call('HGET', KEYS[2], 'json'), f[1], f[2]}
+        """;
+
     // Readings beside the release, tagged with the version they were taken at: a save (which bumps
     // the version and drops them) always wins over them.
     private const string SetHealthScript = """
@@ -234,19 +246,27 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
                 return null;
             }
 
-            var fields = (RedisResult[])reply!;
-            Release? release;
-            if (fields.Length < 3)
-            {
-                release = known!.Release;
-            }
-            else if ((release = Parse<Release>((RedisValue)fields[2])) is not null && !((RedisValue)fields[4]).IsNullOrEmpty)
-            {
-                Remember(release, $"{(string?)fields[3]}:{(string?)fields[4]}");
-            }
-
-            return release is null ? null : WithReadings(release, (RedisValue)fields[0], (RedisValue)fields[1]);
+            return FromRead((RedisResult[])reply!, 0, known);
         }, cancellationToken);
+    }
+
+    /// <summary>
+    /// The release a read script answered, from <paramref name="at"/> in its reply: the latest readings, then (only
+    /// when the stored copy is not <paramref name="known"/>) the document, its revision and its write tag.
+    /// </summary>
+    private Release? FromRead(RedisResult[] fields, int at, Known? known)
+    {
+        Release? release;
+        if (fields.Length < at + 3)
+        {
+            release = known!.Release;
+        }
+        else if ((release = Parse<Release>((RedisValue)fields[at + 2])) is not null && !((RedisValue)fields[at + 4]).IsNullOrEmpty)
+        {
+            Remember(release, $"{(string?)fields[at + 3]}:{(string?)fields[at + 4]}");
+        }
+
+        return release is null ? null : WithReadings(release, (RedisValue)fields[at], (RedisValue)fields[at + 1]);
     }
 
     public async Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default)
@@ -408,6 +428,31 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         // A token per claim, so a retry after a lost reply recognises its own claim.
         var token = ClaimPrefix + Guid.NewGuid().ToString("N");
         return RunDurableAsync(async db => (int)(await db.ScriptEvaluateAsync(ClaimScript, [_keys.Request(requestId)], [token, Millis(ttl)]).ConfigureAwait(false)) == 1, cancellationToken, "request.claim");
+    }
+
+    Task<OpeningRead> IIdempotencyStore.TryClaimAndReadAsync(string requestId, TimeSpan ttl, ReleaseId release, CancellationToken cancellationToken)
+    {
+        // The same token on every retry, so a retry after a lost reply recognises its own claim (and reads).
+        var token = ClaimPrefix + Guid.NewGuid().ToString("N");
+        RedisKey[] keys = [_keys.Request(requestId), _keys.Release(release), _keys.Halts];
+        return RunDurableAsync(async db =>
+        {
+            var known = _options.ReadCacheEntries > 0 && _known.TryGetValue(release, out var k) ? k : null;
+            var reply = (RedisResult[])(await db.ScriptEvaluateAsync(ClaimAndReadScript, keys, [token, Millis(ttl), known?.Stamp ?? string.Empty]).ConfigureAwait(false))!;
+            if ((int)reply[0] != 1)
+            {
+                return OpeningRead.Duplicate;
+            }
+
+            IReadOnlyList<ServiceHalt> halts = ((RedisValue[])reply[1]!).Select(Parse<ServiceHalt>).OfType<ServiceHalt>().OrderBy(h => h.At).ToList();
+            if (reply.Length == 2)
+            {
+                _known.TryRemove(release, out _);
+                return new OpeningRead(true, true, null, halts);
+            }
+
+            return new OpeningRead(true, true, FromRead(reply, 2, known), halts);
+        }, cancellationToken, "request.claim_read");
     }
 
     Task IIdempotencyStore.SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken) =>

@@ -110,7 +110,7 @@ internal sealed class CoordinatorHarness
         ReleaseStore = storeOverride ?? decorateStore?.Invoke(Store) ?? Store;
         Coordinator = new ReleaseCoordinator(
             ReleaseStore,
-            Store,
+            storeOverride is null && ReleaseStore is IIdempotencyStore decorated ? decorated : Store,
             Store,
             Scheduler,
             Deployment,

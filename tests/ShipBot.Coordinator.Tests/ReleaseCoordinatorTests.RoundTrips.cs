@@ -5,11 +5,49 @@ using static ShipBot.Coordinator.Tests.CoordinatorHarness;
 
 namespace ShipBot.Coordinator.Tests;
 
-/// <summary>How many store calls one command makes: one read of the release, the halts read once, one save that also keeps the answer.</summary>
+/// <summary>
+/// How many store calls one command makes. When one store keeps releases and request ids (both stores ShipBot
+/// ships): the claim reads the release and the halts in the same call, then one save also keeps the answer. With
+/// separate stores: the claim, one read of the release, the halts read once, one save.
+/// </summary>
 public sealed partial class ReleaseCoordinatorTests
 {
     [Fact]
-    public async Task HandleAsync_ResumeWithARequestId_OneReadOfTheReleaseHaltsReadOnceOneSave()
+    public async Task HandleAsync_ResumeWithARequestIdOnOneStore_TheClaimReadsTheReleaseAndHaltsThenOneSave()
+    {
+        var calls = new StoreCalls();
+        var sut = new CoordinatorHarness(decorateStore: calls.WrapBoth);
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
+        calls.Clear();
+
+        var reply = await sut.SendAsync(Alice, $"/ship resume {id}", "resume-1");
+
+        Assert.True(reply.Changed);
+        Assert.Equal(1, calls.Of(nameof(IIdempotencyStore.TryClaimAndReadAsync)));
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.TrySaveAsync)));
+        Assert.Equal(2, calls.Total);
+    }
+
+    [Fact]
+    public async Task HandleAsync_ClickOnOneStore_TheGuardAndTheHandlerJudgeTheOneOpeningRead()
+    {
+        var calls = new StoreCalls();
+        var sut = new CoordinatorHarness(decorateStore: calls.WrapBoth);
+        var id = await sut.ToCanaryBakeAsync();
+        var pause = Button(sut.LastCard(id), "pause");
+        calls.Clear();
+
+        var reply = await sut.Coordinator.HandleAsync(ClickOf(Alice, $"card:{id}", pause));
+
+        Assert.True(reply.Changed, reply.Text);
+        Assert.Equal(1, calls.Of(nameof(IIdempotencyStore.TryClaimAndReadAsync)));
+        Assert.Equal(0, calls.Of(nameof(IReleaseStore.GetAsync)));
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.TrySaveAsync)));
+    }
+
+    [Fact]
+    public async Task HandleAsync_ResumeWithARequestIdOnSeparateStores_ClaimThenOneReadOfTheReleaseHaltsReadOnceOneSave()
     {
         var calls = new StoreCalls();
         var sut = new CoordinatorHarness(decorateStore: calls.Wrap);
@@ -23,6 +61,22 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(1, calls.Of(nameof(IReleaseStore.GetAsync)));
         Assert.Equal(1, calls.Of(nameof(IReleaseStore.GetHaltsAsync)));
         Assert.Equal(1, calls.Of(nameof(IReleaseStore.TrySaveAsync)));
+    }
+
+    [Fact]
+    public async Task HandleAsync_ResumeOfAHaltedServiceOnOneStore_RefusedOnTheHaltTheClaimRead()
+    {
+        var sut = CreateSut();
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.SendAsync(Alice, $"/ship pause {id}", "pause-1");
+        await sut.SendAsync(Carol, "/ship halt demo checkout latency spike", "halt-1");
+        var halted = await sut.GetAsync(id);
+
+        var reply = await sut.SendAsync(Alice, $"/ship resume {id}", "resume-1");
+
+        Assert.False(reply.Changed);
+        Assert.Contains("halted", reply.Text, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(halted.Revision, (await sut.GetAsync(id)).Revision);
     }
 
     [Fact]
@@ -61,6 +115,7 @@ public sealed partial class ReleaseCoordinatorTests
     {
         private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
 
+        /// <summary>A release store only: request ids go to the harness's own store.</summary>
         public IReleaseStore Wrap(IReleaseStore inner)
         {
             var proxy = DispatchProxy.Create<IReleaseStore, CountingProxy>();
@@ -68,10 +123,22 @@ public sealed partial class ReleaseCoordinatorTests
             return proxy;
         }
 
+        /// <summary>One store for releases and request ids, as ShipBot's own stores are.</summary>
+        public IReleaseStore WrapBoth(IReleaseStore inner)
+        {
+            var proxy = DispatchProxy.Create<IReleaseAndRequestStore, CountingProxy>();
+            ((CountingProxy)(object)proxy).Attach(inner, _calls);
+            return proxy;
+        }
+
         public int Of(string method) => _calls.TryGetValue(method, out var n) ? n : 0;
+
+        public int Total => _calls.Values.Sum();
 
         public void Clear() => _calls.Clear();
     }
+
+    public interface IReleaseAndRequestStore : IReleaseStore, IIdempotencyStore;
 
     public class CountingProxy : DispatchProxy
     {

@@ -288,6 +288,26 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
     }
 
     [Fact]
+    public async Task TryClaimAndReadAsync_SavedSinceByAnotherInstance_ReadsTheNewRevisionThenOnlyTheStamp()
+    {
+        var (store, prefix) = CreateStore();
+        IIdempotencyStore idempotency = store;
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var other = new RedisReleaseStore(redis.Redis, new RedisStoreOptions { KeyPrefix = prefix }, TimeProvider.System);
+        Assert.True(await other.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, []));
+
+        var first = await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), release.Id);
+        var second = await idempotency.TryClaimAndReadAsync("req-2", TimeSpan.FromMinutes(1), release.Id);
+
+        Assert.Equal(ReleaseState.AwaitingApproval, first.Release!.State);
+        Assert.Equal(release.Revision + 1, first.Release.Revision);
+
+        // Unchanged since: the same parsed copy, from a reply of a few bytes.
+        Assert.Same(first.Release, second.Release);
+    }
+
+    [Fact]
     public async Task GetAsync_SameRevisionWrittenAgainAfterAWriteWasLost_ReturnsTheStoredDocument()
     {
         // A failover can lose an acknowledged write; the same revision is then written again with other content.

@@ -60,6 +60,23 @@ public sealed class RedisReleaseStoreTimeoutTests(RedisServerFixture redis) : IC
         Assert.True(claimed, "the claim was set by this caller, yet it was told the request is a duplicate");
     }
 
+    [Fact]
+    public async Task TryClaimAndReadAsync_ReplyLostAfterTheClaimWasSetThenRetried_ClaimedWithTheRelease()
+    {
+        await using var proxy = ReplyHoldingProxy.Start(redis.Server.Port);
+        await using var viaProxy = await ConnectionMultiplexer.ConnectAsync(proxy.ConnectionString);
+        var store = new RedisReleaseStore(viaProxy, Retrying with { KeyPrefix = Guid.NewGuid().ToString("N") }, TimeProvider.System);
+        IIdempotencyStore idempotency = store;
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created")]);
+
+        var opening = await WithRepliesHeldAsync(proxy, () => idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), release.Id), async () =>
+            await redis.Redis.GetDatabase().KeyExistsAsync(store.Keys.Request("req-1")));
+
+        Assert.True(opening.Claimed, "the claim was set by this caller, yet it was told the request is a duplicate");
+        Assert.Equal(release.Revision, opening.Release?.Revision);
+    }
+
     /// <summary>
     /// Holds the replies until <paramref name="ran"/> sees the write on the server and the client,
     /// having timed out waiting (asyncTimeout 1 s), has sent the script again; then lets them through.

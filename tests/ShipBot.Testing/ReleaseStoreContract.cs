@@ -777,6 +777,65 @@ public abstract class ReleaseStoreContract
     }
 
     [Fact]
+    public async Task TryClaimAndReadAsync_FirstClaim_ReadsTheReleaseWithItsReadingsAndEveryHalt()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var canary = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
+        Assert.True(await store.TrySaveAsync(canary, release.Revision, []));
+        Assert.True(await store.SetLatestHealthAsync(release.Id, canary.Revision, Healthy(0.02, 40)));
+        var freeze = new ServiceHalt(ServiceHalt.Everything, "freeze", "carol", T0 + TimeSpan.FromSeconds(5));
+        var halt = new ServiceHalt("payments", "incident", "carol", T0);
+        Assert.True(await store.TrySetHaltAsync(freeze));
+        Assert.True(await store.TrySetHaltAsync(halt));
+
+        var opening = await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), release.Id);
+
+        Assert.True(opening.Claimed);
+        Assert.True(opening.Read);
+        Assert.Equal(canary.Revision, opening.Release!.Revision);
+        Assert.Equal(ReleaseState.Canary, opening.Release.State);
+        Assert.Equal(0.02, Assert.Single(opening.Release.LastHealth!.Checks).Value);
+        Assert.Equal([halt, freeze], opening.Halts);
+
+        // The claim is the same claim as TryClaimAsync's: a duplicate is refused either way, and reads nothing.
+        Assert.False(await idempotency.TryClaimAsync("req-1", TimeSpan.FromMinutes(1)));
+        Assert.Equal(OpeningRead.Duplicate, await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), release.Id));
+        Assert.Null(await idempotency.GetAsync("req-1"));
+    }
+
+    [Fact]
+    public async Task TryClaimAndReadAsync_NoSuchRelease_ClaimedWithNothingReadAndNoHalts()
+    {
+        var (_, idempotency, _) = await CreateAsync();
+
+        var opening = await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), new ReleaseId("nosuch", "1.0.0"));
+
+        Assert.True(opening.Claimed);
+        Assert.True(opening.Read);
+        Assert.Null(opening.Release);
+        Assert.Empty(opening.Halts);
+        Assert.False((await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), new ReleaseId("nosuch", "1.0.0"))).Claimed);
+    }
+
+    [Fact]
+    public async Task TryClaimAndReadAsync_AfterAnotherWrite_ReadsTheNewRevision()
+    {
+        var (store, idempotency, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.Equal(release.Revision, (await idempotency.TryClaimAndReadAsync("req-1", TimeSpan.FromMinutes(1), release.Id)).Release!.Revision);
+        var next = Next(release, ReleaseState.AwaitingApproval);
+        Assert.True(await store.TrySaveAsync(next, release.Revision, []));
+
+        var opening = await idempotency.TryClaimAndReadAsync("req-2", TimeSpan.FromMinutes(1), release.Id);
+
+        Assert.Equal(next.Revision, opening.Release!.Revision);
+        Assert.Equal(ReleaseState.AwaitingApproval, opening.Release.State);
+    }
+
+    [Fact]
     public async Task TryClaimAsync_ThenSetAsync_TheAnswerIsStoredAndTheFirstAnswerWins()
     {
         var (_, idempotency, _) = await CreateAsync();

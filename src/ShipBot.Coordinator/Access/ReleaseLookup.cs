@@ -12,7 +12,8 @@ internal sealed class ReleaseLookup(IReleaseStore store, ReleaseAccess access)
     {
         if (ReleaseId.TryParse(name, out var id))
         {
-            if (await store.GetAsync(id.Value, ct).ConfigureAwait(false) is { } found)
+            var found = RequestScope.TryOpened(id.Value, out var opened) ? opened : await store.GetAsync(id.Value, ct).ConfigureAwait(false);
+            if (found is not null)
             {
                 return found;
             }

@@ -36,15 +36,17 @@ internal sealed partial class CommandPipeline(
         RequestScope.Begin();
         try
         {
+            // Parsing reads nothing, so the claim can read the release the command names in the same step.
+            var parsed = inbound.Command is { } command ? ParseResult.Ok(command) : CommandParser.Parse(inbound.Text);
+
             // Scoped to the sender: someone else's request id is a different request.
             var requestKey = string.IsNullOrEmpty(inbound.RequestId) ? null : ScopedRequestId(inbound);
             if (requestKey is not null
-                && await FirstAnswerAsync(requestKey, cancellationToken).ConfigureAwait(false) is { } first)
+                && await FirstAnswerAsync(requestKey, NamedRelease(parsed.Command), cancellationToken).ConfigureAwait(false) is { } first)
             {
                 return first;
             }
 
-            var parsed = inbound.Command is { } command ? ParseResult.Ok(command) : CommandParser.Parse(inbound.Text);
             span.TagCommand(parsed.Command);
             var row = parsed.Command is null ? null : table.Find(parsed.Command);
             var answering = requestKey is null ? null : RequestScope.Answer(requestKey, KeepFor(inbound, row), change => ReplayJson(Handlers.ReleaseActions.Reply(change)));
@@ -115,10 +117,25 @@ internal sealed partial class CommandPipeline(
     /// The first answer to a repeated request id, or null when this call is the first and now owns
     /// the id. A duplicate that arrives while the first is still being handled waits briefly for its answer.
     /// </summary>
-    private async Task<CommandReply?> FirstAnswerAsync(string requestId, CancellationToken ct)
+    private async Task<CommandReply?> FirstAnswerAsync(string requestId, ReleaseId? named, CancellationToken ct)
     {
         // Claim first: the common case (a new id) costs one round trip; only a duplicate reads the answer.
-        if (await idempotency.TryClaimAsync(requestId, ClaimTimeToLive, ct).ConfigureAwait(false))
+        // When one store keeps both the request ids and the releases, the same round trip reads the release the
+        // command names and the halts, as they are when the id is claimed; the handler then judges that read.
+        if (named is { } id && ReferenceEquals(idempotency, store))
+        {
+            var opening = await idempotency.TryClaimAndReadAsync(requestId, ClaimTimeToLive, id, ct).ConfigureAwait(false);
+            if (opening.Claimed)
+            {
+                if (opening.Read)
+                {
+                    RequestScope.RememberOpening(id, opening.Release, opening.Halts);
+                }
+
+                return null;
+            }
+        }
+        else if (await idempotency.TryClaimAsync(requestId, ClaimTimeToLive, ct).ConfigureAwait(false))
         {
             return null;
         }
@@ -135,6 +152,10 @@ internal sealed partial class CommandPipeline(
 
         return CommandReply.Private("This request is already being handled; its result will show on the release card.");
     }
+
+    /// <summary>The release a command names as service@version, or null (a bare service name is resolved by its handler).</summary>
+    private static ReleaseId? NamedRelease(ShipCommand? command) =>
+        command is IReleaseCommand { Release: var name } && ReleaseId.TryParse(name, out var id) ? id : null;
 
     /// <summary>A reply as kept under its request id (and as a save keeps it: the same text, so they compare).</summary>
     private static string ReplayJson(CommandReply reply) => JsonSerializer.Serialize(Identity.ApiTokenService.ForReplay(reply), ShipBotJson.Options);

@@ -6,20 +6,49 @@ namespace ShipBot.Coordinator.Commands;
 
 /// <summary>
 /// What one command carries through every room it passes: the request it answers (so each save it causes keeps
-/// that answer in the same write, one round trip less) and the halts as it has read them (read once per command:
-/// a resume checks them and its card shows the same read; read again after anything the command did to a halt).
+/// that answer in the same write, one round trip less), the halts as it has read them (read once per command:
+/// a resume checks them and its card shows the same read; read again after anything the command did to a halt),
+/// and the release it names as read in the same step as its request id's claim (used until the command writes).
 /// </summary>
 internal static class RequestScope
 {
     private static readonly AsyncLocal<AnswerSlot?> Answering = new();
     private static readonly AsyncLocal<StrongBox<IReadOnlyList<ServiceHalt>?>?> HaltsRead = new();
+    private static readonly AsyncLocal<StrongBox<OpenedRelease?>?> Opened = new();
 
     /// <summary>A command starts: no request to answer yet, no halts read.</summary>
     public static void Begin()
     {
         Answering.Value = null;
         HaltsRead.Value = new StrongBox<IReadOnlyList<ServiceHalt>?>(null);
+        Opened.Value = new StrongBox<OpenedRelease?>(null);
     }
+
+    /// <summary>The command's opening read (with its claim): the release it names, as it was then, and every halt.</summary>
+    public static void RememberOpening(ReleaseId id, Release? release, IReadOnlyList<ServiceHalt> halts)
+    {
+        Opened.Value?.Value = new OpenedRelease(id, release);
+        RememberHalts(halts);
+    }
+
+    /// <summary>
+    /// The release <paramref name="id"/> as the command's opening read found it (null: there was none), until the
+    /// command writes; false when there was no such read, or the command has written since.
+    /// </summary>
+    public static bool TryOpened(ReleaseId id, out Release? release)
+    {
+        if (Opened.Value?.Value is { } opened && opened.Id == id)
+        {
+            release = opened.Release;
+            return true;
+        }
+
+        release = null;
+        return false;
+    }
+
+    /// <summary>The command has written (or tried to): its next read of the release goes to the store.</summary>
+    public static void ForgetOpening() => Opened.Value?.Value = null;
 
     /// <summary>The command now answers <paramref name="requestKey"/>, whose answer is kept for <paramref name="keep"/>.</summary>
     public static AnswerSlot Answer(string requestKey, TimeSpan keep, Func<ReleaseChange, string> answerOf) => Answering.Value = new AnswerSlot(requestKey, keep, answerOf);
@@ -29,6 +58,7 @@ internal static class RequestScope
     {
         Answering.Value = null;
         HaltsRead.Value = null;
+        Opened.Value = null;
     }
 
     /// <summary>The request a save made now answers, or null outside a command (a timer, an alert) or once its answer is final.</summary>
@@ -62,3 +92,6 @@ internal sealed class AnswerSlot(string requestKey, TimeSpan keep, Func<ReleaseC
     /// <summary>Set when the command's final answer is decided: saves from effects still running no longer speak for it.</summary>
     public bool Closed { get; set; }
 }
+
+/// <summary>A release as a command's opening read found it (<see cref="Release"/> null: not there).</summary>
+internal sealed record OpenedRelease(ReleaseId Id, Release? Release);

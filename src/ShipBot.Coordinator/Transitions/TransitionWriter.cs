@@ -65,6 +65,7 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
             // The command's answer (the reply a one-step command gives) goes in the same write.
             var answering = RequestScope.OpenAnswer;
             var answer = answering?.AnswerTo(change);
+            RequestScope.ForgetOpening();
             if (await store.TrySaveAsync(change.Next, current.Revision, Audit(change, actor.Id, action), halt, answer, ct).ConfigureAwait(false))
             {
                 answering?.Kept = answer!.Answer;
@@ -81,6 +82,7 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
     /// <summary>Stores a new release with its audit entries; one active release per service is the store's rule.</summary>
     public async Task<CreateResult> CreateAsync(ReleaseChange change, IReadOnlyList<AuditEntry> audit, CancellationToken ct)
     {
+        RequestScope.ForgetOpening();
         var created = await store.TryCreateAsync(change.Next, audit, ct).ConfigureAwait(false);
         if (created.Outcome == CreateOutcome.Created)
         {

@@ -124,6 +124,28 @@ public interface IIdempotencyStore
 
     /// <summary>Keeps the answer for <paramref name="ttl"/>; the first answer wins (a provisional <see cref="RequestAnswer"/> kept by a save is replaced).</summary>
     Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A command's opening in one atomic step: <see cref="TryClaimAsync"/>, and, when the claim is taken, the
+    /// release <paramref name="release"/> and every halt as they are at that instant (what
+    /// <see cref="IReleaseStore.GetAsync"/> and <see cref="IReleaseStore.GetHaltsAsync"/> would answer), read by a
+    /// store that keeps releases too. One round trip where a command named after its release took three. A
+    /// store that keeps no releases only claims (<see cref="OpeningRead.Read"/> is false).
+    /// </summary>
+    Task<OpeningRead> TryClaimAndReadAsync(string requestId, TimeSpan ttl, ReleaseId release, CancellationToken cancellationToken = default);
+}
+
+/// <summary>
+/// What <see cref="IIdempotencyStore.TryClaimAndReadAsync"/> found. <see cref="Claimed"/> false: a duplicate,
+/// nothing was read. <see cref="Read"/> true: <see cref="Release"/> (null when there is no such release) and
+/// <see cref="Halts"/> were read in the same step as the claim.
+/// </summary>
+public sealed record OpeningRead(bool Claimed, bool Read, Release? Release, IReadOnlyList<ServiceHalt> Halts)
+{
+    public static OpeningRead Duplicate { get; } = new(false, false, null, []);
+
+    /// <summary>Claimed, nothing read.</summary>
+    public static OpeningRead ClaimOnly { get; } = new(true, false, null, []);
 }
 
 /// <summary>
