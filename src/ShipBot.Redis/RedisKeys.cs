@@ -42,6 +42,9 @@ public sealed class RedisKeys(string prefix = "shipbot")
 
     public string Lease(string key) => $"{_p}lease:{key}";
 
+    /// <summary>Marks one audit append as done for a few minutes, so a retry after a lost reply does not append it twice.</summary>
+    public string AuditAppend(string token) => $"{_p}audit-append:{token}";
+
     /// <summary>A chat adapter's small state (message references, conversation references).</summary>
     public string Chat(string key) => $"{_p}chat:{key}";
 

@@ -159,8 +159,10 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         return 0
         """;
 
+    // An append names itself (KEYS[3], a token per call): a retry after a lost reply finds it done.
     private const string AppendAuditScript = """
         if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+        if not redis.call('SET', KEYS[3], '1', 'NX', 'PX', ARGV[3]) then return 1 end
         if ARGV[2] == '0' then redis.call('XADD', KEYS[2], '*', 'e', ARGV[1]) else redis.call('XADD', KEYS[2], 'MAXLEN', ARGV[2], '*', 'e', ARGV[1]) end
         return 1
         """;
@@ -183,6 +185,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
         """;
+
+    /// <summary>How long an audit append is remembered as done: far longer than its retries can last.</summary>
+    private static readonly TimeSpan AppendRemembered = TimeSpan.FromMinutes(5);
 
     /// <summary>Marks a claimed request id whose answer is not stored yet ("claim:" and a NUL, which no JSON answer starts with).</summary>
     private const string ClaimPrefix = "claim:\0";
@@ -363,8 +368,13 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         }, cancellationToken);
     }
 
-    public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default) =>
-        RunDurableAsync(db => db.ScriptEvaluateAsync(AppendAuditScript, [_keys.Release(id), _keys.Audit(id)], [Json(entry), _auditCap]), cancellationToken);
+    public Task AppendAuditAsync(ReleaseId id, AuditEntry entry, CancellationToken cancellationToken = default)
+    {
+        // The same token on every retry of this call, kept longer than the retries last.
+        RedisKey[] keys = [_keys.Release(id), _keys.Audit(id), _keys.AuditAppend(Guid.NewGuid().ToString("N"))];
+        RedisValue[] args = [Json(entry), _auditCap, Millis(AppendRemembered)];
+        return RunDurableAsync(db => db.ScriptEvaluateAsync(AppendAuditScript, keys, args), cancellationToken);
+    }
 
     public Task<IReadOnlyList<AuditEntry>> GetAuditAsync(ReleaseId id, CancellationToken cancellationToken = default) =>
         RunAsync<IReadOnlyList<AuditEntry>>(async db =>
@@ -563,7 +573,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
     /// <summary>
     /// Redis <c>WAIT</c> on the primary that holds ShipBot's keys (one hash slot): returns when
     /// <see cref="RedisStoreOptions.WaitForReplicas"/> replicas have every write made so far on this
-    /// connection. The write itself is never repeated (an audit append is not idempotent); only the
+    /// connection. The write itself is not repeated (it is on the primary already); only the
     /// <c>WAIT</c> is tried again. Still unconfirmed after that: <see cref="StoreUnavailableException"/>.
     /// </summary>
     private async Task WaitForReplicasAsync(CancellationToken cancellationToken)

@@ -47,6 +47,24 @@ public sealed class RedisReleaseStoreTimeoutTests(RedisServerFixture redis) : IC
     }
 
     [Fact]
+    public async Task AppendAuditAsync_ReplyLostAfterTheScriptRanThenRetried_AppendedOnce()
+    {
+        await using var proxy = ReplyHoldingProxy.Start(redis.Server.Port);
+        await using var viaProxy = await ConnectionMultiplexer.ConnectAsync(proxy.ConnectionString);
+        var store = new RedisReleaseStore(viaProxy, Retrying with { KeyPrefix = Guid.NewGuid().ToString("N") }, TimeProvider.System);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, [Entry("Created")]);
+
+        await WithRepliesHeldAsync(proxy, async () =>
+        {
+            await store.AppendAuditAsync(release.Id, Entry("refused approve", 1));
+            return true;
+        }, async () => await redis.Redis.GetDatabase().StreamLengthAsync(store.Keys.Audit(release.Id)) == 2);
+
+        Assert.Equal(["Created", "refused approve"], (await store.GetAuditAsync(release.Id)).Select(a => a.Action));
+    }
+
+    [Fact]
     public async Task TryClaimAsync_ReplyLostAfterTheClaimWasSetThenRetried_ReportsTheClaimAsWon()
     {
         await using var proxy = ReplyHoldingProxy.Start(redis.Server.Port);
