@@ -25,7 +25,7 @@ public sealed record RecoveryResult(
     int Gen2,
     IReadOnlyDictionary<string, (long Count, double Ms)> SchedulerCalls);
 
-public sealed record ReadResult(int Chunk, int Read, double Seconds, MemoryFigures Before, MemoryFigures After);
+public sealed record ReadResult(int Chunk, int Read, double Seconds, MemoryFigures Before, MemoryFigures After, bool ReadCache = true);
 
 public sealed record LagResult(
     string Mode,
@@ -108,9 +108,12 @@ public static class Children
     /// <paramref name="chunk"/> pipelined GetAsync calls (0: ListActiveAsync, everything at once, as
     /// RecoverAsync does), and how much live heap the process keeps afterwards.
     /// </summary>
-    public static async Task<ReadResult> ReadAsync(BenchOptions options, int chunk)
+    /// <param name="readCache">False: the store keeps no parsed releases (<c>ShipBot:Redis:ReadCacheEntries</c> = 0), so the
+    /// difference in live heap between the two GetAsync runs is what the read cache holds for every release read.</param>
+    public static async Task<ReadResult> ReadAsync(BenchOptions options, int chunk, bool readCache = true)
     {
-        await using var host = await SchedulerHost.StartAsync(options.Redis, options.Releases, TimeSpan.FromSeconds(options.TickSeconds));
+        await using var host = await SchedulerHost.StartAsync(options.Redis, options.Releases, TimeSpan.FromSeconds(options.TickSeconds),
+            storeOptions: readCache ? null : new ShipBot.Redis.RedisStoreOptions { ReadCacheEntries = 0 });
         var before = Memory();
         var watch = Stopwatch.StartNew();
         var read = 0;
@@ -128,7 +131,7 @@ public static class Children
 
         var seconds = watch.Elapsed.TotalSeconds;
         var after = Memory();
-        return new ReadResult(chunk, read, seconds, before, after);
+        return new ReadResult(chunk, read, seconds, before, after, readCache);
     }
 
     /// <summary>

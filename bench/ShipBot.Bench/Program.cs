@@ -40,7 +40,7 @@ if (options.Child is { } child)
     object result = child switch
     {
         "recover" => await Children.RecoverAsync(options),
-        _ when child.StartsWith("read-", StringComparison.Ordinal) => await Children.ReadAsync(options, int.Parse(child["read-".Length..], CultureInfo.InvariantCulture)),
+        _ when child.StartsWith("read-", StringComparison.Ordinal) => await Children.ReadAsync(options, int.Parse(child["read-".Length..].Replace("-nocache", string.Empty, StringComparison.Ordinal), CultureInfo.InvariantCulture), readCache: !child.EndsWith("-nocache", StringComparison.Ordinal)),
         "lag-light" => await Children.LagAsync(options, "light"),
         "lag-real" => await Children.LagAsync(options, "real"),
         "lag-spread" => await Children.LagAsync(options, "spread"),
@@ -196,16 +196,19 @@ if (options.Only.Contains("recovery"))
     }
 
     var reads = new Table("how the 10,000 bodies are read", "wall s (median, cold)", "each run s", "live heap before → after", "working set after (peak)");
-    foreach (var chunk in new[] { 0, 1000, 256 })
+    foreach (var mode in new[] { "0", "1000", "256", "256-nocache" })
     {
         var runs = new List<ReadResult>();
         for (var r = 0; r < options.Runs; r++)
         {
-            runs.Add(await ChildAsync<ReadResult>($"read-{chunk}", serverGc: false));
+            runs.Add(await ChildAsync<ReadResult>($"read-{mode}", serverGc: false));
         }
 
         var m = Stats.MedianBy(runs, x => x.Seconds);
-        reads.Add(chunk == 0 ? "ListActiveAsync (all pipelined at once, as RecoverAsync)" : $"GetAsync in pipelined chunks of {chunk}", Stats.F(m.Seconds, 2),
+        reads.Add(
+            m.Chunk == 0 ? "ListActiveAsync (all pipelined at once, as RecoverAsync)"
+            : $"GetAsync in pipelined chunks of {m.Chunk}, {(m.ReadCache ? "each release kept by the read cache" : "read cache off (ReadCacheEntries = 0)")}",
+            Stats.F(m.Seconds, 2),
             string.Join(" / ", runs.Select(x => Stats.F(x.Seconds, 2))), $"{Stats.Mib(m.Before.LiveHeap)} → {Stats.Mib(m.After.LiveHeap)}",
             $"{Stats.Mib(m.After.WorkingSet)} ({Stats.Mib(m.After.PeakWorkingSet)})");
     }

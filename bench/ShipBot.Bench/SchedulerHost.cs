@@ -42,7 +42,7 @@ public sealed class SchedulerHost : IAsyncDisposable
     public TimedScheduler Scheduler { get; }
 
     public static async Task<SchedulerHost> StartAsync(
-        string redis, int services, TimeSpan evaluationInterval, Action<IServiceCollection>? extra = null, IHealthSource? health = null, IDeploymentTarget? deployment = null)
+        string redis, int services, TimeSpan evaluationInterval, Action<IServiceCollection>? extra = null, IHealthSource? health = null, IDeploymentTarget? deployment = null, RedisStoreOptions? storeOptions = null)
     {
         var builder = Microsoft.Extensions.Hosting.Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings());
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
@@ -56,7 +56,7 @@ public sealed class SchedulerHost : IAsyncDisposable
             options.ClientName ??= "shipbot";
             return ConnectionMultiplexer.Connect(options);
         });
-        s.AddSingleton(sp => new RedisReleaseStore(sp.GetRequiredService<IConnectionMultiplexer>(), new RedisStoreOptions(), sp.GetRequiredService<TimeProvider>()));
+        s.AddSingleton(sp => new RedisReleaseStore(sp.GetRequiredService<IConnectionMultiplexer>(), storeOptions ?? new RedisStoreOptions(), sp.GetRequiredService<TimeProvider>()));
         s.AddSingleton<IReleaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         s.AddSingleton<IIdempotencyStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
         s.AddSingleton<ILeaseStore>(sp => sp.GetRequiredService<RedisReleaseStore>());
