@@ -30,8 +30,8 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default) =>
         Time("ListActiveIdsOfServiceAsync (ZINTER)", () => store.ListActiveIdsOfServiceAsync(service, cancellationToken));
 
-    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) =>
-        Time("SetLatestHealthAsync (EVAL, readings)", () => store.SetLatestHealthAsync(id, version, verdict, cancellationToken));
+    public Task<IReadOnlyList<ServiceHalt>?> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) =>
+        Time("SetLatestHealthAsync (EVAL: readings, halts)", () => store.SetLatestHealthAsync(id, version, verdict, cancellationToken));
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         Time("TryCreateAsync (EVAL)", () => store.TryCreateAsync(release, audit, cancellationToken));
@@ -65,6 +65,9 @@ public sealed class TimedStore(IReleaseStore store, IIdempotencyStore idempotenc
     public Task SetAsync(string requestId, string answer, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Idempotency SetAsync (EVAL)", () => Wrap(idempotency.SetAsync(requestId, answer, ttl, cancellationToken)));
 
     public Task<bool> TryAcquireAsync(string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) => Time("Lease TryAcquireAsync (EVAL)", () => leases.TryAcquireAsync(key, owner, ttl, cancellationToken));
+
+    public Task<EvaluationRead> ReadForEvaluationAsync(ReleaseId release, string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default) =>
+        Time("Lease ReadForEvaluationAsync (EVAL: release, lease)", () => leases.ReadForEvaluationAsync(release, key, owner, ttl, cancellationToken));
 
     public Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default) => Time("Lease ReleaseAsync (EVAL)", () => Wrap(leases.ReleaseAsync(key, owner, cancellationToken)));
 

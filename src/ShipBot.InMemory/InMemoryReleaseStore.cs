@@ -72,18 +72,18 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
         }
     }
 
-    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ServiceHalt>?> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         lock (_gate)
         {
             if (!_releases.TryGetValue(id, out var current) || current.Revision != version)
             {
-                return Task.FromResult(false);
+                return Task.FromResult<IReadOnlyList<ServiceHalt>?>(null);
             }
 
             _latestHealth[id] = (version, verdict);
-            return Task.FromResult(true);
+            return Task.FromResult<IReadOnlyList<ServiceHalt>?>(_halts.Values.OrderBy(h => h.At).ToList());
         }
     }
 
@@ -332,15 +332,34 @@ public sealed class InMemoryReleaseStore : IReleaseStore, IIdempotencyStore, ILe
     {
         lock (_gate)
         {
-            var now = _time.GetUtcNow();
-            if (_leases.TryGetValue(key, out var lease) && lease.Expires > now && lease.Owner != owner)
+            return Task.FromResult(Acquire(key, owner, ttl));
+        }
+    }
+
+    public Task<EvaluationRead> ReadForEvaluationAsync(ReleaseId release, string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        lock (_gate)
+        {
+            if (!_releases.TryGetValue(release, out var found))
             {
-                return Task.FromResult(false);
+                return Task.FromResult(new EvaluationRead(null, null));
             }
 
-            _leases[key] = (owner, now + ttl);
-            return Task.FromResult(true);
+            return Task.FromResult(new EvaluationRead(WithLatestHealth(found), found.IsUnderEvaluation ? Acquire(key, owner, ttl) : null));
         }
+    }
+
+    /// <summary>Takes or renews a lease (call under the lock).</summary>
+    private bool Acquire(string key, string owner, TimeSpan ttl)
+    {
+        var now = _time.GetUtcNow();
+        if (_leases.TryGetValue(key, out var lease) && lease.Expires > now && lease.Owner != owner)
+        {
+            return false;
+        }
+
+        _leases[key] = (owner, now + ttl);
+        return true;
     }
 
     public Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default)

@@ -52,7 +52,7 @@ public sealed record RedisStoreOptions
 
 /// <summary>
 /// The release store on Redis, with exactly the contract of the in-memory store (one contract
-/// suite runs against both). A release is a hash (<c>json</c>, <c>version</c>); creating and saving
+/// suite runs against both). A release is a hash (<c>json</c>, <c>version</c>, <c>tag</c>, <c>eval</c>, and the latest readings); creating and saving
 /// are Lua scripts, so the compare-and-set on the version, the audit entries (a stream per release),
 /// the one-active-release lock, the active index and a halt are written together or not at all.
 /// Connection errors and timeouts are retried with backoff (Polly) for a bounded time, then surface
@@ -70,14 +70,14 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         end
         local holder = redis.call('GET', KEYS[2])
         if holder then return {'busy', holder} end
-        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3], 'tag', ARGV[8])
+        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3], 'tag', ARGV[8], 'eval', ARGV[9])
         if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[1]) end
         if ARGV[6] == '0' then
           redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
           redis.call('ZADD', KEYS[6], ARGV[4], ARGV[1])
         end
         redis.call('ZADD', KEYS[4], ARGV[4], ARGV[1])
-        for i = 9, #ARGV do
+        for i = 10, #ARGV do
           if ARGV[7] == '0' then redis.call('XADD', KEYS[5], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[5], 'MAXLEN', ARGV[7], '*', 'e', ARGV[i]) end
         end
         return {'created'}
@@ -87,7 +87,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         local v = redis.call('HGET', KEYS[1], 'version')
         if v == ARGV[3] and redis.call('HGET', KEYS[1], 'json') == ARGV[2] then return 1 end
         if not v or v ~= ARGV[4] then return 0 end
-        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3], 'tag', ARGV[10])
+        redis.call('HSET', KEYS[1], 'json', ARGV[2], 'version', ARGV[3], 'tag', ARGV[10], 'eval', ARGV[13])
         redis.call('HDEL', KEYS[1], 'health', 'healthv')
         if ARGV[5] == '0' and redis.call('GET', KEYS[2]) == ARGV[1] then redis.call('DEL', KEYS[2]) end
         if ARGV[6] == '1' then
@@ -99,7 +99,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
           local a = redis.call('GET', KEYS[7])
           if not a or string.sub(a, 1, 7) == 'claim:\0' or string.sub(a, 1, 6) == 'fold:\0' then redis.call('SET', KEYS[7], ARGV[11], 'PX', ARGV[12]) end
         end
-        for i = 13, #ARGV do
+        for i = 14, #ARGV do
           if ARGV[9] == '0' then redis.call('XADD', KEYS[4], '*', 'e', ARGV[i]) else redis.call('XADD', KEYS[4], 'MAXLEN', ARGV[9], '*', 'e', ARGV[i]) end
         end
         return 1
@@ -129,10 +129,28 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
 
     // Readings beside the release, tagged with the version they were taken at: a save (which bumps
     // the version and drops them) always wins over them.
+    // The halts come back with it, read at the same instant, for the card the readings are shown on.
     private const string SetHealthScript = """
-        if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return 0 end
+        if redis.call('HGET', KEYS[1], 'version') ~= ARGV[1] then return {0} end
         redis.call('HSET', KEYS[1], 'health', ARGV[2], 'healthv', ARGV[1])
-        return 1
+        return {1, redis.call('HVALS', KEYS[2])}
+        """;
+
+    // A periodic evaluation's opening: the release as ReadScript reads it and, when the stored release is
+    // marked under evaluation (the 'eval' field every save writes), the evaluation lease as AcquireLeaseScript
+    // takes it (1 taken, 0 held by another, -1 not tried).
+    private const string ReadForEvaluationScript = """
+        local f = redis.call('HMGET', KEYS[1], 'version', 'tag', 'health', 'healthv', 'eval')
+        if not f[1] then return false end
+        local l = -1
+        if f[5] == '1' then
+          local v = redis.call('GET', KEYS[2])
+          if not v then redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3]) l = 1
+          elseif v == ARGV[2] then redis.call('PEXPIRE', KEYS[2], ARGV[3]) l = 1
+          else l = 0 end
+        end
+        if f[2] and ARGV[1] ~= '' and f[1] .. ':' .. f[2] == ARGV[1] then return {l, f[3], f[4]} end
+        return {l, f[3], f[4], redis.call('HGET', KEYS[1], 'json'), f[1], f[2]}
         """;
 
     // Every service's active index from the active set, for releases written before the index
@@ -284,11 +302,34 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             SetOperation.Intersect, [_keys.ActiveOf(service), _keys.Active], [1, 0]).ConfigureAwait(false)), cancellationToken).ConfigureAwait(false);
     }
 
-    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
+    public Task<IReadOnlyList<ServiceHalt>?> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(verdict);
         var json = StoredDocument.Versioned(JsonSerializer.Serialize(verdict, StoreJsonContext.Default.HealthVerdict));
-        return RunAsync(async db => (int)(await db.ScriptEvaluateAsync(SetHealthScript, [_keys.Release(id)], [version, json]).ConfigureAwait(false)) == 1, cancellationToken);
+        return RunAsync(async db =>
+        {
+            var reply = (RedisResult[])(await db.ScriptEvaluateAsync(SetHealthScript, [_keys.Release(id), _keys.Halts], [version, json]).ConfigureAwait(false))!;
+            return (int)reply[0] == 1 ? Halts((RedisValue[])reply[1]!) : null;
+        }, cancellationToken);
+    }
+
+    public Task<EvaluationRead> ReadForEvaluationAsync(ReleaseId release, string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default)
+    {
+        RedisKey[] keys = [_keys.Release(release), _keys.Lease(key)];
+        return RunAsync(async db =>
+        {
+            var known = _options.ReadCacheEntries > 0 && _known.TryGetValue(release, out var k) ? k : null;
+            var reply = await db.ScriptEvaluateAsync(ReadForEvaluationScript, keys, [known?.Stamp ?? string.Empty, owner, Millis(ttl)]).ConfigureAwait(false);
+            if (reply.IsNull)
+            {
+                _known.TryRemove(release, out _);
+                return new EvaluationRead(null, null);
+            }
+
+            var fields = (RedisResult[])reply!;
+            var leased = (int)fields[0] switch { 1 => true, 0 => false, _ => (bool?)null };
+            return new EvaluationRead(FromRead(fields, 1, known), leased);
+        }, cancellationToken);
     }
 
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsAsync(CancellationToken cancellationToken = default) =>
@@ -316,6 +357,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             release.State.IsTerminal() ? "1" : "0",
             _auditCap,
             NextTag(),
+            Evaluated(release),
         };
         args.AddRange(audit.Select(a => (RedisValue)Json(a)));
         return RunDurableAsync(async db =>
@@ -354,6 +396,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
             NextTag(),
             answer is null ? string.Empty : FoldPrefix + StoredDocument.Versioned(answer.Answer),
             answer is null ? "0" : Millis(answer.Keep),
+            Evaluated(next),
         };
         args.AddRange(audit.Select(a => (RedisValue)Json(a)));
         return RunDurableAsync(async db =>
@@ -398,9 +441,10 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         }, cancellationToken);
 
     public Task<IReadOnlyList<ServiceHalt>> GetHaltsAsync(CancellationToken cancellationToken = default) =>
-        RunAsync<IReadOnlyList<ServiceHalt>>(async db =>
-            (await db.HashGetAllAsync(_keys.Halts).ConfigureAwait(false)).Select(h => Parse<ServiceHalt>(h.Value)).OfType<ServiceHalt>().OrderBy(h => h.At).ToList(),
-            cancellationToken);
+        RunAsync(async db => Halts(await db.HashValuesAsync(_keys.Halts).ConfigureAwait(false)), cancellationToken);
+
+    /// <summary>The halts hash's values, oldest first.</summary>
+    private static IReadOnlyList<ServiceHalt> Halts(RedisValue[] values) => values.Select(Parse<ServiceHalt>).OfType<ServiceHalt>().OrderBy(h => h.At).ToList();
 
     public Task<bool> TrySetHaltAsync(ServiceHalt halt, CancellationToken cancellationToken = default)
     {
@@ -454,7 +498,7 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
                 return OpeningRead.Duplicate;
             }
 
-            IReadOnlyList<ServiceHalt> halts = ((RedisValue[])reply[1]!).Select(Parse<ServiceHalt>).OfType<ServiceHalt>().OrderBy(h => h.At).ToList();
+            var halts = Halts((RedisValue[])reply[1]!);
             if (reply.Length == 2)
             {
                 _known.TryRemove(release, out _);
@@ -648,6 +692,9 @@ public sealed class RedisReleaseStore : IReleaseStore, IIdempotencyStore, ILease
         health.IsNullOrEmpty || !healthVersion.TryParse(out long version) || version != release.Revision
             ? release
             : LatestHealth.Overlay(release, Parse<HealthVerdict>(health));
+
+    /// <summary>The release hash's <c>eval</c> field: "1" while the release is under evaluation, so an evaluation's read can take its lease in the same step.</summary>
+    private static string Evaluated(Release release) => release.IsUnderEvaluation ? "1" : "0";
 
     private string NextTag() => $"{_tagPrefix}{Interlocked.Increment(ref _tags):x}";
 

@@ -111,7 +111,7 @@ internal sealed class CoordinatorHarness
         Coordinator = new ReleaseCoordinator(
             ReleaseStore,
             storeOverride is null && ReleaseStore is IIdempotencyStore decorated ? decorated : Store,
-            Store,
+            storeOverride is null && ReleaseStore is ILeaseStore decoratedLeases ? decoratedLeases : Store,
             Scheduler,
             Deployment,
             Health,

@@ -198,7 +198,7 @@ public sealed partial class ReleaseCoordinatorTests
         store.ListActiveAsync(Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<Release>>(down));
         store.ListByServiceAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<Release>>(down));
         store.ListActiveIdsOfServiceAsync(Arg.Any<string>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ReleaseId>>(down));
-        store.SetLatestHealthAsync(Arg.Any<ReleaseId>(), Arg.Any<long>(), Arg.Any<HealthVerdict>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<bool>(down));
+        store.SetLatestHealthAsync(Arg.Any<ReleaseId>(), Arg.Any<long>(), Arg.Any<HealthVerdict>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ServiceHalt>?>(down));
         store.GetHaltsAsync(Arg.Any<CancellationToken>()).Returns(Task.FromException<IReadOnlyList<ServiceHalt>>(down));
         store.TryCreateAsync(Arg.Any<Release>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<CancellationToken>()).Returns(Task.FromException<CreateResult>(down));
         store.TrySaveAsync(Arg.Any<Release>(), Arg.Any<long>(), Arg.Any<IReadOnlyList<AuditEntry>>(), Arg.Any<ServiceHalt?>(), Arg.Any<RequestAnswer?>(), Arg.Any<CancellationToken>())

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
 using ShipBot.Core.Ports;
+using ShipBot.Core.Releases;
 using static ShipBot.Coordinator.Tests.CoordinatorHarness;
 
 namespace ShipBot.Coordinator.Tests;
@@ -27,6 +28,40 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.Equal(1, calls.Of(nameof(IIdempotencyStore.TryClaimAndReadAsync)));
         Assert.Equal(1, calls.Of(nameof(IReleaseStore.TrySaveAsync)));
         Assert.Equal(2, calls.Total);
+    }
+
+    [Fact]
+    public async Task OnTimerAsync_QuietEvaluationOnOneStore_TheReadTakesTheLeaseAndTheReadingsBringTheHalts()
+    {
+        var calls = new StoreCalls();
+        var sut = new CoordinatorHarness(decorateStore: calls.WrapBoth);
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
+        var revision = (await sut.GetAsync(id)).Revision;
+        Assert.Equal(ShipBot.Core.Releases.ReleaseState.Canary, (await sut.GetAsync(id)).State);
+        calls.Clear();
+
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
+
+        Assert.Equal(1, calls.Of(nameof(ILeaseStore.ReadForEvaluationAsync)));
+        Assert.Equal(1, calls.Of(nameof(IReleaseStore.SetLatestHealthAsync)));
+        Assert.Equal(2, calls.Total);
+        Assert.Equal(revision, (await sut.GetAsync(id)).Revision);
+    }
+
+    [Fact]
+    public async Task OnTimerAsync_QuietEvaluationOfAHaltedService_TheCardShowsTheHaltReadWithTheReadings()
+    {
+        var sut = CreateSut();
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
+        Assert.DoesNotContain("Promotion is blocked", CardText(sut, id), StringComparison.Ordinal);
+
+        // Set behind the coordinator's back (another replica): only the readings' write can have read it.
+        Assert.True(await sut.Store.TrySetHaltAsync(new ServiceHalt("demo", "latency spike", "carol", sut.Time.GetUtcNow())));
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
+
+        Assert.Contains("Promotion is blocked: demo is halted (latency spike)", CardText(sut, id), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -123,7 +158,7 @@ public sealed partial class ReleaseCoordinatorTests
             return proxy;
         }
 
-        /// <summary>One store for releases and request ids, as ShipBot's own stores are.</summary>
+        /// <summary>One store for releases, request ids and leases, as ShipBot's own stores are.</summary>
         public IReleaseStore WrapBoth(IReleaseStore inner)
         {
             var proxy = DispatchProxy.Create<IReleaseAndRequestStore, CountingProxy>();
@@ -138,7 +173,7 @@ public sealed partial class ReleaseCoordinatorTests
         public void Clear() => _calls.Clear();
     }
 
-    public interface IReleaseAndRequestStore : IReleaseStore, IIdempotencyStore;
+    public interface IReleaseAndRequestStore : IReleaseStore, IIdempotencyStore, ILeaseStore;
 
     public class CountingProxy : DispatchProxy
     {

@@ -102,7 +102,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
     }
 
     [Fact]
-    public async Task ReleaseHash_AfterCreateAndSave_HasOnlyJsonVersionAndTagFields()
+    public async Task ReleaseHash_AfterCreateAndSave_HasOnlyJsonVersionTagAndEvalFields()
     {
         var (store, prefix) = CreateStore();
         var keys = new RedisKeys(prefix);
@@ -114,8 +114,9 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
 
         Assert.Equal(RedisType.Hash, await Db.KeyTypeAsync(keys.Release(release.Id)));
         var fields = (await Db.HashGetAllAsync(keys.Release(release.Id))).ToDictionary(e => e.Name.ToString(), e => e.Value.ToString());
-        Assert.Equal(["json", "tag", "version"], fields.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(["eval", "json", "tag", "version"], fields.Keys.Order(StringComparer.Ordinal));
         Assert.Equal(next.Revision.ToString(CultureInfo.InvariantCulture), fields["version"]);
+        Assert.Equal("0", fields["eval"]);
         using var json = JsonDocument.Parse(fields["json"]);
         Assert.Equal(next.Revision, json.RootElement.GetProperty("version").GetInt64());
         Assert.Equal("AwaitingApproval", json.RootElement.GetProperty("state").GetString());
@@ -312,6 +313,23 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
     }
 
     [Fact]
+    public async Task ReadForEvaluationAsync_ReleaseStoredWithoutTheEvalMark_LeaseNotTried()
+    {
+        // A ShipBot from before the mark saves json and version only: the caller takes the lease itself.
+        var (store, prefix) = CreateStore();
+        var keys = new RedisKeys(prefix);
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        await Db.HashDeleteAsync(keys.Release(release.Id), "eval");
+
+        var read = await store.ReadForEvaluationAsync(release.Id, "eval:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+
+        Assert.Equal(release.Revision, read.Release!.Revision);
+        Assert.Null(read.Leased);
+        Assert.False(await Db.KeyExistsAsync(keys.Lease("eval:checkout@1.0.0")));
+    }
+
+    [Fact]
     public async Task GetAsync_SameRevisionWrittenAgainAfterAWriteWasLost_ReturnsTheStoredDocument()
     {
         // A failover can lose an acknowledged write; the same revision is then written again with other content.
@@ -357,7 +375,7 @@ public sealed class RedisReleaseStoreTests(RedisServerFixture redis) : IClassFix
         await store.TryCreateAsync(release, []);
         var verdict = new ShipBot.Core.Health.HealthVerdict(ShipBot.Core.Health.HealthStatus.Healthy, [], T0 + TimeSpan.FromMinutes(5));
 
-        Assert.True(await store.SetLatestHealthAsync(release.Id, release.Revision, verdict));
+        Assert.NotNull(await store.SetLatestHealthAsync(release.Id, release.Revision, verdict));
 
         Assert.Equal(T0 + TimeSpan.FromMinutes(5), (await store.GetAsync(release.Id))!.LastHealth?.At);
         Assert.True(await store.TrySaveAsync(Next(release, ReleaseState.AwaitingApproval), release.Revision, []));

@@ -40,7 +40,7 @@ internal sealed class ObservedReleaseStore(IReleaseStore inner) : IReleaseStore
 
     public Task<IReadOnlyList<ReleaseId>> ListActiveIdsOfServiceAsync(string service, CancellationToken cancellationToken = default) => inner.ListActiveIdsOfServiceAsync(service, cancellationToken);
 
-    public Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) => inner.SetLatestHealthAsync(id, version, verdict, cancellationToken);
+    public Task<IReadOnlyList<ServiceHalt>?> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default) => inner.SetLatestHealthAsync(id, version, verdict, cancellationToken);
 
     public Task<CreateResult> TryCreateAsync(Release release, IReadOnlyList<AuditEntry> audit, CancellationToken cancellationToken = default) =>
         inner.TryCreateAsync(release, audit, cancellationToken);

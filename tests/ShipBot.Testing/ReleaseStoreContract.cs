@@ -330,7 +330,7 @@ public abstract class ReleaseStoreContract
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
         await store.TrySaveAsync(stored, release.Revision, []);
 
-        Assert.True(await store.SetLatestHealthAsync(release.Id, stored.Revision, Healthy(0.02, 40)));
+        Assert.NotNull(await store.SetLatestHealthAsync(release.Id, stored.Revision, Healthy(0.02, 40)));
 
         var read = await store.GetAsync(release.Id);
         Assert.NotNull(read);
@@ -351,8 +351,8 @@ public abstract class ReleaseStoreContract
         var stored = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
         await store.TrySaveAsync(stored, release.Revision, []);
 
-        Assert.False(await store.SetLatestHealthAsync(release.Id, release.Revision, Healthy(0.03, 40)));
-        Assert.False(await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40)));
+        Assert.Null(await store.SetLatestHealthAsync(release.Id, release.Revision, Healthy(0.03, 40)));
+        Assert.Null(await store.SetLatestHealthAsync(new ReleaseId("nosuch", "1.0.0"), 1, Healthy(0.03, 40)));
 
         Assert.Equal(0.01, Assert.Single((await store.GetAsync(release.Id))!.LastHealth!.Checks).Value);
         Assert.Null(await store.GetAsync(new ReleaseId("nosuch", "1.0.0")));
@@ -776,6 +776,79 @@ public abstract class ReleaseStoreContract
         Assert.True(await idempotency.TryClaimAsync("req-2", TimeSpan.FromMinutes(1)));
     }
 
+    // ================================================================ an evaluation's opening read
+
+    /// <summary>A release in its canary stage with no deployment pending: under evaluation.</summary>
+    private static Release UnderEvaluation(Release release) =>
+        Next(release, ReleaseState.Canary) with { StageIndex = 0, PendingDeployment = null };
+
+    [Fact]
+    public async Task ReadForEvaluationAsync_UnderEvaluation_ReadsTheReleaseAndTakesTheLeaseOnce()
+    {
+        var (store, _, leases) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        var canary = UnderEvaluation(release);
+        Assert.True(canary.IsUnderEvaluation);
+        Assert.True(await store.TrySaveAsync(canary, release.Revision, []));
+        Assert.NotNull(await store.SetLatestHealthAsync(release.Id, canary.Revision, Healthy(0.02, 40)));
+
+        var first = await leases.ReadForEvaluationAsync(release.Id, "eval:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+        var again = await leases.ReadForEvaluationAsync(release.Id, "eval:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+        var other = await leases.ReadForEvaluationAsync(release.Id, "eval:checkout@1.0.0", "replica-b", TimeSpan.FromMinutes(1));
+
+        Assert.Equal(canary.Revision, first.Release!.Revision);
+        Assert.Equal(0.02, Assert.Single(first.Release.LastHealth!.Checks).Value);
+        Assert.True(first.Leased);
+        Assert.True(again.Leased);
+        Assert.False(other.Leased);
+        Assert.Equal(canary.Revision, other.Release!.Revision);
+
+        // The same lease as TryAcquireAsync's.
+        Assert.False(await leases.TryAcquireAsync("eval:checkout@1.0.0", "replica-b", TimeSpan.FromMinutes(1)));
+        Assert.True(await leases.TryAcquireAsync("eval:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public async Task ReadForEvaluationAsync_NotUnderEvaluation_ReadsTheReleaseAndLeavesTheLeaseAlone()
+    {
+        var (store, _, leases) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.False(release.IsUnderEvaluation);
+
+        var read = await leases.ReadForEvaluationAsync(release.Id, "eval:checkout@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+
+        Assert.Equal(release.Revision, read.Release!.Revision);
+        Assert.Null(read.Leased);
+        Assert.True(await leases.TryAcquireAsync("eval:checkout@1.0.0", "replica-b", TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public async Task ReadForEvaluationAsync_NoSuchRelease_NothingReadNoLease()
+    {
+        var (_, _, leases) = await CreateAsync();
+
+        var read = await leases.ReadForEvaluationAsync(new ReleaseId("nosuch", "1.0.0"), "eval:nosuch@1.0.0", "replica-a", TimeSpan.FromMinutes(1));
+
+        Assert.Null(read.Release);
+        Assert.Null(read.Leased);
+        Assert.True(await leases.TryAcquireAsync("eval:nosuch@1.0.0", "replica-b", TimeSpan.FromMinutes(1)));
+    }
+
+    [Fact]
+    public async Task SetLatestHealthAsync_Kept_ReturnsEveryHaltAsItIsNow()
+    {
+        var (store, _, _) = await CreateAsync();
+        var release = NewRelease("checkout", "1.0.0");
+        await store.TryCreateAsync(release, []);
+        Assert.Empty((await store.SetLatestHealthAsync(release.Id, release.Revision, Healthy(0.01, 10)))!);
+        var halt = new ServiceHalt("checkout", "incident", "carol", T0);
+        Assert.True(await store.TrySetHaltAsync(halt));
+
+        Assert.Equal([halt], await store.SetLatestHealthAsync(release.Id, release.Revision, Healthy(0.02, 20)));
+    }
+
     [Fact]
     public async Task TryClaimAndReadAsync_FirstClaim_ReadsTheReleaseWithItsReadingsAndEveryHalt()
     {
@@ -784,7 +857,7 @@ public abstract class ReleaseStoreContract
         await store.TryCreateAsync(release, []);
         var canary = Next(release, ReleaseState.Canary) with { LastHealth = Healthy(0.01, 10) };
         Assert.True(await store.TrySaveAsync(canary, release.Revision, []));
-        Assert.True(await store.SetLatestHealthAsync(release.Id, canary.Revision, Healthy(0.02, 40)));
+        Assert.NotNull(await store.SetLatestHealthAsync(release.Id, canary.Revision, Healthy(0.02, 40)));
         var freeze = new ServiceHalt(ServiceHalt.Everything, "freeze", "carol", T0 + TimeSpan.FromSeconds(5));
         var halt = new ServiceHalt("payments", "incident", "carol", T0);
         Assert.True(await store.TrySetHaltAsync(freeze));

@@ -1,6 +1,7 @@
 using Microsoft.Extensions.Logging;
 using ShipBot.Coordinator.Access;
 using ShipBot.Coordinator.AfterCare;
+using ShipBot.Coordinator.Commands;
 using ShipBot.Coordinator.Health;
 using ShipBot.Coordinator.Transitions;
 using ShipBot.Coordinator.Work;
@@ -36,7 +37,20 @@ internal sealed partial class TimerDispatcher(
     public async Task OnTimerAsync(ReleaseId id, TimerKind kind, CancellationToken cancellationToken)
     {
         using var span = ReleaseTelemetry.StartTimer(id, kind.ToString());
-        var release = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        Release? release;
+        bool? leased = null;
+        if (kind == TimerKind.HealthEvaluation && ReferenceEquals(leases, store))
+        {
+            // One store keeps both: the read takes the evaluation lease too when the stored release is under
+            // evaluation; the halts come back with the readings (RequestScope), for the card they are shown on.
+            RequestScope.Begin();
+            (release, leased) = await leases.ReadForEvaluationAsync(id, EvaluationLease(id), instance, EvaluationLeaseTime, cancellationToken).ConfigureAwait(false);
+        }
+        else
+        {
+            release = await store.GetAsync(id, cancellationToken).ConfigureAwait(false);
+        }
+
         if (release is null || release.State.IsTerminal() && kind is not (TimerKind.Work or TimerKind.OutcomeCheckpoint))
         {
             return;
@@ -53,7 +67,7 @@ internal sealed partial class TimerDispatcher(
                     await gate.PromoteIfDueAsync(release, cancellationToken).ConfigureAwait(false);
                     break;
                 case TimerKind.HealthEvaluation:
-                    await TickAsync(release, cancellationToken).ConfigureAwait(false);
+                    await TickAsync(release, leased, cancellationToken).ConfigureAwait(false);
                     break;
                 case TimerKind.DecisionTimeout:
                     await writer.MutateAsync(id, Actor.System, "consult timeout", r => r.DecisionTimedOut(time.GetUtcNow()), cancellationToken).ConfigureAwait(false);
@@ -112,7 +126,8 @@ internal sealed partial class TimerDispatcher(
     /// one-shot timer that was meant for it lived on a replica that went away. Leases make one
     /// replica do each piece of work.
     /// </summary>
-    private async Task TickAsync(Release release, CancellationToken ct)
+    /// <param name="leased">The evaluation lease as the read took it: true held, false held by another replica, null not tried.</param>
+    private async Task TickAsync(Release release, bool? leased, CancellationToken ct)
     {
         var now = time.GetUtcNow();
         if (TimerPlan.NeedsWork(release))
@@ -129,7 +144,7 @@ internal sealed partial class TimerDispatcher(
 
         if (release.IsUnderEvaluation)
         {
-            if (await leases.TryAcquireAsync($"eval:{release.Id}", instance, settings.EvaluationInterval * 0.8, ct).ConfigureAwait(false))
+            if (leased ?? await leases.TryAcquireAsync(EvaluationLease(release.Id), instance, EvaluationLeaseTime, ct).ConfigureAwait(false))
             {
                 await gate.EvaluateAndApplyAsync(release, ct).ConfigureAwait(false);
             }
@@ -147,6 +162,11 @@ internal sealed partial class TimerDispatcher(
             }
         }
     }
+
+    /// <summary>One replica evaluates each release per interval: the lease it holds for most of one.</summary>
+    private static string EvaluationLease(ReleaseId id) => $"eval:{id}";
+
+    private TimeSpan EvaluationLeaseTime => settings.EvaluationInterval * 0.8;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Timer {Kind} of {Release} refused: {Reason}")]
     private partial void LogTimerRefused(string release, string kind, string reason);

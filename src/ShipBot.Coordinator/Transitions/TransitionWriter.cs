@@ -46,8 +46,10 @@ internal sealed class TransitionWriter(IReleaseStore store, TransitionEffects ef
 
             if (action == HealthEvaluation && LatestHealth.IsReadingsOnly(current, change))
             {
-                if (await store.SetLatestHealthAsync(id, current.Revision, change.Next.LastHealth!, ct).ConfigureAwait(false))
+                if (await store.SetLatestHealthAsync(id, current.Revision, change.Next.LastHealth!, ct).ConfigureAwait(false) is { } halts)
                 {
+                    // Read with the readings: the card they are shown on, and a promotion that follows, see the halts as they are now.
+                    RequestScope.RememberHalts(halts);
                     return await KeepReadingsAsync(current, change, ct).ConfigureAwait(false);
                 }
 

@@ -61,11 +61,12 @@ public interface IReleaseStore
     /// Keeps the latest readings of a release whose verdict did not change, without a new revision:
     /// nothing is audited and <see cref="Release.Version"/> stays. Reads of the release then show
     /// them as <see cref="Release.LastHealth"/> while it is still at <paramref name="version"/> and
-    /// they are newer than the stored verdict; the next save drops them. Ignored when the release
-    /// is gone or no longer at <paramref name="version"/>: then it returns false. Not replicated
-    /// with <c>WAIT</c>: readings are re-taken on the next evaluation.
+    /// they are newer than the stored verdict; the next save drops them. Returns every halt as it is
+    /// at that instant (what the card of the release shows next, read in the same step), or null,
+    /// changing nothing, when the release is gone or no longer at <paramref name="version"/>. Not
+    /// replicated with <c>WAIT</c>: readings are re-taken on the next evaluation.
     /// </summary>
-    Task<bool> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default);
+    Task<IReadOnlyList<ServiceHalt>?> SetLatestHealthAsync(ReleaseId id, long version, HealthVerdict verdict, CancellationToken cancellationToken = default);
 
     /// <summary>Every release of a service, newest first.</summary>
     Task<IReadOnlyList<Release>> ListByServiceAsync(string service, CancellationToken cancellationToken = default);
@@ -159,7 +160,20 @@ public interface ILeaseStore
 
     /// <summary>Gives a lease back early, if <paramref name="owner"/> still holds it.</summary>
     Task ReleaseAsync(string key, string owner, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// A periodic evaluation's opening in one atomic step, by a store that keeps releases too: the release
+    /// <paramref name="release"/> as <see cref="IReleaseStore.GetAsync"/> reads it and, only when the stored release
+    /// is under evaluation (<see cref="Release.IsUnderEvaluation"/>), the lease <paramref name="key"/> for
+    /// <paramref name="owner"/> as <see cref="TryAcquireAsync"/> takes it. <see cref="EvaluationRead.Leased"/> is
+    /// null when the lease was not tried (not under evaluation, or a release stored by a ShipBot that did not mark
+    /// it): the caller then takes it itself if it needs it.
+    /// </summary>
+    Task<EvaluationRead> ReadForEvaluationAsync(ReleaseId release, string key, string owner, TimeSpan ttl, CancellationToken cancellationToken = default);
 }
+
+/// <summary>What <see cref="ILeaseStore.ReadForEvaluationAsync"/> found: the release (null: there is none) and the lease (null: not tried).</summary>
+public sealed record EvaluationRead(Release? Release, bool? Leased);
 
 /// <summary>The state store cannot be reached: nothing was changed.</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
