@@ -26,7 +26,6 @@ public sealed record InboundCommand(string RequestId, Actor Actor, Conversation 
     /// </summary>
     public string? Basis { get; init; }
 
-    /// <summary>A click on a button with a basis.</summary>
     /// <summary>
     /// A command already parsed by its surface (the pipeline API builds it from typed JSON fields);
     /// when set, <see cref="Text"/> is only what the audit and traces show. Null: <see cref="Text"/> is parsed.
