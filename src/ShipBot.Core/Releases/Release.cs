@@ -745,7 +745,11 @@ public sealed record Release : IJsonOnDeserialized
                 ValidationEndsAt = now + Plan.ValidationWindow,
                 History = [.. history, new StageRecord("Validation", now, null)],
             };
-            return Changed(validating, [new ValidationStarted(Id, now + Plan.ValidationWindow)], now, $"{Id} is validating.");
+            // An approver's "promote now" out of 100 % is audited like any other: who, how much of the bake it skipped, why.
+            ReleaseEvent[] events = manual is null
+                ? [new ValidationStarted(Id, now + Plan.ValidationWindow)]
+                : [new Promoted(Id, from, "Validation", FromStaging: false, manual), new ValidationStarted(Id, now + Plan.ValidationWindow)];
+            return Changed(validating, events, now, $"{Id} is validating.");
         }
 
         var stage = Plan.Stages[StageIndex + 1];

@@ -294,6 +294,22 @@ public sealed partial class ReleaseTests
         Assert.True(next.IsUnderEvaluation);
     }
 
+    [Fact]
+    public void Promote_ApproverPromotesNowOutOfTheLastStage_AuditedAsAnEarlyPromotionThenValidation()
+    {
+        var sut = ReleaseScenario.In(ReleaseState.Full);
+        Assert.True(sut.Release.BakeEndsAt > sut.Now);
+
+        var change = sut.Apply((r, now) => r.Promote(now, Verdicts.Healthy(now), People.Bob, reason: "users waiting"));
+
+        Assert.Equal(ReleaseState.Validating, change.Next.State);
+        Assert.Equal([ReleaseEventKind.Promoted, ReleaseEventKind.ValidationStarted], change.Events.Select(e => e.Kind));
+        var promoted = Assert.IsType<Promoted>(change.Events[0]);
+        Assert.True(promoted.Manual!.Skipped > TimeSpan.Zero);
+        Assert.Contains("@bob promoted early, skipping", promoted.Summary, StringComparison.Ordinal);
+        Assert.Contains("users waiting", promoted.Summary, StringComparison.Ordinal);
+    }
+
     // ---------------------------------------------------------------- validation and handoff
 
     [Fact]
