@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Reflection;
+using NSubstitute;
+using ShipBot.Core.Health;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
 using static ShipBot.Coordinator.Tests.CoordinatorHarness;
@@ -61,6 +63,26 @@ public sealed partial class ReleaseCoordinatorTests
         Assert.True(await sut.Store.TrySetHaltAsync(new ServiceHalt("demo", "latency spike", "carol", sut.Time.GetUtcNow())));
         await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
 
+        Assert.Contains("Promotion is blocked: demo is halted (latency spike)", CardText(sut, id), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task OnTimerAsync_HaltSetWhileTheHealthSourceIsAsked_TheGreenEvaluationDoesNotPromote()
+    {
+        var sut = CreateSut();
+        var id = await sut.ToCanaryBakeAsync();
+        await sut.AdvanceAndFireAsync(TimeSpan.FromSeconds(1), id, TimerKind.HealthEvaluation);
+        var healthy = await sut.Health.ReadAsync(new HealthQuery("demo", "1.0.0", "Canary", 5, []), CancellationToken.None);
+        sut.Health.ReadAsync(Arg.Any<HealthQuery>(), Arg.Any<CancellationToken>()).Returns(async _ =>
+        {
+            // Another replica's /ship halt lands while this evaluation waits for its readings.
+            await sut.Store.TrySetHaltAsync(new ServiceHalt("demo", "latency spike", "carol", sut.Time.GetUtcNow()));
+            return healthy;
+        });
+
+        await sut.AdvanceAndFireAsync(StageBake, id, TimerKind.HealthEvaluation);
+
+        Assert.Equal(ReleaseState.Canary, (await sut.GetAsync(id)).State);
         Assert.Contains("Promotion is blocked: demo is halted (latency spike)", CardText(sut, id), StringComparison.Ordinal);
     }
 

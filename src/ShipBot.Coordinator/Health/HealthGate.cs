@@ -2,6 +2,7 @@ using Microsoft.Extensions.Logging;
 using ShipBot.Coordinator.Access;
 using ShipBot.Coordinator.AfterCare;
 using ShipBot.Coordinator.Chat;
+using ShipBot.Coordinator.Commands;
 using ShipBot.Coordinator.Freezes;
 using ShipBot.Coordinator.Transitions;
 using ShipBot.Core.Freezes;
@@ -72,6 +73,10 @@ internal sealed partial class HealthGate(
         }
 
         var (verdict, judged) = await EvaluateAsync(release, ct).ConfigureAwait(false);
+
+        // Asking the health source takes time (seconds, at worst): halts read before it are not the ones the
+        // promotion below must respect. The readings' write or the card reads them again.
+        RequestScope.ForgetHalts();
         var policy = access.PolicyOf(release.Id.Service);
         var change = await writer.MutateAsync(release.Id, release, Actor.System, TransitionWriter.HealthEvaluation, r => judged is not null
             ? r.ApplyJudgement(judged, policy.ConsultTimeout, time.GetUtcNow(), policy.MaxInconclusive)
