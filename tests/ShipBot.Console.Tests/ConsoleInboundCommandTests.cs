@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
@@ -11,9 +10,9 @@ using ShipBot.Coordinator;
 using ShipBot.Core.Cards;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Settings;
 using ShipBot.Identity;
 using ShipBot.InMemory;
+using ShipBot.Testing;
 
 namespace ShipBot.Console.Tests;
 
@@ -250,21 +249,5 @@ public sealed class ConsoleInboundCommandTests : IAsyncLifetime
         using var response = await _http.PostAsJsonAsync(path, body);
         var json = await response.Content.ReadFromJsonAsync<JsonObject>();
         return (response.StatusCode, json!);
-    }
-
-    /// <summary>A substitute for the application layer that records what it is handed and answers with <see cref="Reply"/>.</summary>
-    private sealed class RecordingCommands : IReleaseCommands
-    {
-        public ConcurrentQueue<InboundCommand> Received { get; } = new();
-
-        public CommandReply Reply { get; set; } = CommandReply.Private("ok");
-
-        public AccessPolicy Access { get; } = new(new Dictionary<string, ServicePolicy>(StringComparer.Ordinal), []);
-
-        public Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
-        {
-            Received.Enqueue(inbound);
-            return Task.FromResult(Reply);
-        }
     }
 }

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
@@ -8,6 +7,7 @@ using ShipBot.Core.Releases;
 using ShipBot.Core.Settings;
 using ShipBot.InMemory;
 using ShipBot.Slack.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Slack.Tests;
 
@@ -75,20 +75,4 @@ public sealed class SlackInboundCommandTests
         ["container"] = new JsonObject { ["message_ts"] = "1700000000.000100" },
         ["actions"] = new JsonArray(new JsonObject { ["action_id"] = actionId, ["value"] = value }),
     };
-
-    /// <summary>A substitute for the application layer that records what it is handed and answers with <see cref="Reply"/>.</summary>
-    private sealed class RecordingCommands : IReleaseCommands
-    {
-        public ConcurrentQueue<InboundCommand> Received { get; } = new();
-
-        public CommandReply Reply { get; set; } = CommandReply.Private("ok");
-
-        public AccessPolicy Access { get; } = new(new Dictionary<string, ServicePolicy>(StringComparer.Ordinal), []);
-
-        public Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
-        {
-            Received.Enqueue(inbound);
-            return Task.FromResult(Reply);
-        }
-    }
 }

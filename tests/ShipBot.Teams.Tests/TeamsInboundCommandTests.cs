@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -8,9 +7,9 @@ using Microsoft.Extensions.Time.Testing;
 using ShipBot.Coordinator;
 using ShipBot.Core.Ports;
 using ShipBot.Core.Releases;
-using ShipBot.Core.Settings;
 using ShipBot.InMemory;
 using ShipBot.Teams.Tests.TestSupport;
+using ShipBot.Testing;
 
 namespace ShipBot.Teams.Tests;
 
@@ -272,21 +271,5 @@ public sealed class TeamsInboundCommandTests : IAsyncLifetime
         activity["replyToId"] = CardActivityId;
         activity["value"] = new JsonObject { ["action"] = new JsonObject { ["type"] = "Action.Execute", ["verb"] = verb, ["data"] = data } };
         return activity;
-    }
-
-    /// <summary>A substitute for the application layer that records what it is handed and answers with <see cref="Reply"/>.</summary>
-    private sealed class RecordingCommands : IReleaseCommands
-    {
-        public ConcurrentQueue<InboundCommand> Received { get; } = new();
-
-        public CommandReply Reply { get; set; } = CommandReply.Private("ok");
-
-        public AccessPolicy Access { get; } = new(new Dictionary<string, ServicePolicy>(StringComparer.Ordinal), []);
-
-        public Task<CommandReply> HandleAsync(InboundCommand inbound, CancellationToken cancellationToken = default)
-        {
-            Received.Enqueue(inbound);
-            return Task.FromResult(Reply);
-        }
     }
 }
