@@ -5,7 +5,7 @@ using ShipBot.Core.Releases;
 namespace ShipBot.Coordinator.Commands;
 
 /// <summary>
-/// What one command carries through every room it passes: the request it answers (so each save it causes keeps
+/// What one command (or one health tick: only its halts) carries through every room it passes: the request it answers (so each save it causes keeps
 /// that answer in the same write, one round trip less), the halts as it has read them (read once per command:
 /// a resume checks them and its card shows the same read; read again after anything the command did to a halt),
 /// and the release it names as read in the same step as its request id's claim (used until the command writes).
@@ -16,7 +16,7 @@ internal static class RequestScope
     private static readonly AsyncLocal<StrongBox<IReadOnlyList<ServiceHalt>?>?> HaltsRead = new();
     private static readonly AsyncLocal<StrongBox<OpenedRelease?>?> Opened = new();
 
-    /// <summary>A command starts: no request to answer yet, no halts read.</summary>
+    /// <summary>A command (or a health tick) starts: no request to answer yet, no halts read, no release read.</summary>
     public static void Begin()
     {
         Answering.Value = null;
